@@ -1,0 +1,109 @@
+"""Reading inventory files while remembering where each value came from.
+
+Errors must name the file and line, so YAML is composed into nodes first and
+every mapping key / list item gets its line recorded by path; CSV rows keep
+their line number. Pydantic's error ``loc`` tuples are then turned into lines.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from trucban.errors import Problem
+
+Path_ = tuple[str | int, ...]
+SECRET_HINTS = ("community", "key", "password", "secret", "token")
+
+
+@dataclass
+class Located:
+    """A parsed document plus the line of every path inside it."""
+
+    file: str
+    data: Any
+    lines: dict[Path_, int] = field(default_factory=dict)
+
+    def line(self, path: Path_) -> int | None:
+        """Line of the deepest known prefix of ``path`` (1-based)."""
+        for end in range(len(path), -1, -1):
+            if path[:end] in self.lines:
+                return self.lines[path[:end]]
+        return None
+
+
+class DocumentError(Exception):
+    """A file cannot even be parsed; carries the problem to report."""
+
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+        super().__init__(str(problem))
+
+
+def read_yaml(path: Path) -> Located:
+    """Parse YAML and record the line of every key and list item."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DocumentError(Problem(str(path), None, "(file)", str(path), f"cannot read: {exc}")) from exc
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise DocumentError(
+            Problem(str(path), line, "(syntax)", getattr(exc, "problem", ""), f"invalid YAML: {exc}")
+        ) from exc
+    located = Located(str(path), data if data is not None else {})
+    if node is not None:
+        _walk(node, (), located.lines)
+    return located
+
+
+def _walk(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> None:
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            child = (*path, str(key.value))
+            _walk(value, child, lines)
+            lines[child] = key.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _walk(item, (*path, index), lines)
+
+
+def read_csv(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+    """Yield (line number, row) with empty cells dropped; header is line 1."""
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            for number, row in enumerate(csv.DictReader(fh), start=2):
+                if None in row:
+                    raise DocumentError(
+                        Problem(str(path), number, "(row)", row[None], "more cells than header columns")
+                    )
+                yield number, {k.strip(): v.strip() for k, v in row.items() if v and v.strip()}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DocumentError(Problem(str(path), None, "(file)", str(path), f"cannot read: {exc}")) from exc
+
+
+def problems_from_validation(
+    exc: ValidationError, located: Located, prefix: Path_ = ()
+) -> list[Problem]:
+    """Turn pydantic errors into problems naming file, line, field and value."""
+    problems = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        full = (*prefix, *loc)
+        field_name = ".".join(str(p) for p in full) or "(document)"
+        value = err.get("input")
+        if any(h in field_name.lower() for h in SECRET_HINTS):
+            value = "***"
+        problems.append(Problem(located.file, located.line(full), field_name, value, err["msg"]))
+    return problems
