@@ -1,0 +1,108 @@
+"""Command line: ``trucban run`` (the main job), lab staging, inventory checks."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from trucban.errors import TrucbanError
+from trucban.settings import Settings, load_settings
+
+app = typer.Typer(help="Trực ban: giám sát mạng TSLCD, DNS và trạm BTS cấp xã.", no_args_is_help=True)
+lab_app = typer.Typer(help="Mạng mô phỏng (simulated lab): tạo, dàn dựng sự cố.", no_args_is_help=True)
+inventory_app = typer.Typer(help="Danh mục thiết bị (inventory).", no_args_is_help=True)
+app.add_typer(lab_app, name="lab")
+app.add_typer(inventory_app, name="inventory")
+console = Console(stderr=True)
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="settings YAML file")]
+
+
+def _settings(config: Path | None, **overrides: object) -> Settings:
+    try:
+        return load_settings(config, **overrides)
+    except TrucbanError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def run(
+    config: ConfigOpt = None,
+    inventory: Annotated[Path | None, typer.Option(help="inventory YAML; none: simulated lab")] = None,
+    host: Annotated[str | None, typer.Option(help="HTTP listen address")] = None,
+    port: Annotated[int | None, typer.Option(help="HTTP port")] = None,
+    interval: Annotated[float | None, typer.Option(help="poll interval, seconds")] = None,
+    limit: Annotated[int | None, typer.Option(help="lab: only the first N communes")] = None,
+) -> None:
+    """Run Trucban: poll, evaluate, serve the dashboard (lab network when no inventory)."""
+    from trucban.runner import serve
+
+    settings = _settings(config, inventory=inventory, http_host=host, http_port=port,
+                         poll_interval_s=interval, lab_limit=limit)
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        serve(settings, console)
+    except TrucbanError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+
+
+@inventory_app.command("check")
+def inventory_check(path: Path) -> None:
+    """Validate an inventory; print every problem with file and line."""
+    from inventory.loader import load_inventory
+
+    try:
+        inv = load_inventory(path)
+    except TrucbanError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    console.print(f"[green]OK[/green]: {len(inv.watched_communes)} communes, {len(inv.sites)} sites, "
+                  f"{len(inv.devices)} devices, {len(inv.links)} links")
+
+
+@lab_app.command("stage")
+def lab_stage(
+    device: str,
+    config: ConfigOpt = None,
+    silent: Annotated[bool | None, typer.Option("--silent/--answer", help="stop/resume answering")] = None,
+    if_down: Annotated[str | None, typer.Option(help="ifIndex list down, e.g. 1,2 ('' = none)")] = None,
+    mains: Annotated[bool | None, typer.Option("--mains/--mains-lost", help="mains power state")] = None,
+    charge: Annotated[float | None, typer.Option(help="battery charge %% now")] = None,
+    drain: Annotated[float | None, typer.Option(help="battery drain %% per minute")] = None,
+) -> None:
+    """Change a lab device's state while the lab runs (another shell is fine)."""
+    from lab.runner import stage
+
+    settings = _settings(config)
+    changes: dict[str, object] = {}
+    if silent is not None:
+        changes["silent"] = silent
+    if if_down is not None:
+        changes["if_down"] = [int(x) for x in if_down.split(",") if x.strip()]
+    if mains is not None:
+        changes["mains"] = mains
+    if charge is not None:
+        changes["battery_charge"] = charge
+    if drain is not None:
+        changes["drain_per_min"] = drain
+    state = stage(settings.lab_dir / "state", device, **changes)
+    console.print(f"{device}: {state}")
+
+
+@lab_app.command("clear")
+def lab_clear(device: Annotated[str | None, typer.Argument()] = None, config: ConfigOpt = None) -> None:
+    """Return one lab device (or all) to healthy."""
+    from lab.runner import clear
+
+    clear(_settings(config).lab_dir / "state", device)
+    console.print(f"cleared {device or 'all devices'}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,91 @@
+"""Settings, built by a factory from an optional YAML file and the environment.
+
+Nothing is read at import time. Precedence: built-in defaults < file
+(``--config`` or ``TRUCBAN_CONFIG``) < environment (``TRUCBAN_<FIELD>``) <
+explicit overrides (CLI flags). Errors name the file/line or variable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from inventory.sources import DocumentError, Located, problems_from_validation, read_yaml
+from trucban.errors import ConfigError, Problem
+
+ENV_PREFIX = "TRUCBAN_"
+
+
+class Settings(BaseModel):
+    """Everything an operator can set; defaults run the embedded demo."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    data_dir: Path = Path("var")
+    inventory: Path | None = None  # None: generate and run the simulated lab
+    lab_province: str = Field(default="31", pattern=r"^[0-9]{2}$")
+    lab_port: int = Field(default=16100, ge=1024, le=65535)
+    lab_limit: int | None = Field(default=None, ge=1)
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8000, ge=1, le=65535)
+    poll_interval_s: float = Field(default=30.0, ge=1)
+    poll_concurrency: int = Field(default=200, ge=1, le=10000)
+    confirm_failures: int = Field(default=1, ge=1, le=10)
+    timezone: str = "Asia/Ho_Chi_Minh"
+    log_level: str = "INFO"
+
+    @property
+    def metrics_db(self) -> Path:
+        """Embedded metric store file."""
+        return self.data_dir / "metrics.sqlite"
+
+    @property
+    def alerting_db(self) -> Path:
+        """Device states, incidents and the like."""
+        return self.data_dir / "alerting.sqlite"
+
+    @property
+    def lab_dir(self) -> Path:
+        """Where the simulated lab is generated."""
+        return self.data_dir / "lab" / self.lab_province
+
+
+def load_settings(
+    path: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Build settings from file + environment + overrides; raise ConfigError on bad values."""
+    env = os.environ if env is None else env
+    path = path or (Path(env["TRUCBAN_CONFIG"]) if env.get("TRUCBAN_CONFIG") else None)
+    values: dict[str, Any] = {}
+    located: Located | None = None
+    if path is not None:
+        try:
+            located = read_yaml(path)
+        except DocumentError as exc:
+            raise ConfigError([exc.problem], "settings") from None
+        if not isinstance(located.data, dict):
+            raise ConfigError([Problem(str(path), 1, "(document)", "…", "expected a mapping")], "settings")
+        values.update(located.data)
+    from_env = {
+        name: env[ENV_PREFIX + name.upper()]
+        for name in Settings.model_fields
+        if ENV_PREFIX + name.upper() in env
+    }
+    values.update(from_env)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        problems = []
+        for p in problems_from_validation(exc, located or Located("(settings)", values)):
+            name = p.field.split(".")[0]
+            if name in from_env and name not in overrides:
+                p = Problem(f"environment {ENV_PREFIX}{name.upper()}", None, p.field, p.value, p.message)
+            problems.append(p)
+        raise ConfigError(problems, "settings") from None
