@@ -95,6 +95,27 @@ def lab_stage(
     console.print(f"{device}: {state}")
 
 
+@lab_app.command("outage")
+def lab_outage(
+    device: str,
+    config: ConfigOpt = None,
+    restore: Annotated[bool, typer.Option("--restore", help="end the outage instead")] = False,
+) -> None:
+    """Fail a lab device and silence everything behind it (or --restore it)."""
+    from inventory.loader import load_inventory
+    from lab import outages
+
+    settings = _settings(config)
+    inventory = load_inventory(settings.lab_dir / "inventory.yaml")
+    if device not in inventory.devices:
+        console.print(f"[red]unknown lab device {device!r}[/red]")
+        raise typer.Exit(2)
+    action = outages.restore if restore else outages.cut
+    affected = action(settings.lab_dir / "state", inventory, device)
+    verb = "restored" if restore else "cut"
+    console.print(f"{verb}: {', '.join(affected)}")
+
+
 @lab_app.command("clear")
 def lab_clear(device: Annotated[str | None, typer.Argument()] = None, config: ConfigOpt = None) -> None:
     """Return one lab device (or all) to healthy."""
