@@ -17,6 +17,7 @@ Record kinds (``value`` field after the tag):
 
 - ``str:<text>``                  constant OCTET STRING (UTF-8 text)
 - ``int:<n>``                     constant INTEGER / Gauge32
+- ``hex:<hexdigits>``             constant OCTET STRING given as hex (MAC addresses)
 - ``oid:<dotted>``                constant OBJECT IDENTIFIER
 - ``uptime:<base_s>``             sysUpTime; device was up ``base_s`` at lab start
 - ``oper:<ifIndex>``              ifOperStatus: 2 if ifIndex in ``if_down`` else 1
@@ -147,7 +148,7 @@ def _load(path: str) -> dict[str, Any]:
 def parse_kind(value: str) -> tuple[str, tuple[str, ...]]:
     """Split ``kind:a:b`` into ``("kind", ("a", "b"))``; ``str``/``oid`` keep one arg."""
     kind, _, rest = value.partition(":")
-    if kind in ("str", "oid", "int"):
+    if kind in ("str", "oid", "int", "hex"):
         return kind, (rest,)
     return kind, tuple(rest.split(":")) if rest else ()
 
@@ -159,6 +160,8 @@ def compute(value: str, state: dict[str, Any], now: float) -> Any:
         return args[0].encode("iso-8859-1")  # snmpsim decoded the UTF-8 bytes as latin-1
     if kind == "int":
         return int(args[0])
+    if kind == "hex":
+        return bytes.fromhex(args[0])
     if kind == "oid":
         return args[0]
     if kind == "uptime":
