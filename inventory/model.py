@@ -103,6 +103,44 @@ class SnmpAccess(_Record):
     retries: int = Field(default=1, ge=0, le=5)
 
 
+class NetconfAccess(_Record):
+    """How to reach a device over NETCONF (SSH subsystem); the login is a credential reference."""
+
+    credential: str = Field(min_length=1)
+    port: int = Field(default=830, ge=1, le=65535)
+    vendor: str = "ietf"
+    timeout_s: float = Field(default=10.0, gt=0, le=120)
+
+
+class SshAccess(_Record):
+    """How to reach a device's CLI over SSH (netmiko); the login is a credential reference."""
+
+    credential: str = Field(min_length=1)
+    port: int = Field(default=22, ge=1, le=65535)
+    platform: str = "cisco_ios"
+    timeout_s: float = Field(default=15.0, gt=0, le=120)
+    enable_credential: str | None = None
+
+
+class DnsQuery(_Record):
+    """One DNS question a probe asks: a name (relative to the zone, ``@`` = apex) and a type."""
+
+    name: str = "@"
+    type: str = Field(default="SOA", pattern=r"^[A-Z0-9]{1,10}$")
+
+
+class DnsProbeSpec(_Record):
+    """What to ask a DNS server: the zone it serves, the questions and over which families."""
+
+    zone: str = Field(min_length=1)
+    port: int = Field(default=53, ge=1, le=65535)
+    queries: tuple[DnsQuery, ...] = ()
+    ipv4: IPvAnyAddress | None = None
+    ipv6: IPvAnyAddress | None = None
+    tcp: bool = True
+    timeout_s: float = Field(default=2.0, gt=0, le=30)
+
+
 class Device(_Record):
     """A polled device. ``parents`` are the devices it hangs behind."""
 
@@ -112,6 +150,10 @@ class Device(_Record):
     role: DeviceRole
     address: IPvAnyAddress
     snmp: SnmpAccess | None = None
+    netconf: NetconfAccess | None = None
+    ssh: SshAccess | None = None
+    dns: DnsProbeSpec | None = None
+    icmp: bool = True
     operator: str | None = None
     hardening_level: int | None = Field(default=None, ge=0, le=5)
     parents: tuple[str, ...] = ()

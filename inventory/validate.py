@@ -54,6 +54,16 @@ def cross_check(
                 report(item, f"parents.{i}", parent, "a device cannot be its own parent")
         if dev.snmp is not None and dev.snmp.credential not in credentials:
             report(item, "snmp.credential", dev.snmp.credential, "unknown credential reference")
+        for block in ("netconf", "ssh"):
+            access = getattr(dev, block)
+            if access is None:
+                continue
+            for ref in ("credential", "enable_credential"):
+                name = getattr(access, ref, None)
+                if name is not None and name not in credentials:
+                    report(item, f"{block}.{ref}", name, "unknown credential reference")
+                elif name is not None and getattr(credentials[name], "kind", "login") != "login":
+                    report(item, f"{block}.{ref}", name, "credential is not a login (kind: login)")
     by_id = {item[0].id: item for item in devices}
     for cycle in _cycles(device_map):
         report(by_id[cycle[0]], "parents", " → ".join(cycle), "dependency cycle")
