@@ -12,6 +12,7 @@ IPC, so a CLI in another process can do it.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import fcntl
 import importlib.util
@@ -123,7 +124,15 @@ class LabAgents:
             path.mkdir(parents=True, exist_ok=True)
         if not self._port:
             self._port = free_udp_port(self.host)
+        elif not udp_port_free(self.host, self._port):
+            # pysnmp binds with SO_REUSEADDR, so a second lab would start "fine"
+            # and silently share the port with the first one.
+            raise LabError(
+                f"UDP {self.host}:{self._port} is already in use (another lab running?); "
+                "stop it or use port=0"
+            )
         self._spawn()
+        atexit.register(self.stop)  # never leave an orphan snmpsim behind
         try:
             self._wait_ready(probe, timeout)
         except BaseException:
@@ -133,6 +142,7 @@ class LabAgents:
     def stop(self) -> None:
         """Terminate snmpsim (kill it if it does not exit within 5 s)."""
         proc, self._proc = self._proc, None
+        atexit.unregister(self.stop)
         if proc is None or proc.poll() is not None:
             return
         proc.terminate()
@@ -215,6 +225,16 @@ def free_udp_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def udp_port_free(host: str, port: int) -> bool:
+    """True if nothing is bound to UDP ``host:port`` (checked without SO_REUSEADDR)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 # ---------------------------------------------------------------- SNMP probe

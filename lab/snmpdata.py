@@ -26,6 +26,8 @@ IF_NUMBER = "1.3.6.1.2.1.2.1.0"
 IF_ENTRY = "1.3.6.1.2.1.2.2.1"
 IFX_ENTRY = "1.3.6.1.2.1.31.1.1.1"
 UPS = "1.3.6.1.2.1.33.1"
+# Greater than any OID a manager asks for; see the ``end`` kind in trucban_state.
+SENTINEL: tuple[str, str, str] = ("1.4294967295", "2", "end")
 
 
 @dataclass(frozen=True)
@@ -96,8 +98,9 @@ Record = tuple[str, str, str]  # (oid, snmprec type tag, trucban_state value)
 
 
 def render(records: list[Record]) -> bytes:
-    """Sort records by OID (snmpsim needs that) and format them as snmprec lines."""
+    """Sort records by OID (snmpsim needs that), add the sentinel, format as snmprec."""
     ordered = sorted(records, key=lambda r: tuple(int(x) for x in r[0].split(".")))
+    ordered.append(SENTINEL)
     lines = [f"{oid}|{tag}:{MODULE}|{value}\n" for oid, tag, value in ordered]
     return "".join(lines).encode("utf-8")
 

@@ -25,6 +25,8 @@ Record kinds (``value`` field after the tag):
 - ``ctr:<ifIndex>:<init>:<rate>:<bits>``  counter growing ``rate``/s, frozen
   while the interface is down, reset by a reboot, wrapping at 2**bits
 - ``ups:<field>[:<arg>]``         UPS-MIB values derived from mains/battery state
+- ``end``                         last record of every file (OID 1.4294967295):
+  never shown, but makes a silent device drop requests for OIDs past its data
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ except ImportError:  # pragma: no cover - snmpsim is a lab/dev dependency
         """Stand-in so the formulas stay importable without snmpsim."""
 
 
+END_KIND = "end"
 DEFAULT_DRAIN_PER_MIN = 1.0
 DEFAULT_RECHARGE_PER_MIN = 0.5
 STATE_KEYS = frozenset(
@@ -90,7 +93,22 @@ def variate(oid: Any, tag: str, value: str, **context: Any) -> tuple[Any, str, A
         raise NoDataNotification()
     if context.get("setFlag") or (not context.get("nextFlag") and not context.get("exactMatch")):
         return context["origOid"], tag, context["errorStatus"]
+    if value == END_KIND:  # sentinel: invisible, it only makes silence cover every OID
+        return end_of_view(oid, tag, context)
     return oid, tag, compute(value, state, time.time())
+
+
+def end_of_view(oid: Any, tag: str, context: dict[str, Any]) -> tuple[Any, str, Any]:
+    """Answer for the sentinel record as if the data file ended before it.
+
+    snmpsim moves past a record whose value is endOfMibView on GETNEXT/GETBULK;
+    a GET of the sentinel itself gets the usual noSuchInstance.
+    """
+    from pysnmp.smi import exval
+
+    if context.get("nextFlag"):
+        return oid, tag, exval.endOfMib
+    return context["origOid"], tag, context["errorStatus"]
 
 
 def shutdown(**context: Any) -> None:
