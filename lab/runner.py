@@ -320,7 +320,7 @@ def stage(state_dir: Path, community: str, **changes: Any) -> dict[str, Any]:
     """Merge ``changes`` into a device's state atomically and return the new state.
 
     Keys: silent, if_down, mains, battery_charge, drain_per_min, since,
-    rebooted_at (a value of None removes the key). ``since`` becomes now
+    rebooted_at, wrap_at (a value of None removes the key). ``since`` becomes now
     (unless given) and the battery charge is carried over from its current
     value, so a running discharge stays continuous across later stagings.
     Losing mains also bumps upsInputLineBads.

@@ -26,6 +26,8 @@ IF_NUMBER = "1.3.6.1.2.1.2.1.0"
 IF_ENTRY = "1.3.6.1.2.1.2.2.1"
 IFX_ENTRY = "1.3.6.1.2.1.31.1.1.1"
 UPS = "1.3.6.1.2.1.33.1"
+HR = "1.3.6.1.2.1.25"
+ENT_SENSOR = "1.3.6.1.2.1.99.1.1.1"
 # Greater than any OID a manager asks for; see the ``end`` kind in trucban_state.
 SENTINEL: tuple[str, str, str] = ("1.4294967295", "2", "end")
 
@@ -85,6 +87,10 @@ def write_snmprec(
     records += interface_records(profile, rng, if_names)
     if role == "power":
         records += ups_records(rng)
+    if role == "dns":
+        records += host_resources_records(rng)
+    if role in ("router", "switch"):
+        records += entity_sensor_records(rng)
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / f"{community}.snmprec"
@@ -229,3 +235,46 @@ def ups_records(rng: random.Random) -> list[Record]:
         (f"{UPS}.3.3.1.3.1", "2", f"ups:in_voltage:{rng.randint(218, 232)}"),
         (f"{UPS}.4.1.0", "2", "ups:output_source"),
     ]
+
+
+def host_resources_records(rng: random.Random, cpus: int = 2) -> list[Record]:
+    """HOST-RESOURCES-MIB: processes, users, per-CPU load (a slow wave) and storage (RAM, disk)."""
+    records: list[Record] = [
+        (f"{HR}.1.5.0", "66", "int:1"),
+        (f"{HR}.1.6.0", "66", f"wave:{rng.randint(120, 260)}:20:600"),
+    ]
+    for cpu in range(1, cpus + 1):
+        records.append((f"{HR}.3.3.1.2.{196607 + cpu}", "2", f"wave:{rng.randint(10, 40)}:10:300"))
+    storage = [  # index, type, descr, units, size, used-base
+        (1, "1.3.6.1.2.1.25.2.1.2", "Physical memory", 1024, 8_000_000, rng.randint(2_000_000, 5_000_000)),
+        (31, "1.3.6.1.2.1.25.2.1.4", "/", 4096, 12_000_000, rng.randint(3_000_000, 7_000_000)),
+    ]
+    for index, kind, descr, units, size, used in storage:
+        records += [
+            (f"{HR}.2.3.1.1.{index}", "2", f"int:{index}"),
+            (f"{HR}.2.3.1.2.{index}", "6", f"oid:{kind}"),
+            (f"{HR}.2.3.1.3.{index}", "4", text(descr)),
+            (f"{HR}.2.3.1.4.{index}", "2", f"int:{units}"),
+            (f"{HR}.2.3.1.5.{index}", "2", f"int:{size}"),
+            (f"{HR}.2.3.1.6.{index}", "2", f"wave:{used}:{used // 20}:900"),
+        ]
+    return records
+
+
+def entity_sensor_records(rng: random.Random) -> list[Record]:
+    """ENTITY-SENSOR-MIB: a chassis temperature (°C), a fan (rpm) and a 12 V rail (mV)."""
+    sensors = [  # entPhysicalIndex, type, scale, precision, value kind
+        (1001, 8, 9, 0, f"wave:{rng.randint(32, 45)}:3:600"),
+        (1002, 10, 9, 0, f"wave:{rng.randint(4000, 6000)}:200:300"),
+        (1003, 4, 8, 0, "int:12050"),
+    ]
+    records: list[Record] = []
+    for index, kind, scale, precision, value in sensors:
+        records += [
+            (f"{ENT_SENSOR}.1.{index}", "2", f"int:{kind}"),
+            (f"{ENT_SENSOR}.2.{index}", "2", f"int:{scale}"),
+            (f"{ENT_SENSOR}.3.{index}", "2", f"int:{precision}"),
+            (f"{ENT_SENSOR}.4.{index}", "2", value),
+            (f"{ENT_SENSOR}.5.{index}", "2", "int:1"),
+        ]
+    return records

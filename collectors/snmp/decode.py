@@ -1,42 +1,57 @@
-"""Turn SNMP answers (OID → pysnmp value) into samples, as the profile says."""
+"""Turn SNMP answers (OID → plain value) into samples, as the profile says.
+
+Counters keep their :class:`~collectors.snmp.values.Counter32`/``Counter64``
+type (they are ints) so the rate module knows their width.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
-from collectors.snmp.profile import Oid, Profile
+from collectors.snmp.profile import Profile
+from collectors.snmp.values import Counter32, Counter64, Oid, Value, field_value
 from store.base import FieldValue, Sample
 
-_ABSENT = {"NoSuchObject", "NoSuchInstance", "EndOfMibView"}
+
+def _field(val: Value) -> FieldValue | None:
+    if isinstance(val, Counter32 | Counter64):
+        return val
+    return field_value(val)
 
 
-def value_of(val: Any) -> FieldValue | None:
-    """Plain Python value of a pysnmp value; None for 'no such object'."""
-    kind = type(val).__name__
-    if kind in _ABSENT:
-        return None
-    if kind in {"OctetString", "IpAddress", "ObjectIdentifier", "Opaque", "Bits"}:
-        return str(val.prettyPrint())
-    return int(val)
+def _index_key(index: str) -> list[int]:
+    return [int(x) for x in index.split(".")]
 
 
-def decode(profile: Profile, values: dict[Oid, Any], tags: dict[str, str], ts: int) -> list[Sample]:
+def decode(profile: Profile, values: dict[Oid, Value], tags: dict[str, str], ts: int) -> list[Sample]:
     """Samples for every scalar measurement and every table row found."""
     samples: list[Sample] = []
     for measurement, fields in profile.scalars.items():
-        got = {name: value_of(values[oid]) for name, oid in fields.items() if oid in values}
-        kept = {k: v for k, v in got.items() if v is not None}
+        kept: dict[str, FieldValue] = {}
+        for name, oid in fields.items():
+            if oid in values:
+                value = _field(values[oid])
+                if value is not None:
+                    kept[name] = value
         if kept:
             samples.append(Sample(measurement, tags, kept, ts))
-    for table in profile.tables:
-        rows: dict[str, dict[str, FieldValue]] = {}
+    if not profile.tables:
+        return samples
+    columns: dict[Oid, tuple[int, str]] = {}
+    lengths: set[int] = set()
+    for t_no, table in enumerate(profile.tables):
         for name, col in table.columns.items():
-            for oid, val in values.items():
-                if oid[: len(col)] == col and len(oid) > len(col):
-                    value = value_of(val)
-                    if value is not None:
-                        index = ".".join(str(p) for p in oid[len(col):])
-                        rows.setdefault(index, {})[name] = value
-        for index, fields_ in sorted(rows.items(), key=lambda kv: [int(x) for x in kv[0].split(".")]):
-            samples.append(Sample(table.measurement, {**tags, table.index_tag: index}, fields_, ts))
+            columns[col] = (t_no, name)
+            lengths.add(len(col))
+    rows: list[dict[str, dict[str, FieldValue]]] = [{} for _ in profile.tables]
+    for oid, val in values.items():
+        for size in lengths:
+            hit = columns.get(oid[:size]) if len(oid) > size else None
+            if hit is not None:
+                value = _field(val)
+                if value is not None:
+                    index = ".".join(map(str, oid[size:]))
+                    rows[hit[0]].setdefault(index, {})[hit[1]] = value
+                break
+    for table, table_rows in zip(profile.tables, rows, strict=True):
+        for index in sorted(table_rows, key=_index_key):
+            samples.append(Sample(table.measurement, {**tags, table.index_tag: index}, table_rows[index], ts))
     return samples

@@ -23,7 +23,9 @@ Record kinds (``value`` field after the tag):
 - ``oper:<ifIndex>``              ifOperStatus: 2 if ifIndex in ``if_down`` else 1
 - ``lastchange:<ifIndex>``        ifLastChange (TimeTicks since boot)
 - ``ctr:<ifIndex>:<init>:<rate>:<bits>``  counter growing ``rate``/s, frozen
-  while the interface is down, reset by a reboot, wrapping at 2**bits
+  while the interface is down, reset by a reboot, wrapping at 2**bits; a staged
+  ``wrap_at`` (epoch s) makes the 32-bit ones read 0 then, so tests see a wrap
+- ``wave:<base>:<amplitude>:<period_s>``  gauge moving around ``base`` (CPU, temperature)
 - ``ups:<field>[:<arg>]``         UPS-MIB values derived from mains/battery state
 - ``end``                         last record of every file (OID 1.4294967295):
   never shown, but makes a silent device drop requests for OIDs past its data
@@ -32,6 +34,7 @@ Record kinds (``value`` field after the tag):
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from functools import lru_cache
@@ -58,6 +61,7 @@ STATE_KEYS = frozenset(
         "since",
         "rebooted_at",
         "input_line_bads",
+        "wrap_at",
     }
 )
 
@@ -192,6 +196,8 @@ def compute(value: str, state: dict[str, Any], now: float) -> Any:
         return counter(state, now, int(args[0]), float(args[1]), float(args[2]), int(args[3]))
     if kind == "ups":
         return ups_value(state, now, args[0], args[1:])
+    if kind == "wave":
+        return wave(now, int(args[0]), int(args[1]), float(args[2]))
     raise ValueError(f"trucban_state: unknown record kind {kind!r}")
 
 
@@ -241,7 +247,15 @@ def counter(
     end = now
     if if_index and if_index in if_down(state):
         end = min(now, float(state.get("since", now)))
+    if bits == 32 and state.get("wrap_at") is not None:
+        # staged: the 32-bit counters read 0 at ``wrap_at`` (so they wrap then)
+        return int(rate * (end - float(state["wrap_at"]))) % 2**32
     return int(init + rate * max(0.0, end - start)) % 2**bits
+
+
+def wave(now: float, base: int, amplitude: int, period_s: float) -> int:
+    """A gauge moving smoothly around ``base`` (CPU load, temperature, fan speed)."""
+    return max(0, int(round(base + amplitude * math.sin(2 * math.pi * now / period_s))))
 
 
 def on_mains(state: dict[str, Any]) -> bool:
