@@ -15,6 +15,7 @@ class CommuneStatus(StrEnum):
 
     UNKNOWN = "unknown"
     OK = "ok"
+    DEGRADED = "degraded"  # everything answers, but something is impaired (interface down)
     DOWN = "down"  # some device of the commune is down
     ISOLATED = "isolated"  # the commune's access router is down or cut off
 
@@ -23,6 +24,7 @@ COMMUNE_SITE_KINDS = (SiteKind.COMMUNE_HQ, SiteKind.BTS_SITE)
 STATUS_VI = {
     CommuneStatus.UNKNOWN: "Chưa có dữ liệu",
     CommuneStatus.OK: "Bình thường",
+    CommuneStatus.DEGRADED: "Suy giảm",
     CommuneStatus.DOWN: "Có thiết bị mất kết nối",
     CommuneStatus.ISOLATED: "Mất kết nối toàn xã",
 }
@@ -60,6 +62,8 @@ def _status(inventory: Inventory, device_ids: list[str], states: dict[str, Devic
         return CommuneStatus.ISOLATED
     if counts[Status.DOWN.value] or counts[Status.UNREACHABLE.value]:
         return CommuneStatus.DOWN
+    if counts[Status.DEGRADED.value]:
+        return CommuneStatus.DEGRADED
     return CommuneStatus.OK
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from alerting.core import AlertingCore
 from alerting.states import DeviceState
 from inventory.inventory import Inventory
 from poller.cycle import CycleReport
@@ -36,3 +37,4 @@ class ApiContext:
     store: MetricStore
     cycle: CycleSource
     timezone: ZoneInfo
+    alerting: AlertingCore | None = None

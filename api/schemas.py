@@ -9,8 +9,10 @@ class DeviceCounts(BaseModel):
     """How many devices of a commune are in each state."""
 
     up: int
+    degraded: int
     down: int
     unreachable: int
+    maintenance: int
     unknown: int
 
 

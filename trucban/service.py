@@ -16,15 +16,20 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from fastapi import FastAPI
 
-from alerting.records import StateRecords
-from alerting.states import StateTracker, Status
+from alerting.core import AlertingCore
+from alerting.db import database_url, open_database
+from alerting.rules.config import load_rules
 from api.app import create_app
 from api.context import ApiContext
-from collectors.base import CollectorRegistry, PollResult
+from collectors.base import CollectorRegistry
+from collectors.dns.collector import DnsCollector
+from collectors.icmp.collector import IcmpCollector
+from collectors.netconf.collector import NetconfCollector
 from collectors.snmp.collector import SnmpCollector
+from collectors.ssh.collector import SshCollector
 from inventory.inventory import Inventory
 from inventory.loader import load_inventory
-from poller.cycle import PollCycle, ResultSink
+from poller.cycle import PollCycle
 from store.sqlite import SqliteMetricStore
 from trucban.settings import Settings
 
@@ -35,6 +40,10 @@ def default_collectors() -> CollectorRegistry:
     """A fresh registry with the collectors Trucban ships."""
     registry = CollectorRegistry()
     registry.register("snmp", SnmpCollector)
+    registry.register("netconf", NetconfCollector)
+    registry.register("ssh", SshCollector)
+    registry.register("dns", DnsCollector)
+    registry.register("icmp", IcmpCollector)
     return registry
 
 
@@ -45,14 +54,13 @@ class Service:
     settings: Settings
     inventory: Inventory
     store: SqliteMetricStore
-    records: StateRecords
-    tracker: StateTracker
+    alerting: AlertingCore
     cycle: PollCycle
 
     def app(self) -> FastAPI:
         """The FastAPI app, with the poller scheduled in its lifespan."""
-        ctx = ApiContext(self.inventory, self.tracker, self.store, self.cycle,
-                         ZoneInfo(self.settings.timezone))
+        ctx = ApiContext(self.inventory, self.alerting.tracker, self.store, self.cycle,
+                         ZoneInfo(self.settings.timezone), self.alerting)
         return create_app(ctx, lifespan=self._lifespan)
 
     @asynccontextmanager
@@ -68,33 +76,20 @@ class Service:
             scheduler.shutdown(wait=False)
             await self.cycle.collector.close()
             self.store.close()
-            self.records.close()
+            self.alerting.engine.dispose()
 
 
 def build_service(settings: Settings, inventory: Inventory) -> Service:
     """Assemble the service for an already loaded inventory."""
     store = SqliteMetricStore(settings.metrics_db)
-    records = StateRecords(settings.alerting_db)
-    tracker = StateTracker(inventory, confirm_failures=settings.confirm_failures)
-    for dev_id, state in records.load().items():
-        if dev_id in tracker.states:
-            tracker.states[dev_id] = state
+    alerting = AlertingCore(
+        inventory, store, open_database(database_url(settings.database_url or settings.alerting_db)),
+        rules=load_rules(settings.rules_file), timezone=ZoneInfo(settings.timezone),
+    )
     collector = default_collectors().create("snmp", credentials=inventory.credentials)
-    cycle = PollCycle(inventory, collector, store, evaluate_and_save(tracker, records),
+    cycle = PollCycle(inventory, collector, store, alerting,
                       concurrency=settings.poll_concurrency, interval_s=settings.poll_interval_s)
-    return Service(settings, inventory, store, records, tracker, cycle)
-
-
-def evaluate_and_save(tracker: StateTracker, records: StateRecords) -> ResultSink:
-    """The poller's sink: evaluate states from a cycle's results, persist them."""
-
-    def sink(results: dict[str, PollResult]) -> None:
-        for change in tracker.apply(results):
-            level = logging.INFO if change.new is Status.UP else logging.WARNING
-            log.log(level, "%s: %s → %s (%s)", change.device, change.old, change.new, change.reason)
-        records.save(tracker.states[d] for d in results)
-
-    return sink
+    return Service(settings, inventory, store, alerting, cycle)
 
 
 def load_configured_inventory(settings: Settings) -> Inventory:

@@ -34,7 +34,8 @@ class Settings(BaseModel):
     http_port: int = Field(default=8000, ge=1, le=65535)
     poll_interval_s: float = Field(default=30.0, ge=1)
     poll_concurrency: int = Field(default=200, ge=1, le=10000)
-    confirm_failures: int = Field(default=1, ge=1, le=10)
+    database_url: str | None = None  # alerting database; None: SQLite file in data_dir
+    rules_file: Path | None = None  # rules YAML; None: built-in defaults
     timezone: str = "Asia/Ho_Chi_Minh"
     log_level: str = "INFO"
 

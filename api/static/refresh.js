@@ -13,7 +13,7 @@
       const badge = row.querySelector(".badge");
       badge.className = "badge " + c.status;
       badge.textContent = c.status_label;
-      row.querySelector(".num").textContent = d.up + "/" + (d.up + d.down + d.unreachable + d.unknown);
+      row.querySelector(".num").textContent = (d.up + d.degraded) + "/" + (d.up + d.degraded + d.down + d.unreachable + d.maintenance + d.unknown);
       row.querySelector(".problems").textContent = c.problem_devices.join(", ");
     }
     document.getElementById("summary").textContent =

@@ -25,7 +25,8 @@ def test_every_commune_comes_up(running: RunningService, healthy_lab: Lab) -> No
     data = communes(running)
     assert set(data) == set(healthy_lab.inventory.watched_communes)
     for c in data.values():
-        assert c["devices"] == {"up": 4, "down": 0, "unreachable": 0, "unknown": 0}
+        assert c["devices"] == {"up": 4, "degraded": 0, "down": 0, "unreachable": 0, "maintenance": 0,
+                                "unknown": 0}
     poller = running.get("/api/poller").json()
     assert poller["devices"] == len(healthy_lab.inventory.devices)
     assert poller["ok"] == poller["devices"]
@@ -42,7 +43,8 @@ def test_access_router_outage_turns_commune_red_and_children_unreachable(
 
     red = wait_for(lambda: communes(running)[code]["status"] == "isolated" and communes(running)[code],
                    timeout=TWO_INTERVALS)
-    assert red["devices"] == {"up": 0, "down": 1, "unreachable": 3, "unknown": 0}
+    assert red["devices"] == {"up": 0, "degraded": 0, "down": 1, "unreachable": 3, "maintenance": 0,
+                              "unknown": 0}
     devices = {d["id"]: d for d in running.get(f"/api/devices?commune={code}").json()}
     assert devices[router]["status"] == "down"
     assert devices[f"c{code}-bts1"]["status"] == "unreachable"

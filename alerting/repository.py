@@ -1,0 +1,124 @@
+"""Reading and writing incidents and their timelines (SQLAlchemy Core)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy.engine import Connection, Row
+
+from alerting.db import incident_events, incidents
+from alerting.incidents import (
+    Condition,
+    Incident,
+    IncidentEvent,
+    IncidentKind,
+    IncidentStatus,
+    Severity,
+)
+
+
+class IncidentNotFound(LookupError):
+    """No incident with that id."""
+
+
+class IncidentRepository:
+    """Incidents and their timeline in the alerting database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def active(self) -> dict[str, Incident]:
+        """Open and acknowledged incidents by key (without timelines)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(incidents).where(incidents.c.status != IncidentStatus.RESOLVED.value))
+            return {r.key: _incident(r) for r in rows}
+
+    def get(self, incident_id: int) -> Incident:
+        """One incident with its whole timeline."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(incidents).where(incidents.c.id == incident_id)).first()
+            if row is None:
+                raise IncidentNotFound(f"incident {incident_id} does not exist")
+            inc = _incident(row)
+            events = conn.execute(select(incident_events).where(incident_events.c.incident_id == incident_id)
+                                  .order_by(incident_events.c.id))
+            inc.events = [IncidentEvent(e.ts, e.kind, e.text, e.actor, e.data or {}) for e in events]
+            return inc
+
+    def list(self, *, status: str | None = None, commune: str | None = None,
+             communes: Iterable[str] | None = None, limit: int = 100, offset: int = 0
+             ) -> tuple[list[Incident], int]:
+        """A page of incidents, newest first, and the total matching count."""
+        query = select(incidents)
+        if status == "active":
+            query = query.where(incidents.c.status != IncidentStatus.RESOLVED.value)
+        elif status:
+            query = query.where(incidents.c.status == status)
+        if commune:
+            query = query.where(incidents.c.commune == commune)
+        if communes is not None:
+            query = query.where(incidents.c.commune.in_(list(communes)))
+        with self.engine.connect() as conn:
+            total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+            rows = conn.execute(query.order_by(incidents.c.opened_at.desc(), incidents.c.id.desc())
+                                .limit(limit).offset(offset))
+            return [_incident(r) for r in rows], int(total)
+
+    def open(self, cond: Condition, now: int, conn: Connection) -> Incident:
+        """Insert a new incident for ``cond`` with an 'opened' event."""
+        values = dict(
+            key=cond.key, kind=cond.kind.value, severity=int(cond.severity),
+            status=IncidentStatus.OPEN.value, title=cond.title, why=cond.why, runbook=cond.runbook,
+            province=cond.province, commune=cond.commune, site=cond.site, device=cond.device,
+            affected=list(cond.affected), details=_jsonable(cond.details), opened_at=cond.since,
+            updated_at=now,
+        )
+        new_id = conn.execute(insert(incidents).values(**values)).inserted_primary_key[0]
+        self.add_event(conn, new_id, IncidentEvent(now, "opened", cond.why))
+        row = conn.execute(select(incidents).where(incidents.c.id == new_id)).one()
+        return _incident(row)
+
+    def change(self, conn: Connection, incident_id: int, values: dict[str, Any],
+               events: list[IncidentEvent]) -> Incident:
+        """Update columns and append timeline events in the caller's transaction."""
+        conn.execute(update(incidents).where(incidents.c.id == incident_id).values(**values))
+        for event in events:
+            self.add_event(conn, incident_id, event)
+        return _incident(conn.execute(select(incidents).where(incidents.c.id == incident_id)).one())
+
+    def acknowledge(self, incident_id: int, who: str, comment: str, now: int) -> Incident:
+        """Record an acknowledgement (stops escalation); resolved incidents cannot be acked."""
+        with self.engine.begin() as conn:
+            row = conn.execute(select(incidents).where(incidents.c.id == incident_id)).first()
+            if row is None:
+                raise IncidentNotFound(f"incident {incident_id} does not exist")
+            if row.status == IncidentStatus.RESOLVED.value:
+                raise ValueError(f"incident {incident_id} is already resolved")
+            text = f"{who} đã xác nhận" + (f": {comment}" if comment else "")
+            return self.change(conn, incident_id, {
+                "status": IncidentStatus.ACKNOWLEDGED.value, "acked_by": who, "acked_at": now,
+                "ack_comment": comment, "updated_at": now,
+            }, [IncidentEvent(now, "acknowledged", text, actor=who)])
+
+    @staticmethod
+    def add_event(conn: Connection, incident_id: int, event: IncidentEvent) -> None:
+        """Append one timeline line."""
+        conn.execute(insert(incident_events).values(
+            incident_id=incident_id, ts=event.ts, kind=event.kind, text=event.text,
+            actor=event.actor, data=_jsonable(event.data)))
+
+
+def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in data.items()}
+
+
+def _incident(r: Row) -> Incident:
+    return Incident(
+        id=r.id, key=r.key, kind=IncidentKind(r.kind), severity=Severity(r.severity),
+        status=IncidentStatus(r.status), title=r.title, why=r.why, runbook=r.runbook,
+        opened_at=r.opened_at, updated_at=r.updated_at, province=r.province, commune=r.commune,
+        site=r.site, device=r.device, affected=tuple(r.affected or ()), details=dict(r.details or {}),
+        resolved_at=r.resolved_at, acked_by=r.acked_by, acked_at=r.acked_at, ack_comment=r.ack_comment,
+    )

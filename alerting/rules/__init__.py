@@ -1,0 +1,1 @@
+"""Rules: each turns the current picture (inventory, states, metrics) into conditions."""

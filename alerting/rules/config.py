@@ -1,0 +1,88 @@
+"""Rules as data: thresholds, confirmation counts, flapping and escalation timings.
+
+Loaded from a YAML file validated like the inventory (file, line, field, value;
+nothing half-applied). With no file, the defaults here suit the lab.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from alerting.incidents import Severity
+from inventory.sources import DocumentError, problems_from_validation, read_yaml
+from trucban.errors import ConfigError
+
+SeverityName = str
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FlappingRules(_Strict):
+    """Icinga-style weighted state-change detection with hysteresis."""
+
+    window: int = Field(default=21, ge=5, le=100)
+    min_checks: int = Field(default=6, ge=3, le=100)
+    start_pct: float = Field(default=30.0, gt=0, le=100)
+    stop_pct: float = Field(default=25.0, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _hysteresis(self) -> FlappingRules:
+        if self.stop_pct > self.start_pct:
+            raise ValueError("stop_pct must not be above start_pct")
+        return self
+
+
+class BatteryRules(_Strict):
+    """When a BTS on battery becomes urgent, per disaster-hardening level."""
+
+    warn_minutes: dict[str, float] = {"default": 60.0}
+    critical_minutes: dict[str, float] = {"default": 30.0}
+    fit_window_s: int = Field(default=900, ge=60)
+    fit_min_points: int = Field(default=3, ge=2)
+
+    def critical_for(self, hardening: int | None) -> float:
+        """Critical threshold (minutes left) for a hardening level."""
+        return self.critical_minutes.get(str(hardening), self.critical_minutes.get("default", 30.0))
+
+    def warn_for(self, hardening: int | None) -> float:
+        """Warning threshold (minutes left) for a hardening level."""
+        return self.warn_minutes.get(str(hardening), self.warn_minutes.get("default", 60.0))
+
+
+class FailoverRules(_Strict):
+    """Backup-connection plan (Decision 33/2025): how long on backup before escalating."""
+
+    escalate_after_s: int = Field(default=7200, ge=60)
+
+
+class RulesConfig(_Strict):
+    """All rule settings."""
+
+    # Failed polls (each already retried by the collector) before a device is down.
+    confirm_failures: int = Field(default=1, ge=1, le=10)
+    flapping: FlappingRules = FlappingRules()
+    battery: BatteryRules = BatteryRules()
+    failover: FailoverRules = FailoverRules()
+    device_down_severity: dict[str, Severity] = {
+        "router": Severity.MAJOR, "switch": Severity.WARNING, "dns": Severity.CRITICAL,
+        "bts": Severity.MAJOR, "power": Severity.MAJOR, "leo": Severity.MAJOR,
+    }
+    dns_serial_lag_s: int = Field(default=600, ge=0)
+
+
+def load_rules(path: Path | None) -> RulesConfig:
+    """Rules from ``path`` (None: defaults); ConfigError names file, line and field."""
+    if path is None:
+        return RulesConfig()
+    try:
+        located = read_yaml(path)
+    except DocumentError as exc:
+        raise ConfigError([exc.problem], "rules") from None
+    try:
+        return RulesConfig.model_validate(located.data)
+    except ValidationError as exc:
+        raise ConfigError(problems_from_validation(exc, located), "rules") from None

@@ -1,0 +1,46 @@
+"""What a rule may look at: the inventory, current states, metrics, settings, the clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from alerting.rules.config import RulesConfig
+from alerting.states import StateTracker
+from inventory.inventory import Inventory
+from inventory.model import DeviceRole, SiteKind
+from store.base import MetricStore
+
+
+@dataclass
+class RuleContext:
+    """Read-only view for one evaluation."""
+
+    inventory: Inventory
+    tracker: StateTracker
+    store: MetricStore
+    rules: RulesConfig
+    now: int
+
+    @cached_property
+    def access_routers(self) -> dict[str, str]:
+        """Commune code → its access router (router at the commune HQ)."""
+        out = {}
+        for dev in self.inventory.devices.values():
+            site = self.inventory.sites[dev.site]
+            if dev.role is DeviceRole.ROUTER and site.kind is SiteKind.COMMUNE_HQ:
+                out.setdefault(site.commune, dev.id)
+        return out
+
+    def where(self, device_id: str) -> dict[str, str | None]:
+        """Commune, site and province of a device, for a condition."""
+        dev = self.inventory.devices[device_id]
+        site = self.inventory.sites[dev.site]
+        return {"province": self.inventory.province, "commune": site.commune, "site": site.id,
+                "device": device_id}
+
+    def place(self, device_id: str) -> str:
+        """'<device name>, <commune name>' for titles."""
+        dev = self.inventory.devices[device_id]
+        commune = self.inventory.commune_ref(self.inventory.sites[dev.site].commune).name
+        return f"{dev.name} ({commune})"

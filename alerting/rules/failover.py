@@ -1,0 +1,95 @@
+"""Failover rules (Decision 33/2025's backup-connection plan).
+
+Each commune is *on primary*, *on backup* (which path) or *isolated*. Running
+on backup is a low-severity incident that escalates after a configured time;
+isolated (every uplink down while the access router still answers) is
+critical. A failed access router is the availability rule's business, not
+this one's; a flapping link raises one flapping incident instead.
+"""
+
+from __future__ import annotations
+
+from alerting.incidents import Condition, IncidentKind, Severity
+from alerting.rules.context import RuleContext
+from alerting.states import FAILED, DeviceState, Status
+from inventory.model import Link, LinkKind
+
+MEDIUM_VI = {"fibre": "cáp quang", "4g": "4G", "5g": "5G", "leo": "vệ tinh LEO"}
+
+
+def failover_conditions(ctx: RuleContext) -> list[Condition]:
+    """On-backup, isolated and link-flapping conditions for every commune with links."""
+    by_commune: dict[str, list[Link]] = {}
+    for link in ctx.inventory.links.values():
+        by_commune.setdefault(link.commune, []).append(link)
+    out: list[Condition] = []
+    for commune, links in sorted(by_commune.items()):
+        states = {link.id: ctx.tracker.links[link.id] for link in links}
+        flapping = [link for link in links if states[link.id].flapping]
+        if flapping:
+            out += [_link_flapping(ctx, link, states[link.id]) for link in flapping]
+            continue
+        cond = _commune_condition(ctx, commune, links, states)
+        if cond is not None:
+            out.append(cond)
+    return out
+
+
+def commune_connectivity(ctx: RuleContext, commune: str) -> str:
+    """'primary', 'backup:<medium>', 'isolated' or 'unknown' for one commune."""
+    links = [link for link in ctx.inventory.links.values() if link.commune == commune]
+    if links and all(ctx.tracker.states[link.device].status in FAILED for link in links):
+        return "isolated"
+    states = {link.id: ctx.tracker.links[link.id] for link in links}
+    return _connectivity(links, states)
+
+
+def _connectivity(links: list[Link], states: dict[str, DeviceState]) -> str:
+    if not links or all(states[link.id].status is Status.UNKNOWN for link in links):
+        return "unknown"
+    if any(link.kind is LinkKind.PRIMARY and states[link.id].status is Status.UP for link in links):
+        return "primary"
+    backups = [link for link in links if link.kind is LinkKind.BACKUP and states[link.id].status is Status.UP]
+    if backups:
+        return f"backup:{backups[0].medium.value}"
+    return "isolated"
+
+
+def _commune_condition(ctx: RuleContext, commune: str, links: list[Link],
+                       states: dict[str, DeviceState]) -> Condition | None:
+    mode = _connectivity(links, states)
+    name = ctx.inventory.commune_ref(commune).name
+    primary = [link for link in links if link.kind is LinkKind.PRIMARY]
+    device = (primary or links)[0].device
+    where = ctx.where(device)
+    if mode.startswith("backup:"):
+        medium = mode.split(":", 1)[1]
+        since = min(states[link.id].since for link in primary) if primary else ctx.now
+        long_on_backup = ctx.now - since >= ctx.rules.failover.escalate_after_s
+        return Condition(
+            key=f"link_on_backup:{commune}", kind=IncidentKind.LINK_ON_BACKUP,
+            severity=Severity.WARNING if long_on_backup else Severity.INFO,
+            title=f"{name} đang chạy đường dự phòng {MEDIUM_VI.get(medium, medium)}",
+            why="đường truyền chính (TSLCD) mất tín hiệu; đã chuyển sang đường dự phòng"
+                + (f", quá {ctx.rules.failover.escalate_after_s // 60} phút" if long_on_backup else ""),
+            since=since, details={"medium": medium}, **where,
+        )
+    if mode == "isolated":
+        since = max(states[link.id].since for link in links)
+        return Condition(
+            key=f"commune_isolated:{commune}", kind=IncidentKind.COMMUNE_ISOLATED,
+            severity=Severity.CRITICAL, title=f"{name} bị cô lập: mất cả đường chính và dự phòng",
+            why="tất cả đường truyền của xã đều không hoạt động", since=since,
+            affected=tuple(link.id for link in links), **where,
+        )
+    return None
+
+
+def _link_flapping(ctx: RuleContext, link: Link, state: DeviceState) -> Condition:
+    name = ctx.inventory.commune_ref(link.commune).name
+    return Condition(
+        key=f"flapping:link:{link.id}", kind=IncidentKind.FLAPPING, severity=Severity.WARNING,
+        title=f"Đường truyền chập chờn: {link.id} ({name})",
+        why=f"đường {MEDIUM_VI.get(link.medium.value, link.medium.value)} đổi trạng thái liên tục",
+        since=ctx.now, details={"link": link.id}, **ctx.where(link.device),
+    )

@@ -1,0 +1,57 @@
+"""Durable device and link states, so a restart neither forgets nor re-opens anything.
+
+Links are stored beside devices under a ``link:`` prefix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import Engine, delete, insert, select
+
+from alerting.db import device_states
+from alerting.states import DeviceState, StateTracker, Status
+
+LINK_PREFIX = "link:"
+
+
+class StateRepository:
+    """Saves and restores a :class:`StateTracker`'s states."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def restore(self, tracker: StateTracker) -> int:
+        """Load saved states into ``tracker`` (for known devices/links); return how many."""
+        count = 0
+        with self.engine.connect() as conn:
+            for r in conn.execute(select(device_states)):
+                state = DeviceState(r.device, Status(r.status), r.since, r.last_poll, r.failures,
+                                    r.reason, list(r.history or []), bool(r.flapping))
+                if r.device.startswith(LINK_PREFIX):
+                    link_id = r.device.removeprefix(LINK_PREFIX)
+                    if link_id in tracker.links:
+                        state.device = link_id
+                        tracker.links[link_id] = state
+                        count += 1
+                elif r.device in tracker.states:
+                    tracker.states[r.device] = state
+                    count += 1
+        return count
+
+    def save(self, devices: Iterable[DeviceState], links: Iterable[DeviceState] = ()) -> None:
+        """Replace the saved rows of these devices and links in one transaction."""
+        rows = [_row(s.device, s) for s in devices] + [_row(LINK_PREFIX + s.device, s) for s in links]
+        if not rows:
+            return
+        with self.engine.begin() as conn:
+            keys = [r["device"] for r in rows]
+            for i in range(0, len(keys), 500):
+                conn.execute(delete(device_states).where(device_states.c.device.in_(keys[i:i + 500])))
+            conn.execute(insert(device_states), rows)
+
+
+def _row(key: str, s: DeviceState) -> dict:
+    return {"device": key, "status": s.status.value, "since": s.since, "last_poll": s.last_poll,
+            "failures": s.failures, "reason": s.reason, "history": list(s.history),
+            "flapping": int(s.flapping)}
