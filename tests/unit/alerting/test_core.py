@@ -81,7 +81,9 @@ def test_primary_down_is_on_backup_both_down_is_isolated(
     assert isolated.severity is Severity.CRITICAL and isolated.commune == code
 
 
-def test_long_stay_on_backup_escalates(lab_inventory: Inventory, store: SqliteMetricStore, db: Engine) -> None:
+def test_long_stay_on_backup_escalates(
+    lab_inventory: Inventory, store: SqliteMetricStore, db: Engine
+) -> None:
     rules = RulesConfig.model_validate({"failover": {"escalate_after_s": 120}})
     core = AlertingCore(lab_inventory, store, db, rules=rules)
     router = f"c{lab_inventory.watched_communes[0]}-r1"
@@ -99,8 +101,9 @@ def test_long_stay_on_backup_escalates(lab_inventory: Inventory, store: SqliteMe
 def test_mains_lost_projection_and_escalation(
     lab_inventory: Inventory, store: SqliteMetricStore, db: Engine
 ) -> None:
-    rules = RulesConfig.model_validate({"battery": {"warn_minutes": {"default": 120},
-                                                    "critical_minutes": {"default": 80}}})
+    rules = RulesConfig.model_validate(
+        {"battery": {"warn_minutes": {"default": 120}, "critical_minutes": {"default": 80}}}
+    )
     core = AlertingCore(lab_inventory, store, db, rules=rules)
     pwr = f"c{lab_inventory.watched_communes[1]}-pwr1"
     core(results(lab_inventory, T0))
@@ -108,8 +111,21 @@ def test_mains_lost_projection_and_escalation(
     for i in range(1, 11):  # 1 %/min from 80 %, UPS estimate deliberately wrong (200 min)
         ts = T0 + i * STEP
         charge = 80.0 - (i * STEP) / 60.0
-        store.write([Sample("ups", {"device": pwr}, {"output_source": 5, "seconds_on_battery": i * STEP,
-                                                     "charge_pct": charge, "minutes_remaining": 200}, ts)])
+        store.write(
+            [
+                Sample(
+                    "ups",
+                    {"device": pwr},
+                    {
+                        "output_source": 5,
+                        "seconds_on_battery": i * STEP,
+                        "charge_pct": charge,
+                        "minutes_remaining": 200,
+                    },
+                    ts,
+                )
+            ]
+        )
         for change in core(results(lab_inventory, ts)):
             opened = opened or change.incident
     assert opened is not None and opened.kind is IncidentKind.BTS_ON_BATTERY
@@ -165,8 +181,16 @@ def test_maintenance_suppresses_and_shows_state(
 ) -> None:
     core = AlertingCore(lab_inventory, store, db)
     code = lab_inventory.watched_communes[4]
-    core.maintenance.add(scope="commune", target=code, starts_at=T0, ends_at=T0 + 3600, recurrence=None,
-                         reason="thay UPS", created_by="op", now=T0)
+    core.maintenance.add(
+        scope="commune",
+        target=code,
+        starts_at=T0,
+        ends_at=T0 + 3600,
+        recurrence=None,
+        reason="thay UPS",
+        created_by="op",
+        now=T0,
+    )
     bts = f"c{code}-bts1"
     assert core(results(lab_inventory, T0 + STEP, silent={bts})) == []
     assert core.tracker.states[bts].status is Status.MAINTENANCE
@@ -174,7 +198,9 @@ def test_maintenance_suppresses_and_shows_state(
     assert kinds(changes) == [("opened", "device_down")]
 
 
-def test_acknowledge_records_who_and_when(lab_inventory: Inventory, store: SqliteMetricStore, db: Engine) -> None:
+def test_acknowledge_records_who_and_when(
+    lab_inventory: Inventory, store: SqliteMetricStore, db: Engine
+) -> None:
     core = AlertingCore(lab_inventory, store, db)
     changes = core(results(lab_inventory, T0, silent={"p31-dns1"}))
     (change,) = changes
