@@ -129,6 +129,10 @@ class NetconfPeer:
         """``normal``, ``rpc_error`` (answer every get with an rpc-error) or ``malformed``."""
         (self.dir / "mode").write_text(mode, encoding="utf-8")
 
+    def stop_process(self) -> None:
+        """Stop the server but keep its data (``start()`` brings it back on the same port)."""
+        _stop(self.proc)
+
     def stop(self) -> None:
         """Stop the server and remove its directory."""
         _stop(self.proc)
@@ -300,6 +304,8 @@ $TTL 300
 @   IN SOA ns1.{ZONE} hostmaster.{ZONE} ({self.serial} 3600 600 86400 300)
     IN NS  ns1.{ZONE}
     IN NS  ns2.{ZONE}
+    IN A   127.0.0.1
+    IN AAAA ::1
 ns1 IN A   127.0.0.1
 ns1 IN AAAA ::1
 ns2 IN A   127.0.0.1
