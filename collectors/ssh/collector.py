@@ -19,6 +19,7 @@ from typing import Any
 
 from netmiko import ConnectHandler
 from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException, ReadTimeout
+from paramiko.ssh_exception import NoValidConnectionsError
 
 from collectors.base import PollResult
 from collectors.netconf.errors import kind_of
@@ -161,7 +162,7 @@ class SshCollector:
         except NetmikoAuthenticationException:
             raise CliAuthError(device.id, f"SSH login as {cred.username!r} rejected") from None
         except NetmikoTimeoutException as exc:
-            if "refused" in str(exc).lower():
+            if isinstance(exc.__context__, (ConnectionRefusedError, NoValidConnectionsError)):
                 raise CliUnreachable(device.id, f"SSH connection to {device.address}:{access.port} "
                                                 "refused") from None
             raise CliTimeout(device.id, f"no SSH login on {device.address}:{access.port} within "
