@@ -113,7 +113,8 @@ def _qname(name: str, zone: str) -> str:
 
 
 def _probe_sample(o: ProbeOutcome, tags: dict[str, str], ts: int) -> Sample:
-    fields: dict[str, float | int | str | bool] = {"ok": o.ok, "latency_ms": o.latency_ms, "answers": o.answers}
+    fields: dict[str, float | int | str | bool] = {"ok": o.ok, "latency_ms": o.latency_ms,
+                                                  "answers": o.answers}
     if o.rcode is not None:
         fields["rcode"] = o.rcode
     if o.error_kind is not None:

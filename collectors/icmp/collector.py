@@ -44,7 +44,8 @@ class IcmpCollector:
         except ICMPLibError as exc:
             result.error, result.error_kind = f"{device.id}: ping failed: {exc}", "unreachable"
         except OSError as exc:
-            result.error, result.error_kind = f"{device.id}: ping failed: {exc.strerror or exc}", "unreachable"
+            result.error = f"{device.id}: ping failed: {exc.strerror or exc}"
+            result.error_kind = "unreachable"
         else:
             fields: dict[str, float | int | str | bool] = {
                 "sent": host.packets_sent, "received": host.packets_received,

@@ -9,6 +9,7 @@ comes back as a :class:`PollResult` with a named ``error_kind``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -65,7 +66,8 @@ class NetconfCollector:
 
     name = "netconf"
 
-    def __init__(self, credentials: dict[str, Any], vendors: dict[str, tuple[NetconfFilter, ...]] | None = None,
+    def __init__(self, credentials: dict[str, Any],
+                 vendors: dict[str, tuple[NetconfFilter, ...]] | None = None,
                  max_sessions: int = 64, tick_s: float = 0.01, known_hosts: str | None = None) -> None:
         self._credentials = credentials
         self._vendors = vendors if vendors is not None else load_vendors()
@@ -92,7 +94,8 @@ class NetconfCollector:
         except CollectorError as exc:
             result.error, result.error_kind = str(exc), kind_of(exc)
         except TimeoutError:
-            result.error, result.error_kind = f"{device.id}: no NETCONF answer within the poll budget", "timeout"
+            result.error = f"{device.id}: no NETCONF answer within the poll budget"
+            result.error_kind = "timeout"
         except Exception as exc:  # a bug or odd device must not abort the cycle
             log.exception("internal error polling %s over NETCONF", device.id)
             result.error, result.error_kind = f"{device.id}: internal error: {exc!r}", "internal"
@@ -138,7 +141,8 @@ class NetconfCollector:
                 raise NetconfRpcError(device.id, f"rpc-error on {flt.decoder} get: tag {exc.tag}, "
                                                  f"severity {exc.severity}: {exc.message or exc}") from None
             except (_Malformed, etree.XMLSyntaxError) as exc:
-                raise MalformedReply(device.id, f"{flt.decoder} answer is not well-formed XML: {exc}") from None
+                raise MalformedReply(device.id,
+                                     f"{flt.decoder} answer is not well-formed XML: {exc}") from None
             except TimeoutExpiredError:
                 raise NetconfTimeout(device.id, f"no answer to {flt.decoder} get within "
                                                 f"{device.netconf.timeout_s}s") from None
@@ -196,7 +200,5 @@ class NetconfCollector:
         try:
             session.mgr.close_session()
         except Exception:  # already gone; closing is best effort
-            try:
+            with contextlib.suppress(Exception):
                 session.mgr._session.close()
-            except Exception:
-                pass

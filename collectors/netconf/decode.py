@@ -7,9 +7,9 @@ so readers need not care which protocol produced them.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
-
-from lxml import etree
+from typing import Any
 
 from store.base import FieldValue, Sample
 
@@ -24,7 +24,7 @@ SEVERITY = {"cleared": 0, "indeterminate": 1, "warning": 2, "minor": 3, "major":
 COUNTERS = {"in-octets": "in_octets", "out-octets": "out_octets", "in-errors": "in_errors",
             "out-errors": "out_errors", "in-discards": "in_discards", "out-discards": "out_discards"}
 
-Element = etree._Element
+Element = Any  # lxml.etree._Element (lxml ships no type stubs here)
 DecodeFn = Callable[[Element, dict[str, str], int], list[Sample]]
 
 
@@ -73,10 +73,8 @@ def decode_hardware(data: Element, tags: dict[str, str], ts: int) -> list[Sample
             fields["oper_state"] = state
         value = _text(node, "x:sensor-data/x:value", HW_NS)
         if value is not None:
-            try:
+            with contextlib.suppress(ValueError):
                 fields["sensor_value"] = int(value)
-            except ValueError:
-                pass
             fields["sensor_type"] = _text(node, "x:sensor-data/x:value-type", HW_NS) or ""
             fields["sensor_status"] = _text(node, "x:sensor-data/x:oper-status", HW_NS) or ""
         samples.append(Sample("hardware", {**tags, "component": name}, fields, ts))

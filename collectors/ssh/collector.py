@@ -10,6 +10,7 @@ on-demand diagnostics (:meth:`SshCollector.run_diagnostic`) for runbooks.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -150,7 +151,8 @@ class SshCollector:
             secret = enable.password.get_secret_value() if enable and enable.password else None
         params = dict(device_type=platform.device_type, host=str(device.address), port=access.port,
                       username=cred.username, password=password, secret=secret or "",
-                      key_file=getattr(cred, "key_file", None), use_keys=bool(getattr(cred, "key_file", None)),
+                      key_file=getattr(cred, "key_file", None),
+                      use_keys=bool(getattr(cred, "key_file", None)),
                       allow_agent=False, conn_timeout=access.timeout_s, auth_timeout=access.timeout_s,
                       banner_timeout=access.timeout_s, fast_cli=True, ssh_config_file=None)
         if not self._logins.acquire(timeout=access.timeout_s):
@@ -182,7 +184,5 @@ class SshCollector:
     def _drop(self, dev_id: str) -> None:
         session = self._sessions.pop(dev_id, None)
         if session is not None:
-            try:
+            with contextlib.suppress(Exception):  # already gone; logging out is best effort
                 session.conn.disconnect()
-            except Exception:  # already gone; logging out is best effort
-                pass

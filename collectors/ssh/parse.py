@@ -34,7 +34,8 @@ def parse_rows(device: str, device_type: str, spec: CommandSpec, raw: str) -> li
     return rows
 
 
-def to_samples(spec: CommandSpec, rows: list[dict[str, object]], tags: dict[str, str], ts: int) -> list[Sample]:
+def to_samples(spec: CommandSpec, rows: list[dict[str, object]], tags: dict[str, str],
+               ts: int) -> list[Sample]:
     """One sample per parsed row (tagged by the spec's index column when it has one)."""
     samples = []
     for position, row in enumerate(rows, start=1):

@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 NC_USER, NC_PASSWORD = "trucban", "nc-pass-123"
 CLI_USER, CLI_PASSWORD = "user", "user"
@@ -147,8 +148,8 @@ def _serve_netconf(port: int, directory: Path) -> None:  # pragma: no cover - ru
     from netconf import server as ncserver
 
     class _LoopbackSocket(socket.socket):
-        def bind(self, address: object) -> None:  # type: ignore[override]
-            host, *rest = address  # type: ignore[misc]
+        def bind(self, address: Any) -> None:
+            host, *rest = tuple(address)
             super().bind(("127.0.0.1" if host in ("", "0.0.0.0") else host, *rest))
 
     class _SocketModule:
@@ -225,8 +226,8 @@ class FakenosPeer:
             "default:\n  username: " + CLI_USER + "\n  password: " + CLI_PASSWORD + "\n"
             "  server: {plugin: ParamikoSshServer, configuration: {address: 127.0.0.1, timeout: 1}}\n"
             "hosts:\n" + hosts + "\n", encoding="utf-8")
-        code = ("import signal, threading, os, fakenos; n = fakenos.FakeNOS(inventory=%r); n.start(); "
-                "signal.signal(signal.SIGTERM, lambda *_: os._exit(0)); threading.Event().wait()" % str(inv))
+        code = (f"import signal, threading, os, fakenos; n = fakenos.FakeNOS(inventory={str(inv)!r}); "
+                "n.start(); signal.signal(signal.SIGTERM, lambda *_: os._exit(0)); threading.Event().wait()")
         self.proc = subprocess.Popen([sys.executable, "-c", code], cwd=self.dir, stdout=subprocess.DEVNULL,
                                      stderr=open(self.dir / "stderr.log", "wb"))  # noqa: SIM115
         for port in self.ports:

@@ -13,7 +13,8 @@ pytestmark = pytest.mark.functional
 @pytest.mark.parametrize("address", ["127.0.0.1", "::1"])
 async def test_loopback_answers_with_rtt_and_no_loss(address: str) -> None:
     tags = {"province": "31", "commune": "11311", "site": "s", "device": "lo", "role": "router"}
-    device = Device.model_validate({"id": "lo", "name": "lo", "site": "s", "role": "router", "address": address})
+    device = Device.model_validate({"id": "lo", "name": "lo", "site": "s", "role": "router",
+                                    "address": address})
     collector = IcmpCollector(count=3, interval_s=0.05)
     result = await collector.poll(device, tags)
     assert result.ok, result.error

@@ -45,8 +45,8 @@ async def collector(peer: NetconfPeer) -> AsyncIterator[NetconfCollector]:
 
 
 def _device(peer: NetconfPeer, cred: str = "nc", dev_id: str = "r1") -> Device:
-    return Device.model_validate({"id": dev_id, "name": "Router NETCONF", "site": "hq-11311", "role": "router",
-                                  "address": "127.0.0.1",
+    return Device.model_validate({"id": dev_id, "name": "Router NETCONF", "site": "hq-11311",
+                                  "role": "router", "address": "127.0.0.1",
                                   "netconf": {"credential": cred, "port": peer.port, "timeout_s": 3}})
 
 
@@ -86,14 +86,16 @@ async def test_session_is_reused_then_reestablished_after_the_server_restarts(
     assert collector.reconnects["r1"] == 1
 
 
-async def test_rpc_error_is_named_with_the_servers_message(peer: NetconfPeer, collector: NetconfCollector) -> None:
+async def test_rpc_error_is_named_with_the_servers_message(
+        peer: NetconfPeer, collector: NetconfCollector) -> None:
     peer.set_mode("rpc_error")
     result = await collector.poll(_device(peer), TAGS)
     assert not result.ok and result.error_kind == "rpc_error"
     assert "operation-failed" in (result.error or "") and "Bộ nhớ đầy" in (result.error or "")
 
 
-async def test_malformed_xml_is_named_and_next_poll_recovers(peer: NetconfPeer, collector: NetconfCollector) -> None:
+async def test_malformed_xml_is_named_and_next_poll_recovers(
+        peer: NetconfPeer, collector: NetconfCollector) -> None:
     device = _device(peer)
     peer.set_mode("malformed")
     bad = await collector.poll(device, TAGS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import ntc_templates
 import pytest
 from pydantic import SecretStr
 
@@ -42,7 +43,7 @@ def peer() -> Iterator[FakenosPeer]:
 
 @pytest.fixture()
 async def collector(tmp_path: Path) -> AsyncIterator[SshCollector]:
-    template = Path(__import__("ntc_templates").__file__).parent / "templates" / "cisco_ios_show_interfaces.textfsm"
+    template = Path(ntc_templates.__file__).parent / "templates" / "cisco_ios_show_interfaces.textfsm"
     (tmp_path / "broken.yaml").write_text(BROKEN.replace("TEMPLATE", str(template)), encoding="utf-8")
     from collectors.ssh.platforms import builtin_platform_dir
     cli = SshCollector(CREDS, platforms=load_platforms(builtin_platform_dir(), tmp_path))
@@ -53,7 +54,8 @@ async def collector(tmp_path: Path) -> AsyncIterator[SshCollector]:
 def _device(port: int, cred: str = "cli", dev_id: str = "r1", platform: str = "cisco_ios") -> Device:
     return Device.model_validate({"id": dev_id, "name": "Router CLI", "site": "hq-11311", "role": "router",
                                   "address": "127.0.0.1",
-                                  "ssh": {"credential": cred, "port": port, "platform": platform, "timeout_s": 5}})
+                                  "ssh": {"credential": cred, "port": port, "platform": platform,
+                                          "timeout_s": 5}})
 
 
 async def test_show_commands_parse_into_samples_on_a_reused_session(
@@ -82,7 +84,8 @@ async def test_two_devices_polled_concurrently_and_diagnostics_reuse_the_session
         await collector.run_diagnostic(a, "reload")
 
 
-async def test_unparseable_output_is_named_and_raw_text_kept(peer: FakenosPeer, collector: SshCollector) -> None:
+async def test_unparseable_output_is_named_and_raw_text_kept(
+        peer: FakenosPeer, collector: SshCollector) -> None:
     result = await collector.poll(_device(peer.ports[0], dev_id="x", platform="broken_ios"), TAGS)
     assert not result.ok and result.error_kind == "unparseable"
     (raw,) = result.samples

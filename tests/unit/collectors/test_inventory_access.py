@@ -61,7 +61,8 @@ def test_access_blocks_load(tmp_path: Path) -> None:
 def test_unknown_credential_reference_is_named(tmp_path: Path) -> None:
     with pytest.raises(InventoryError) as info:
         _load(tmp_path, "nope", "cli")
-    assert "inventory.yaml:11: netconf.credential: unknown credential reference (value: 'nope')" in str(info.value)
+    expected = "inventory.yaml:11: netconf.credential: unknown credential reference (value: 'nope')"
+    assert expected in str(info.value)
 
 
 def test_snmp_credential_cannot_log_in(tmp_path: Path) -> None:

@@ -62,7 +62,8 @@ def test_output_the_template_does_not_match_is_unparseable() -> None:
 
 def test_bad_platform_file_is_named(tmp_path: Path) -> None:
     (tmp_path / "x.yaml").write_text("name: x\ndevice_type: cisco_ios\ncommands:\n"
-                                     "  - {command: show version, measurement: v, fields: {a: {from: b, type: hex}}}\n")
+                                     "  - {command: show version, measurement: v,\n"
+                                     "     fields: {a: {from: b, type: hex}}}\n")
     with pytest.raises(ConfigError) as info:
         load_platforms(tmp_path)
-    assert "x.yaml:4" in str(info.value) and "type" in str(info.value)
+    assert "x.yaml:5" in str(info.value) and "type" in str(info.value)
