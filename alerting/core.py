@@ -82,8 +82,7 @@ class AlertingCore:
         for change in self.tracker.apply(results, now):
             level = logging.INFO if change.new in (Status.UP, Status.UNKNOWN) else logging.WARNING
             log.log(level, "%s: %s → %s (%s)", change.device, change.old, change.new, change.reason)
-        touched = set(results) | {d for d, s in self.tracker.states.items() if s.since == now}
-        self.state_repo.save((self.tracker.states[d] for d in touched), self.tracker.links.values())
+        self.state_repo.save(self.tracker.states.values(), self.tracker.links.values())
         conditions = self.conditions(now)
         kept = [c for c in conditions if c.device not in maintained]
         changes = self.manager.reconcile(kept, now)

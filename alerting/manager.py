@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from alerting.incidents import SEVERITY_VI, Condition, Incident, IncidentEvent, IncidentStatus
+from alerting.incidents import SEVERITY_VI, Condition, Incident, IncidentEvent
 from alerting.repository import IncidentRepository
 
 
@@ -42,21 +42,20 @@ class IncidentManager:
         active = self.repo.active()
         changes: list[Change] = []
         with self.repo.engine.begin() as conn:
+            new = [c for k, c in wanted.items() if k not in active]
+            changes += [Change(ChangeKind.OPENED, inc) for inc in self.repo.open_many(new, now, conn)]
             for key, cond in wanted.items():
                 current = active.get(key)
                 if current is None:
-                    changes.append(Change(ChangeKind.OPENED, self.repo.open(cond, now, conn)))
                     continue
                 values, events = _diff(current, cond, now)
                 if values:
-                    inc = self.repo.change(conn, current.id, values, events)
-                    changes.append(Change(ChangeKind.UPDATED, inc))
-            for key, current in active.items():
-                if key not in wanted:
-                    inc = self.repo.change(conn, current.id, {
-                        "status": IncidentStatus.RESOLVED.value, "resolved_at": now, "updated_at": now,
-                    }, [IncidentEvent(now, "resolved", "Đã trở lại bình thường")])
-                    changes.append(Change(ChangeKind.RESOLVED, inc))
+                    changes.append(
+                        Change(ChangeKind.UPDATED, self.repo.change(conn, current.id, values, events))
+                    )
+            gone = [inc for key, inc in active.items() if key not in wanted]
+            resolved = self.repo.resolve_many(gone, now, conn, "Đã trở lại bình thường")
+            changes += [Change(ChangeKind.RESOLVED, inc) for inc in resolved]
         return changes
 
 
@@ -66,13 +65,24 @@ def _diff(current: Incident, cond: Condition, now: int) -> tuple[dict, list[Inci
     events: list[IncidentEvent] = []
     if cond.severity != current.severity:
         values["severity"] = int(cond.severity)
-        events.append(IncidentEvent(now, "severity", f"Mức độ: {SEVERITY_VI[current.severity]} → "
-                                    f"{SEVERITY_VI[cond.severity]}", data={"from": int(current.severity),
-                                                                          "to": int(cond.severity)}))
+        events.append(
+            IncidentEvent(
+                now,
+                "severity",
+                f"Mức độ: {SEVERITY_VI[current.severity]} → {SEVERITY_VI[cond.severity]}",
+                data={"from": int(current.severity), "to": int(cond.severity)},
+            )
+        )
     if tuple(cond.affected) != tuple(current.affected):
         values["affected"] = list(cond.affected)
-        events.append(IncidentEvent(now, "scope", f"Ảnh hưởng: {len(cond.affected)} (trước: "
-                                    f"{len(current.affected)})", data={"affected": list(cond.affected)}))
+        events.append(
+            IncidentEvent(
+                now,
+                "scope",
+                f"Ảnh hưởng: {len(cond.affected)} (trước: {len(current.affected)})",
+                data={"affected": list(cond.affected)},
+            )
+        )
     if cond.title != current.title or cond.why != current.why:
         values["title"], values["why"] = cond.title, cond.why
     details = {k: (list(v) if isinstance(v, tuple) else v) for k, v in cond.details.items()}
@@ -81,4 +91,3 @@ def _diff(current: Incident, cond: Condition, now: int) -> tuple[dict, list[Inci
     if values:
         values["updated_at"] = now
     return values, events
-

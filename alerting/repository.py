@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
 from alerting.db import incident_events, incidents
@@ -42,14 +42,23 @@ class IncidentRepository:
             if row is None:
                 raise IncidentNotFound(f"incident {incident_id} does not exist")
             inc = _incident(row)
-            events = conn.execute(select(incident_events).where(incident_events.c.incident_id == incident_id)
-                                  .order_by(incident_events.c.id))
+            events = conn.execute(
+                select(incident_events)
+                .where(incident_events.c.incident_id == incident_id)
+                .order_by(incident_events.c.id)
+            )
             inc.events = [IncidentEvent(e.ts, e.kind, e.text, e.actor, e.data or {}) for e in events]
             return inc
 
-    def list(self, *, status: str | None = None, commune: str | None = None,
-             communes: Iterable[str] | None = None, limit: int = 100, offset: int = 0
-             ) -> tuple[list[Incident], int]:
+    def list(
+        self,
+        *,
+        status: str | None = None,
+        commune: str | None = None,
+        communes: Iterable[str] | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[list[Incident], int]:
         """A page of incidents, newest first, and the total matching count."""
         query = select(incidents)
         if status == "active":
@@ -62,26 +71,77 @@ class IncidentRepository:
             query = query.where(incidents.c.commune.in_(list(communes)))
         with self.engine.connect() as conn:
             total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-            rows = conn.execute(query.order_by(incidents.c.opened_at.desc(), incidents.c.id.desc())
-                                .limit(limit).offset(offset))
+            rows = conn.execute(
+                query.order_by(incidents.c.opened_at.desc(), incidents.c.id.desc())
+                .limit(limit)
+                .offset(offset)
+            )
             return [_incident(r) for r in rows], int(total)
 
-    def open(self, cond: Condition, now: int, conn: Connection) -> Incident:
-        """Insert a new incident for ``cond`` with an 'opened' event."""
-        values = dict(
-            key=cond.key, kind=cond.kind.value, severity=int(cond.severity),
-            status=IncidentStatus.OPEN.value, title=cond.title, why=cond.why, runbook=cond.runbook,
-            province=cond.province, commune=cond.commune, site=cond.site, device=cond.device,
-            affected=list(cond.affected), details=_jsonable(cond.details), opened_at=cond.since,
-            updated_at=now,
+    def open_many(self, conds: list[Condition], now: int, conn: Connection) -> list[Incident]:
+        """Insert incidents for new conditions (one round trip) with their 'opened' events."""
+        if not conds:
+            return []
+        rows = [
+            dict(
+                key=c.key,
+                kind=c.kind.value,
+                severity=int(c.severity),
+                status=IncidentStatus.OPEN.value,
+                title=c.title,
+                why=c.why,
+                runbook=c.runbook,
+                province=c.province,
+                commune=c.commune,
+                site=c.site,
+                device=c.device,
+                affected=list(c.affected),
+                details=_jsonable(c.details),
+                opened_at=c.since,
+                updated_at=now,
+            )
+            for c in conds
+        ]
+        ids = {
+            r.key: r.id
+            for r in conn.execute(
+                insert(incidents).returning(incidents.c.id, incidents.c.key, sort_by_parameter_order=True),
+                rows,
+            )
+        }
+        conn.execute(
+            insert(incident_events),
+            [
+                dict(incident_id=ids[c.key], ts=now, kind="opened", text=c.why, actor="trucban", data={})
+                for c in conds
+            ],
         )
-        new_id = conn.execute(insert(incidents).values(**values)).inserted_primary_key[0]
-        self.add_event(conn, new_id, IncidentEvent(now, "opened", cond.why))
-        row = conn.execute(select(incidents).where(incidents.c.id == new_id)).one()
-        return _incident(row)
+        return [_incident_from(dict(row, id=ids[row["key"]])) for row in rows]
 
-    def change(self, conn: Connection, incident_id: int, values: dict[str, Any],
-               events: list[IncidentEvent]) -> Incident:
+    def resolve_many(self, active: list[Incident], now: int, conn: Connection, text: str) -> list[Incident]:
+        """Mark incidents resolved (one round trip each for rows and events)."""
+        if not active:
+            return []
+        conn.execute(
+            update(incidents)
+            .where(incidents.c.id == bindparam("_id"))
+            .values(status=IncidentStatus.RESOLVED.value, resolved_at=now, updated_at=now),
+            [{"_id": inc.id} for inc in active],
+        )
+        conn.execute(
+            insert(incident_events),
+            [
+                dict(incident_id=inc.id, ts=now, kind="resolved", text=text, actor="trucban", data={})
+                for inc in active
+            ],
+        )
+        for inc in active:
+            inc.status, inc.resolved_at, inc.updated_at = IncidentStatus.RESOLVED, now, now
+        return active
+
+    def change(
+        self, conn: Connection, incident_id: int, values: dict[str, Any], events: list[IncidentEvent]
+    ) -> Incident:
         """Update columns and append timeline events in the caller's transaction."""
         conn.execute(update(incidents).where(incidents.c.id == incident_id).values(**values))
         for event in events:
@@ -97,17 +157,32 @@ class IncidentRepository:
             if row.status == IncidentStatus.RESOLVED.value:
                 raise ValueError(f"incident {incident_id} is already resolved")
             text = f"{who} đã xác nhận" + (f": {comment}" if comment else "")
-            return self.change(conn, incident_id, {
-                "status": IncidentStatus.ACKNOWLEDGED.value, "acked_by": who, "acked_at": now,
-                "ack_comment": comment, "updated_at": now,
-            }, [IncidentEvent(now, "acknowledged", text, actor=who)])
+            return self.change(
+                conn,
+                incident_id,
+                {
+                    "status": IncidentStatus.ACKNOWLEDGED.value,
+                    "acked_by": who,
+                    "acked_at": now,
+                    "ack_comment": comment,
+                    "updated_at": now,
+                },
+                [IncidentEvent(now, "acknowledged", text, actor=who)],
+            )
 
     @staticmethod
     def add_event(conn: Connection, incident_id: int, event: IncidentEvent) -> None:
         """Append one timeline line."""
-        conn.execute(insert(incident_events).values(
-            incident_id=incident_id, ts=event.ts, kind=event.kind, text=event.text,
-            actor=event.actor, data=_jsonable(event.data)))
+        conn.execute(
+            insert(incident_events).values(
+                incident_id=incident_id,
+                ts=event.ts,
+                kind=event.kind,
+                text=event.text,
+                actor=event.actor,
+                data=_jsonable(event.data),
+            )
+        )
 
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
@@ -115,10 +190,29 @@ def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _incident(r: Row) -> Incident:
+    return _incident_from(r._asdict())
+
+
+def _incident_from(r: dict[str, Any]) -> Incident:
     return Incident(
-        id=r.id, key=r.key, kind=IncidentKind(r.kind), severity=Severity(r.severity),
-        status=IncidentStatus(r.status), title=r.title, why=r.why, runbook=r.runbook,
-        opened_at=r.opened_at, updated_at=r.updated_at, province=r.province, commune=r.commune,
-        site=r.site, device=r.device, affected=tuple(r.affected or ()), details=dict(r.details or {}),
-        resolved_at=r.resolved_at, acked_by=r.acked_by, acked_at=r.acked_at, ack_comment=r.ack_comment,
+        id=r["id"],
+        key=r["key"],
+        kind=IncidentKind(r["kind"]),
+        severity=Severity(r["severity"]),
+        status=IncidentStatus(r["status"]),
+        title=r["title"],
+        why=r["why"],
+        runbook=r["runbook"],
+        opened_at=r["opened_at"],
+        updated_at=r["updated_at"],
+        province=r["province"],
+        commune=r["commune"],
+        site=r["site"],
+        device=r["device"],
+        affected=tuple(r["affected"] or ()),
+        details=dict(r["details"] or {}),
+        resolved_at=r.get("resolved_at"),
+        acked_by=r.get("acked_by"),
+        acked_at=r.get("acked_at"),
+        ack_comment=r.get("ack_comment"),
     )

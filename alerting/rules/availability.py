@@ -17,6 +17,7 @@ def device_conditions(ctx: RuleContext) -> list[Condition]:
     """Down (root-cause) devices, their cut-off summaries, and flapping devices."""
     out: list[Condition] = []
     states = ctx.tracker.states
+    commune_of_router = {r: c for c, r in ctx.access_routers.items()}
     for dev_id, state in states.items():
         if state.flapping:
             out.append(_flapping(ctx, dev_id))
@@ -26,7 +27,9 @@ def device_conditions(ctx: RuleContext) -> list[Condition]:
         dev = ctx.inventory.devices[dev_id]
         behind = _cut_off_behind(ctx, dev_id)
         severity = ctx.rules.device_down_severity.get(dev.role.value, Severity.MAJOR)
-        communes = sorted({c for c, r in ctx.access_routers.items() if r in behind or r == dev_id})
+        cut_communes = sorted({commune_of_router[d] for d in behind if d in commune_of_router})
+        own = [commune_of_router[dev_id]] if dev_id in commune_of_router else []
+        communes = sorted(set(cut_communes + own))
         out.append(Condition(
             key=f"device_down:{dev_id}", kind=IncidentKind.DEVICE_DOWN, severity=severity,
             title=f"Mất kết nối: {ctx.place(dev_id)}", why=state.reason or "không trả lời",
@@ -34,7 +37,6 @@ def device_conditions(ctx: RuleContext) -> list[Condition]:
                                                                  "communes": communes},
             **ctx.where(dev_id),
         ))
-        cut_communes = sorted({c for c, r in ctx.access_routers.items() if r in behind})
         if cut_communes:
             names = ", ".join(ctx.inventory.commune_ref(c).name for c in cut_communes[:5])
             more = f" và {len(cut_communes) - 5} xã khác" if len(cut_communes) > 5 else ""
