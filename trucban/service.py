@@ -25,11 +25,7 @@ from collectors.base import CollectorRegistry
 from collectors.dns.collector import DnsCollector
 from collectors.icmp.collector import IcmpCollector
 from collectors.netconf.collector import NetconfCollector
-from collectors.dns.collector import DnsCollector
-from collectors.icmp.collector import IcmpCollector
-from collectors.netconf.collector import NetconfCollector
 from collectors.snmp.collector import SnmpCollector
-from collectors.ssh.collector import SshCollector
 from collectors.ssh.collector import SshCollector
 from inventory.inventory import Inventory
 from inventory.loader import load_inventory
@@ -44,10 +40,6 @@ def default_collectors() -> CollectorRegistry:
     """A fresh registry with the collectors Trucban ships."""
     registry = CollectorRegistry()
     registry.register("snmp", SnmpCollector)
-    registry.register("netconf", NetconfCollector)
-    registry.register("ssh", SshCollector)
-    registry.register("dns", DnsCollector)
-    registry.register("icmp", IcmpCollector)
     registry.register("netconf", NetconfCollector)
     registry.register("ssh", SshCollector)
     registry.register("dns", DnsCollector)
