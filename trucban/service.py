@@ -6,11 +6,12 @@ event loop through the app lifespan, so one process serves the whole demo.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -29,8 +30,11 @@ from collectors.snmp.collector import SnmpCollector
 from collectors.ssh.collector import SshCollector
 from inventory.inventory import Inventory
 from inventory.loader import load_inventory
-from poller.cycle import PollCycle
+from poller.scheduler import Poller, snmp_plans
+from poller.traps import TrapEvent, TrapReceiver
+from store.base import Sample
 from store.sqlite import SqliteMetricStore
+from trucban.errors import ConfigError
 from trucban.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -55,7 +59,7 @@ class Service:
     inventory: Inventory
     store: SqliteMetricStore
     alerting: AlertingCore
-    cycle: PollCycle
+    cycle: Poller  # every poll plan; ``cycle.last`` is the reachability plan's last CycleReport
 
     def app(self) -> FastAPI:
         """The FastAPI app, with the poller scheduled in its lifespan."""
@@ -66,15 +70,16 @@ class Service:
     @asynccontextmanager
     async def _lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
         scheduler = AsyncIOScheduler(timezone=UTC)
-        scheduler.add_job(self.cycle.run, "interval", seconds=self.settings.poll_interval_s,
-                          next_run_time=datetime.now(UTC), max_instances=1, coalesce=True,
-                          misfire_grace_time=int(self.settings.poll_interval_s), id="poll")
+        self.cycle.schedule(scheduler)
         scheduler.start()
+        traps = await start_traps(self) if self.settings.trap_port else None
         try:
             yield
         finally:
             scheduler.shutdown(wait=False)
-            await self.cycle.collector.close()
+            if traps is not None:
+                traps.stop()
+            await self.cycle.close()
             self.store.close()
             self.alerting.engine.dispose()
 
@@ -86,10 +91,34 @@ def build_service(settings: Settings, inventory: Inventory) -> Service:
         inventory, store, open_database(database_url(settings.database_url or settings.alerting_db)),
         rules=load_rules(settings.rules_file), timezone=ZoneInfo(settings.timezone),
     )
-    collector = default_collectors().create("snmp", credentials=inventory.credentials)
-    cycle = PollCycle(inventory, collector, store, alerting,
-                      concurrency=settings.poll_concurrency, interval_s=settings.poll_interval_s)
-    return Service(settings, inventory, store, alerting, cycle)
+    plans = snmp_plans(inventory.credentials, settings.poll_interval_s, settings.health_interval_s,
+                       settings.inventory_interval_s, settings.snmp_engine)
+    poller = Poller(inventory, default_collectors(), store, alerting, plans,
+                    concurrency=settings.poll_concurrency, jitter=settings.poll_jitter)
+    return Service(settings, inventory, store, alerting, poller)
+
+
+async def start_traps(service: Service) -> TrapReceiver | None:
+    """Listen for SNMP traps; each link/power event is stored and re-polls its device at once."""
+    tasks: set[asyncio.Task[object]] = set()
+
+    def on_event(event: TrapEvent) -> None:
+        tags = {"device": event.device or "", "source": event.source, "kind": event.kind}
+        service.store.write([Sample("snmp_trap", tags, {"trap_oid": event.trap_oid,
+                                                        "if_index": event.if_index or 0}, event.ts)])
+        if event.wants_repoll and event.device:
+            task = asyncio.ensure_future(service.cycle.poll_now(event.device, f"trap {event.kind}"))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+
+    receiver = TrapReceiver(service.inventory.devices.values(), service.inventory.credentials, on_event,
+                            host=service.settings.trap_host, port=service.settings.trap_port)
+    try:
+        await receiver.start()
+    except ConfigError as exc:  # polling goes on without traps; say why
+        log.error("%s", exc)
+        return None
+    return receiver
 
 
 def load_configured_inventory(settings: Settings) -> Inventory:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -34,6 +34,12 @@ class Settings(BaseModel):
     http_port: int = Field(default=8000, ge=1, le=65535)
     poll_interval_s: float = Field(default=30.0, ge=1)
     poll_concurrency: int = Field(default=200, ge=1, le=10000)
+    health_interval_s: float = Field(default=60.0, ge=1)  # interfaces, CPU, battery
+    inventory_interval_s: float = Field(default=300.0, ge=1)  # names, descriptions, types
+    poll_jitter: float = Field(default=0.5, ge=0, le=0.9)  # share of the interval poll starts spread over
+    snmp_engine: Literal["auto", "fast", "pysnmp"] = "auto"
+    trap_host: str = "127.0.0.1"
+    trap_port: int = Field(default=16162, ge=0, le=65535)  # 0: no trap receiver
     database_url: str | None = None  # alerting database; None: SQLite file in data_dir
     rules_file: Path | None = None  # rules YAML; None: built-in defaults
     timezone: str = "Asia/Ho_Chi_Minh"

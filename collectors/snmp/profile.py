@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from collectors.snmp.values import Oid
 from inventory.model import Device
@@ -38,6 +39,15 @@ def parse_oid(text: str) -> Oid:
     if len(parts) < 2 or not all(p.isdigit() for p in parts):
         raise ValueError(f"not a numeric OID: {text!r}")
     return tuple(int(p) for p in parts)
+
+
+def _scalar_oid(text: str) -> str:
+    if parse_oid(text)[-1] != 0:
+        raise ValueError("a scalar OID must end in .0 (put other instances in a table)")
+    return text
+
+
+ScalarOid = Annotated[str, AfterValidator(_scalar_oid)]
 
 
 class _UtilDoc(BaseModel):
@@ -68,17 +78,8 @@ class _ProfileDoc(BaseModel):
     sys_object_ids: list[str] = []
     max_repetitions: int = Field(default=8, ge=1, le=100)
     classes: dict[str, list[str]] = {}
-    scalars: dict[str, dict[str, str]] = {}
+    scalars: dict[str, dict[str, ScalarOid]] = {}
     tables: dict[str, _TableDoc] = {}
-
-    @field_validator("scalars")
-    @classmethod
-    def _scalar_oids(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
-        for fields in value.values():
-            for oid in fields.values():
-                if parse_oid(str(oid))[-1] != 0:
-                    raise ValueError(f"scalar OID must end in .0 (put other instances in a table): {oid}")
-        return value
 
     @field_validator("sys_object_ids")
     @classmethod
