@@ -260,7 +260,19 @@ class NsdPeer:
         self.serial = serial
         self.proc: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 15) -> NsdPeer:
+    def start(self, timeout: float = 15, attempts: int = 3) -> NsdPeer:
+        """Start nsd, on a fresh port again if the chosen one was taken meanwhile (busy machine)."""
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._start_once(timeout)
+            except RuntimeError:
+                _stop(self.proc)
+                if attempt == attempts:
+                    raise
+                self.port = free_port(socket.SOCK_DGRAM)
+        raise AssertionError("unreachable")
+
+    def _start_once(self, timeout: float) -> NsdPeer:
         """Write config and zone, start nsd, wait until it answers TCP."""
         nsd = shutil.which("nsd") or "/usr/sbin/nsd"
         if not os.path.exists(nsd):
