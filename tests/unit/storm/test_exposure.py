@@ -64,11 +64,12 @@ def test_geojson_errors_name_the_field(tmp_path: Path) -> None:
     text = (DATA / "track.geojson").read_text(encoding="utf-8")
     bad = tmp_path / "bad.geojson"
     bad.write_text(text.replace('"2026-09-07T12:00:00Z"', '"sáng mai"'), encoding="utf-8")
-    with pytest.raises(TrackError, match=r"features\[2\]\.properties\.time: not an ISO-8601 time: 'sáng mai'"):
+    message = r"features\[2\]\.properties\.time: not an ISO-8601 time: 'sáng mai'"
+    with pytest.raises(TrackError, match=message):
         parse_geojson(bad)
-    bad.write_text(text.replace('"radius_50kt_km": 5}},\n    {"type": "Feature", "geometry": {"type": "Point", '
-                                '"coordinates": [107.0', '"radius_50kt_km": [1, 2]}},\n    {"type": "Feature", '
-                                '"geometry": {"type": "Point", "coordinates": [107.0'), encoding="utf-8")
+    second_radius = '"radius_34kt_km": {"NE": 12, "SE": 12, "SW": 12, "NW": 12}, "radius_50kt_km": 5'
+    broken = second_radius.replace('"radius_50kt_km": 5', '"radius_50kt_km": [1, 2]')
+    bad.write_text(text.replace(second_radius, broken), encoding="utf-8")
     with pytest.raises(TrackError, match=r"features\[1\]\.properties\.radius_50kt_km"):
         parse_geojson(bad)
     bad.write_text(text[:-10], encoding="utf-8")
