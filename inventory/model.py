@@ -9,6 +9,7 @@ across records (unknown references, duplicates, cycles) live in
 from __future__ import annotations
 
 from enum import StrEnum
+
 from pydantic import BaseModel, ConfigDict, Field, IPvAnyAddress, field_validator
 
 
@@ -71,7 +72,8 @@ class Contact(_Record):
     role: str = ""
     phone: str | None = Field(default=None, pattern=r"^\+?[0-9 ]{6,20}$")
     email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    zalo: str | None = None
+    zalo: str | None = None  # Zalo chat id (Zalo Bot API) or OA user id
+    telegram: str | None = None  # Telegram chat id
 
 
 class CommuneEntry(_Record):

@@ -262,3 +262,19 @@ def _references(config: NotifyConfig, located: Located) -> list[Problem]:
 def severity(name: str) -> Severity:
     """Severity from its lower-case name."""
     return SEVERITY_NAMES[name.lower()]
+
+
+def smtp_channel(host: str, port: int, sender: str, *, user: str | None = None,
+                 password: SecretStr | None = None, starttls: bool = True, verify: bool = True,
+                 rate_per_minute: float = 120.0) -> Channel:
+    """An ``email`` channel (apprise mailto/mailtos URL) from plain SMTP settings."""
+    from urllib.parse import quote
+
+    auth = ""
+    if user:
+        secret = password.get_secret_value() if password else ""
+        auth = f"{quote(user, safe='')}:{quote(secret, safe='')}@"
+    scheme, mode = ("mailtos", "starttls") if starttls else ("mailto", "insecure")
+    url = (f"{scheme}://{auth}{host}:{port}/?from={quote(sender, safe='@')}&to={{target}}&mode={mode}"
+           f"&verify={'yes' if verify else 'no'}")
+    return Channel(kind=ChannelKind.EMAIL, url=SecretStr(url), rate_per_minute=rate_per_minute, burst=20)

@@ -1,0 +1,123 @@
+"""Typhoon readiness report: power, backup links and what is already down, at declaration time.
+
+This is the one place notify looks at the network picture, and only through
+:class:`NetworkView` (built by the service from the alerting core), so the rest
+of notify keeps reading incidents only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from inventory.inventory import Inventory
+from inventory.model import DeviceRole, LinkKind
+
+FULL_CHARGE_PCT = 95.0
+ON_BATTERY_SOURCE = 5
+
+
+class NetworkView(Protocol):
+    """What the readiness report may ask about the network right now."""
+
+    def device_status(self, device_id: str) -> str:
+        """'up', 'down', 'unreachable', 'degraded', 'maintenance' or 'unknown'."""
+
+    def power(self, device_id: str) -> dict[str, Any] | None:
+        """Latest UPS fields of a power system (output_source, charge_pct, …) or None."""
+
+    def link_status(self, link_id: str) -> str:
+        """'up', 'down' or 'unknown'."""
+
+
+@dataclass
+class CoreView:
+    """:class:`NetworkView` over an :class:`alerting.core.AlertingCore` (its tracker and metric store)."""
+
+    core: Any
+
+    def device_status(self, device_id: str) -> str:
+        """Tracked status of a device."""
+        state = self.core.tracker.states.get(device_id)
+        return state.status.value if state else "unknown"
+
+    def power(self, device_id: str) -> dict[str, Any] | None:
+        """Latest 'ups' sample of a power system."""
+        points = self.core.store.latest("ups", {"device": device_id})
+        return dict(points[0].fields) if points else None
+
+    def link_status(self, link_id: str) -> str:
+        """Tracked status of a link."""
+        state = self.core.tracker.links.get(link_id)
+        return state.status.value if state else "unknown"
+
+
+@dataclass
+class Readiness:
+    """The report: lists of BTS power systems, communes and devices, plus a Vietnamese text."""
+
+    mains_full: list[str] = field(default_factory=list)
+    mains_low: list[str] = field(default_factory=list)
+    on_battery: list[str] = field(default_factory=list)
+    power_unknown: list[str] = field(default_factory=list)
+    backup_ok: list[str] = field(default_factory=list)
+    backup_missing: list[str] = field(default_factory=list)
+    down: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, list[str]]:
+        """JSON-able form (stored with the declaration)."""
+        return {k: list(v) for k, v in self.__dict__.items()}
+
+
+def readiness(inventory: Inventory, view: NetworkView, communes: list[str]) -> Readiness:
+    """Build the report for ``communes``."""
+    wanted = set(communes)
+    report = Readiness()
+    for dev in inventory.devices.values():
+        if inventory.sites[dev.site].commune not in wanted:
+            continue
+        status = view.device_status(dev.id)
+        if status in ("down", "unreachable"):
+            report.down.append(dev.id)
+        if dev.role is not DeviceRole.POWER:
+            continue
+        fields = view.power(dev.id) if status not in ("down", "unreachable") else None
+        if not fields:
+            report.power_unknown.append(dev.id)
+        elif fields.get("output_source") == ON_BATTERY_SOURCE or (fields.get("seconds_on_battery") or 0) > 0:
+            report.on_battery.append(dev.id)
+        elif float(fields.get("charge_pct") or 0) >= FULL_CHARGE_PCT:
+            report.mains_full.append(dev.id)
+        else:
+            report.mains_low.append(dev.id)
+    for code in sorted(wanted):
+        backups = [link for link in inventory.links.values() if link.commune == code and link.kind is LinkKind.BACKUP]
+        if any(view.link_status(link.id) == "up" for link in backups):
+            report.backup_ok.append(code)
+        else:
+            report.backup_missing.append(code)
+    return report
+
+
+def readiness_text(inventory: Inventory, report: Readiness, name: str) -> tuple[str, str]:
+    """(subject, body) in Vietnamese."""
+    def communes(codes: list[str]) -> str:
+        names = [inventory.reference.communes[c].name if c in inventory.reference.communes else c for c in codes]
+        return ", ".join(names[:30]) + (" …" if len(names) > 30 else "") if names else "không có"
+
+    total_bts = sum(len(x) for x in (report.mains_full, report.mains_low, report.on_battery, report.power_unknown))
+    lines = [
+        f"Báo cáo sẵn sàng ứng phó bão {name}: {len(report.mains_full)}/{total_bts} trạm BTS có điện lưới và "
+        f"ắc quy đầy; {len(report.backup_ok)} xã có đường dự phòng hoạt động; {len(report.down)} thiết bị "
+        f"đã hỏng.",
+        "",
+        f"BTS điện lưới, ắc quy đầy (≥{FULL_CHARGE_PCT:.0f}%): {len(report.mains_full)}",
+        f"BTS điện lưới, ắc quy chưa đầy: {len(report.mains_low)} {', '.join(report.mains_low[:20])}",
+        f"BTS đang chạy ắc quy: {len(report.on_battery)} {', '.join(report.on_battery[:20])}",
+        f"BTS không có số liệu nguồn: {len(report.power_unknown)} {', '.join(report.power_unknown[:20])}",
+        f"Xã có đường dự phòng hoạt động ({len(report.backup_ok)}): {communes(report.backup_ok)}",
+        f"Xã KHÔNG có đường dự phòng hoạt động ({len(report.backup_missing)}): {communes(report.backup_missing)}",
+        f"Thiết bị đã hỏng/không liên lạc được ({len(report.down)}): {', '.join(report.down[:30])}",
+    ]
+    subject = f"[BÃO {name}] Sẵn sàng: {len(report.backup_missing)} xã thiếu dự phòng, {len(report.down)} thiết bị hỏng"
+    return subject, "\n".join(lines)
