@@ -23,6 +23,7 @@ from alerting.repository import IncidentRepository
 from alerting.rules.availability import device_conditions
 from alerting.rules.config import RulesConfig
 from alerting.rules.context import RuleContext
+from alerting.rules.dns import dns_conditions
 from alerting.rules.failover import failover_conditions
 from alerting.rules.power import power_conditions
 from alerting.staterepo import StateRepository
@@ -34,7 +35,7 @@ from store.base import MetricStore
 log = logging.getLogger(__name__)
 Rule = Callable[[RuleContext], list[Condition]]
 Subscriber = Callable[[list[Change]], None]
-DEFAULT_RULES: tuple[Rule, ...] = (device_conditions, failover_conditions, power_conditions)
+DEFAULT_RULES: tuple[Rule, ...] = (device_conditions, failover_conditions, power_conditions, dns_conditions)
 
 
 @dataclass

@@ -210,3 +210,50 @@ def test_acknowledge_records_who_and_when(
     events = core.incidents.get(acked.id).events
     assert [e.kind for e in events] == ["opened", "acknowledged"]
     assert events[1].actor == "nguyen.van.a" and "đang xử lý" in events[1].text
+
+
+def test_dns_rules_from_collector_samples(
+    lab_inventory: Inventory, store: SqliteMetricStore, db: Engine
+) -> None:
+    from dataclasses import replace
+
+    from inventory.model import DnsProbeSpec
+
+    inv = replace(lab_inventory, devices=dict(lab_inventory.devices))
+    for dev_id in ("p31-dns1", "p31-dns2"):
+        inv.devices[dev_id] = inv.devices[dev_id].model_copy(update={"dns": DnsProbeSpec(zone="hp.gov.vn")})
+    core = AlertingCore(inv, store, db)
+    core(results(inv, T0))
+    ts = T0 + STEP
+    tags = {"device": "p31-dns1", "family": "ipv4", "transport": "udp"}
+    store.write(
+        [
+            Sample("dns_probe", {**tags, "qtype": "SOA"}, {"ok": False, "error_kind": "servfail"}, ts),
+            Sample("dns_probe", {**tags, "qtype": "A"}, {"ok": False, "error_kind": "timeout"}, ts),
+            Sample(
+                "dns_zone",
+                {"device": "p31-dns2", "zone": "hp.gov.vn"},
+                {"serial": 2026090601, "newest_serial": 2026090703, "stale": True},
+                ts,
+            ),
+            Sample(
+                "dns_ipv6",
+                {"device": "p31-dns2"},
+                {"ipv6_configured": True, "answers_aaaa": True, "reachable_ipv6": False, "ready": False},
+                ts,
+            ),
+        ]
+    )
+    changes = core(results(inv, ts))
+    by_key = {c.incident.key: c.incident for c in changes}
+    assert set(by_key) == {
+        "dns_not_answering:p31-dns1",
+        "dns_stale_serial:p31-dns2:hp.gov.vn",
+        "dns_no_ipv6:p31-dns2",
+    }
+    assert "SERVFAIL ×1" in by_key["dns_not_answering:p31-dns1"].why
+    assert by_key["dns_not_answering:p31-dns1"].severity is Severity.CRITICAL
+    assert "không tới được qua IPv6" in by_key["dns_no_ipv6:p31-dns2"].why
+    # readings go stale (collector stopped): the incidents do not linger
+    changes = core(results(inv, ts + 3600))
+    assert sorted(c.kind.value for c in changes) == ["resolved"] * 3
