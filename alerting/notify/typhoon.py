@@ -68,6 +68,7 @@ class TyphoonMode:
         self.settings = settings
         self.view = view
         self.listeners: list[Callable[[Declaration | None], None]] = []
+        self._seen: tuple[int, bool] | None = None  # (declaration id, active) last told to listeners
 
     def declare(self, name: str, *, communes: list[str] | None = None, province: str | None = None,
                 starts_at: int, ends_at: int, by: str, now: int, digest_every_s: int | None = None) -> Declaration:
@@ -178,8 +179,17 @@ class TyphoonMode:
         return {"incidents": len(mine), "resolved": len(mine) - len(still), "open": len(still),
                 "isolated_communes": isolated, "longest_s": int(longest[0]), "text": text}
 
+    def watch(self, now: int) -> None:
+        """Tell listeners when a storm starts or stops (also one declared by another process, the CLI)."""
+        decl = self.active(now)
+        seen = (decl.id, True) if decl else (0, False)
+        if seen != self._seen:
+            self._seen = seen
+            self._changed(decl)
+
     def tick(self, now: int) -> int:
         """Digests while active; end automatically when the window closes."""
+        self.watch(now)
         c = typhoon_declarations.c
         with self.engine.connect() as conn:
             row = conn.execute(select(typhoon_declarations).where(c.ended_at.is_(None)).order_by(c.id.desc())).first()
@@ -216,6 +226,7 @@ class TyphoonMode:
         return base.model_copy(update={"battery": battery})
 
     def _changed(self, decl: Declaration | None) -> None:
+        self._seen = (decl.id, True) if decl is not None and decl.active(decl.declared_at) else self._seen
         for listener in self.listeners:
             try:
                 listener(decl)

@@ -1,0 +1,68 @@
+"""Build the notification service from Trucban's settings (called by ``trucban.service``)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from alerting.notify.config import Channel, load_notify_config, smtp_channel
+from alerting.notify.facade import NotifyService
+from alerting.notify.readiness import CoreView
+from alerting.notify.typhoon import Declaration
+from inventory.inventory import Inventory
+
+log = logging.getLogger(__name__)
+
+
+def notify_from_settings(settings: Any, inventory: Inventory, core: Any,
+                         clock: Callable[[], float] = time.time) -> NotifyService:
+    """Routes file + SMTP settings → a NotifyService on the core's database, subscribed to the core."""
+    extra: dict[str, Channel] = {}
+    if settings.smtp_host:
+        extra["email"] = smtp_channel(settings.smtp_host, settings.smtp_port, settings.smtp_from,
+                                      user=settings.smtp_user, password=settings.smtp_password,
+                                      starttls=settings.smtp_starttls, verify=settings.smtp_verify)
+    config = load_notify_config(settings.notify_routes, extra_channels=extra)
+    base_url = settings.notify_base_url or getattr(settings, "public_base_url", None) \
+        or f"http://{settings.http_host}:{settings.http_port}"
+    service = NotifyService.build(core.engine, inventory, config, base_url=base_url,
+                                  timezone=ZoneInfo(settings.timezone), view=lambda: CoreView(core),
+                                  clock=clock)
+    core.subscribers.append(service.subscriber)
+    base_rules = core.rules
+
+    def shift_rules(_decl: Declaration | None) -> None:
+        core.rules = service.typhoon.shifted_rules(base_rules, int(clock()))
+
+    service.typhoon.listeners.append(shift_rules)
+    shift_rules(None)  # a storm declared before a restart still shifts the thresholds
+    if not config.channels:
+        log.warning("notify: no channel configured (smtp_host or notify_routes); alerts stay in the outbox")
+    return service
+
+
+def offline_service(settings: Any, inventory: Inventory) -> NotifyService:
+    """A NotifyService on the configured database without a running core (for the CLI).
+
+    Messages it produces (readiness report, recovery summary) wait in the outbox
+    for the running service's worker; the readiness report reads the saved states.
+    """
+    from types import SimpleNamespace
+
+    from alerting.db import database_url, open_database
+    from alerting.rules.config import RulesConfig
+    from alerting.staterepo import StateRepository
+    from alerting.states import StateTracker
+    from store.factory import open_backend
+
+    engine = open_database(database_url(settings.database_url or settings.alerting_db))
+    tracker = StateTracker(inventory)
+    StateRepository(engine).restore(tracker)
+    core = SimpleNamespace(engine=engine, tracker=tracker, store=open_backend(settings), subscribers=[],
+                           rules=RulesConfig())
+    service = notify_from_settings(settings, inventory, core)
+    service.typhoon.listeners.clear()  # no live thresholds to shift here
+    return service
