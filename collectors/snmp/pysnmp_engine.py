@@ -8,6 +8,8 @@ are reused; MIB lookups are off. Answers become plain values
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from typing import Any
 
 from pysnmp.hlapi.v3arch.asyncio import (
@@ -23,6 +25,7 @@ from pysnmp.hlapi.v3arch.asyncio import (
 )
 
 from collectors.snmp.auth import snmp_auth
+from collectors.snmp.ber import enc_int, tlv
 from collectors.snmp.engine import Response, Target
 from collectors.snmp.values import (
     END_OF_MIB_VIEW,
@@ -39,7 +42,7 @@ from collectors.snmp.values import (
 )
 from trucban.errors import DeviceAuthError, DeviceProtocolError, PollTimeout
 
-AUTH_FAILURES = ("unknownusername", "wrongdigest", "decryptionerror", "unknownsecurityname",
+AUTH_FAILURES = ("unknownusername", "digest", "decrypt", "unknownsecurityname",
                  "unsupportedseclevel", "authentication", "notintimewindow", "unknownengineid")
 _ABSENT = {"NoSuchObject": NO_SUCH_OBJECT, "NoSuchInstance": NO_SUCH_INSTANCE,
            "EndOfMibView": END_OF_MIB_VIEW}
@@ -72,6 +75,37 @@ def _security(target: Target) -> str:
     level = ("authPriv" if getattr(cred, "priv_protocol", "none") != "none"
              else "authNoPriv" if getattr(cred, "auth_protocol", "none") != "none" else "noAuthNoPriv")
     return f"user {getattr(cred, 'user', '?')!r} ({level}) of credential {target.credential_name!r}"
+
+
+def _discovery_message() -> bytes:
+    """An SNMPv3 engine-discovery request (RFC 3414 §4): unauthenticated, reportable, empty user."""
+    usm = tlv(0x30, tlv(0x04, b"") + enc_int(0) + enc_int(0) + tlv(0x04, b"") * 3)
+    header = tlv(0x30, enc_int(0x7A11) + enc_int(65507) + tlv(0x04, b"\x04") + enc_int(3))
+    scoped = tlv(0x30, tlv(0x04, b"") + tlv(0x04, b"") + tlv(0xA0, enc_int(0x7A11) + enc_int(0) + enc_int(0)
+                                                                + tlv(0x30, b"")))
+    return tlv(0x30, enc_int(3) + header + tlv(0x04, usm) + scoped)
+
+
+async def v3_agent_answers(target: Target) -> bool:
+    """True when an SNMPv3 agent answers engine discovery at ``target`` (it is alive)."""
+    loop = asyncio.get_running_loop()
+    got: asyncio.Future[bool] = loop.create_future()
+
+    class _Probe(asyncio.DatagramProtocol):
+        def datagram_received(self, data: bytes, addr: Any) -> None:
+            if not got.done():
+                got.set_result(True)
+
+    family = socket.AF_INET6 if ":" in target.host else socket.AF_INET
+    transport, _ = await loop.create_datagram_endpoint(_Probe, family=family,
+                                                      remote_addr=(target.host, target.port))
+    try:
+        transport.sendto(_discovery_message())
+        return await asyncio.wait_for(got, target.timeout_s)
+    except (TimeoutError, OSError):
+        return False
+    finally:
+        transport.close()
 
 
 class PysnmpEngine:
@@ -109,13 +143,18 @@ class PysnmpEngine:
     async def _call(self, target: Target, fn: Any, oids: list[Oid], *numbers: int) -> Response:
         auth, transport = await self._session(target)
         err_ind, err_status, err_index, binds = await fn(
-            self._engine, auth, transport, ContextData(getattr(target.credential, "context", "") or ""),
+            self._engine, auth, transport, ContextData(contextName=getattr(target.credential, "context", "") or ""),
             *numbers, *(ObjectType(ObjectIdentity(o)) for o in oids), lookupMib=False,
         )
         if err_ind:
             text = str(err_ind)
             flat = text.lower().replace(" ", "")
             if type(err_ind).__name__ == "RequestTimedOut" or "timedout" in flat:
+                if target.version == 3 and await v3_agent_answers(target):
+                    raise DeviceAuthError(target.device, f"SNMP authentication failed for {_security(target)}: "
+                                                         f"the agent answers SNMPv3 discovery but not our "
+                                                         f"requests (wrong privacy key or security level); "
+                                                         f"check the user and keys")
                 raise PollTimeout(target.device, f"no SNMP answer from {target.host}:{target.port} "
                                                  f"(timeout {target.timeout_s:g} s × {target.retries + 1})")
             if any(h in flat for h in AUTH_FAILURES):
