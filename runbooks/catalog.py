@@ -226,7 +226,8 @@ def _located(file: str, text: str, first_line: int) -> tuple[Located | None, Pro
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + first_line if mark is not None else first_line
-        return None, Problem(file, line, "(front-matter)", getattr(exc, "problem", ""), f"invalid YAML: {exc}")
+        return None, Problem(file, line, "(front-matter)", getattr(exc, "problem", ""),
+                             f"invalid YAML: {exc}")
     if not isinstance(data, dict):
         return None, Problem(file, first_line, "(front-matter)", data, "front-matter must be a YAML mapping")
     located = Located(file, data)

@@ -78,7 +78,8 @@ def runbook_values(incident: Incident | None, inventory: Inventory | None, tz: Z
     if details.get("medium"):
         v["medium"] = MEDIUM_VI.get(str(details["medium"]), str(details["medium"]))
     if inventory is None:
-        v.update({k: str(getattr(incident, k)) for k in ("commune", "site", "device") if getattr(incident, k)})
+        v.update({k: str(getattr(incident, k)) for k in ("commune", "site", "device")
+                  if getattr(incident, k)})
         v["contacts"] = "- (không có inventory)"
         return v
     v.update(_where(incident, inventory))
