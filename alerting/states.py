@@ -134,6 +134,8 @@ class StateTracker:
             return None  # unconfirmed failure or maintenance: keep the last known link state
         state.last_poll = result.ts
         oper = _oper_status(result, link.if_index)
+        if oper is None:
+            return None  # this poll did not read interfaces (e.g. a reachability-only job)
         good = oper == OPER_UP
         self._observe(state, 1 if good else 0)
         if good:
