@@ -224,7 +224,8 @@ def exporter_config(devices: int) -> str:
     import yaml
 
     scalars, columns = bench_oids()
-    metrics = [{"name": f"s{i}", "oid": o[:-2], "type": "gauge"} for i, o in enumerate(scalars)]
+    metrics: list[dict[str, object]] = [{"name": f"s{i}", "oid": o[:-2], "type": "gauge"}
+                                        for i, o in enumerate(scalars)]
     metrics += [{"name": f"c{i}", "oid": o, "type": "gauge",
                  "indexes": [{"labelname": "ifIndex", "type": "gauge"}]} for i, o in enumerate(columns)]
     modules = {community(i): {"get": scalars, "walk": columns, "metrics": metrics, "version": 2,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from collectors.base import PollResult
@@ -43,7 +43,7 @@ class SnmpCollector:
 
     name = "snmp"
 
-    def __init__(self, credentials: dict[str, object], profiles: dict[str, Profile] | None = None,
+    def __init__(self, credentials: Mapping[str, object], profiles: dict[str, Profile] | None = None,
                  classes: Iterable[str] | None = None, engine: str = "auto") -> None:
         """``classes`` limits polls to those poll classes of the profiles (None: all)."""
         if engine not in ENGINES:

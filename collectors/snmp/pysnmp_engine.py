@@ -142,8 +142,9 @@ class PysnmpEngine:
 
     async def _call(self, target: Target, fn: Any, oids: list[Oid], *numbers: int) -> Response:
         auth, transport = await self._session(target)
+        context = ContextData(contextName=getattr(target.credential, "context", "") or "")
         err_ind, err_status, err_index, binds = await fn(
-            self._engine, auth, transport, ContextData(contextName=getattr(target.credential, "context", "") or ""),
+            self._engine, auth, transport, context,
             *numbers, *(ObjectType(ObjectIdentity(o)) for o in oids), lookupMib=False,
         )
         if err_ind:
@@ -151,7 +152,8 @@ class PysnmpEngine:
             flat = text.lower().replace(" ", "")
             if type(err_ind).__name__ == "RequestTimedOut" or "timedout" in flat:
                 if target.version == 3 and await v3_agent_answers(target):
-                    raise DeviceAuthError(target.device, f"SNMP authentication failed for {_security(target)}: "
+                    who = _security(target)
+                    raise DeviceAuthError(target.device, f"SNMP authentication failed for {who}: "
                                                          f"the agent answers SNMPv3 discovery but not our "
                                                          f"requests (wrong privacy key or security level); "
                                                          f"check the user and keys")

@@ -10,10 +10,10 @@ and HOST-RESOURCES data.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -83,7 +83,8 @@ class Snmpd:
                                       f"udp:127.0.0.1:{self.port}"], stdout=log, stderr=subprocess.STDOUT,
                                      env=env, start_new_session=True)
         deadline = time.monotonic() + 20
-        while run_blocking(snmp_get("127.0.0.1", self.port, V2_COMMUNITY, "1.3.6.1.2.1.1.3.0", 0.5, 0)) is None:
+        probe = ("127.0.0.1", self.port, V2_COMMUNITY, "1.3.6.1.2.1.1.3.0", 0.5, 0)
+        while run_blocking(snmp_get(*probe)) is None:
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 text = (self.root / "snmpd.log").read_text(errors="replace")[-2000:]
                 self.stop()

@@ -34,7 +34,8 @@ tables:
 def static_view(samples: list[Sample]) -> dict[tuple, dict]:
     """Samples without the values that move between two polls (counters, uptime, gauges)."""
     return {(s.measurement, tuple(sorted(s.tags.items()))):
-            {k: (v if k not in LIVE and not k.endswith(("_per_s", "_pct")) else "~") for k, v in s.fields.items()}
+            {k: (v if k not in LIVE and not k.endswith(("_per_s", "_pct")) else "~")
+             for k, v in s.fields.items()}
             for s in samples}
 
 
@@ -98,9 +99,11 @@ async def test_a_silent_device_times_out_while_the_others_answer_on_time(healthy
 
 async def test_counter32_wrap_and_reboot(healthy_lab: Lab, tmp_path: Path) -> None:
     (tmp_path / "if32.yaml").write_text(IF32, encoding="utf-8")
-    collector = SnmpCollector(healthy_lab.inventory.credentials, load_profiles(builtin_profile_dir(), tmp_path))
-    router = healthy_lab.inventory.devices["p31-core1"].model_copy(
-        update={"snmp": healthy_lab.inventory.devices["p31-core1"].snmp.model_copy(update={"profile": "if32"})})
+    profiles = load_profiles(builtin_profile_dir(), tmp_path)
+    collector = SnmpCollector(healthy_lab.inventory.credentials, profiles)
+    core = healthy_lab.inventory.devices["p31-core1"]
+    assert core.snmp is not None
+    router = core.model_copy(update={"snmp": core.snmp.model_copy(update={"profile": "if32"})})
 
     async def rows() -> dict[str, dict]:
         result = await collector.poll(router, {"device": router.id})

@@ -18,8 +18,13 @@ async def collector() -> SnmpCollector:
     await c.close()
 
 
-@pytest.mark.parametrize("credential", ["v1", "v2", "sha1-aes128", "sha256-aes256", "sha512-auth", "plain-user"])
-async def test_every_version_and_security_level(snmpd: Snmpd, collector: SnmpCollector, credential: str) -> None:  # noqa: F811
+LEVELS = ["v1", "v2", "sha1-aes128", "sha256-aes256", "sha512-auth", "plain-user"]
+
+
+@pytest.mark.parametrize("credential", LEVELS)
+async def test_every_version_and_security_level(
+    snmpd: Snmpd, collector: SnmpCollector, credential: str  # noqa: F811
+) -> None:
     result = await collector.poll(snmpd.device(credential), TAGS)
     assert result.ok, result.error
     by = {s.measurement: s for s in result.samples}
