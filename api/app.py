@@ -1,75 +1,90 @@
-"""FastAPI application: JSON API under /api and the Vietnamese status page at /."""
+"""FastAPI application: JSON API under /api, the dashboard pages, vendored static assets.
+
+Everything a page shows is also in the JSON API (OpenAPI at /docs). People log
+in with a session cookie; machines use scoped, revocable API tokens.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from importlib import resources
-from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
-from fastapi import FastAPI, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi import FastAPI, Request, Response
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 
-from api import views
-from api.context import ApiContext
-from api.schemas import CommuneOut, DeviceOut, PollerOut
+from api.auth.accounts import AccountStore
+from api.auth.audit import AuditLog
+from api.context import ApiContext, Security
+from api.errors import install_error_handlers, problem_openapi
+from api.guard import Guard
+from api.picture import PictureCache
+from api.render import Renderer, package_dir
+from api.routes import admin, incidents, inventory, login, pages, series
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]] | Callable[[FastAPI], AsyncIterator[None]]
 
 
-def _package_dir(name: str) -> Path:
-    return Path(str(resources.files("api").joinpath(name)))
-
-
 def create_app(ctx: ApiContext, lifespan: Lifespan | None = None) -> FastAPI:
-    """Build the app around read-only ``ctx``; ``lifespan`` lets the caller run the poller."""
-    app = FastAPI(title="Trucban", version="0.1.0", lifespan=lifespan,
-                  description="Giám sát mạng truyền số liệu chuyên dùng và trạm BTS cấp xã")
-    templates = Jinja2Templates(directory=str(_package_dir("templates")))
-    app.mount("/static", StaticFiles(directory=str(_package_dir("static"))), name="static")
-
-    @app.get("/api/communes", response_model=list[CommuneOut], tags=["communes"])
-    def list_communes(status: str | None = Query(default=None, description="lọc theo trạng thái")
-                      ) -> list[CommuneOut]:
-        """Every watched commune with its status summary."""
-        items = views.communes(ctx)
-        return [c for c in items if status is None or c.status == status]
-
-    @app.get("/api/communes/{code}", response_model=CommuneOut, tags=["communes"])
-    def get_commune(code: str) -> CommuneOut:
-        """One commune's status."""
-        for item in views.communes(ctx):
-            if item.code == code:
-                return item
-        raise HTTPException(status_code=404, detail=f"commune {code!r} is not watched")
-
-    @app.get("/api/devices", response_model=list[DeviceOut], tags=["devices"])
-    def list_devices(commune: str | None = None, status: str | None = None) -> list[DeviceOut]:
-        """Devices with current state; filter by commune code and status."""
-        if commune is not None and commune not in ctx.inventory.devices_by_commune:
-            raise HTTPException(status_code=404, detail=f"commune {commune!r} is not watched")
-        return views.devices(ctx, commune, status)
-
-    @app.get("/api/poller", response_model=PollerOut, tags=["health"])
-    def poller_health() -> PollerOut:
-        """Self-metrics of the last poll cycle."""
-        return views.poller(ctx)
+    """Build the app around ``ctx``; ``lifespan`` lets the caller run the poller."""
+    if ctx.security is None:
+        if ctx.alerting is None:
+            raise ValueError("the API needs ctx.security or ctx.alerting (for the accounts database)")
+        ctx.security = Security(AccountStore(ctx.alerting.engine, secrets.token_bytes(32)),
+                                AuditLog(ctx.alerting.engine))
+    app = FastAPI(title="Trucban", version="0.2.0", lifespan=lifespan,
+                  description="Giám sát mạng truyền số liệu chuyên dùng và trạm BTS cấp xã. "
+                              "Errors are application/problem+json; lists page with limit/offset "
+                              "(total in X-Total-Count, next page in Link).")
+    guard = Guard(ctx)
+    picture = PictureCache(ctx, ctx.web.snapshot_ttl_s)
+    render = Renderer(ctx)
+    ops = incidents.Incidents(ctx, picture)
+    app.state.picture = picture
+    install_error_handlers(app)
+    app.add_middleware(GZipMiddleware, minimum_size=800)
+    _security_headers(app, ctx)
+    app.mount("/static", StaticFiles(directory=str(package_dir("static"))), name="static")
+    app.include_router(inventory.router(ctx, guard, picture))
+    app.include_router(incidents.router(ctx, guard, ops))
+    app.include_router(series.router(ctx, guard))
+    app.include_router(admin.router(ctx, guard))
+    app.include_router(login.router(ctx, guard, render))
+    app.include_router(pages.router(ctx, guard, render, picture, ops))
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
-        """Liveness: the process answers."""
+        """Liveness: the process answers (no login needed)."""
         return {"status": "ok"}
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def index(request: Request) -> HTMLResponse:
-        """Commune status page (server-rendered, refreshes itself from /api/communes)."""
-        inv = ctx.inventory
-        return templates.TemplateResponse(request, "index.html", {
-            "communes": views.communes(ctx),
-            "province": inv.reference.provinces.get(inv.province, inv.province),
-            "poller": views.poller(ctx),
-        })
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, description=app.description,
+                                 routes=app.routes)
+            app.openapi_schema = problem_openapi(schema)
+        return app.openapi_schema
 
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def _security_headers(app: FastAPI, ctx: ApiContext) -> None:
+    tiles = ""
+    if ctx.web.tile_url:
+        parts = urlsplit(ctx.web.tile_url.replace("{s}", "a"))
+        tiles = f" {parts.scheme}://{parts.netloc}" if parts.netloc else ""
+    policy = (f"default-src 'self'; img-src 'self' data:{tiles}; style-src 'self' 'unsafe-inline'; "
+              "script-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
+
+    @app.middleware("http")
+    async def headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if not request.url.path.startswith(("/docs", "/redoc")):
+            response.headers.setdefault("Content-Security-Policy", policy)
+        return response

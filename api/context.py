@@ -1,16 +1,20 @@
-"""What the API reads: inventory, current states, metrics and poller health.
+"""What the API reads: inventory, current states, metrics, poller health — and who may read it.
 
-The API never polls devices or changes states; it only reads through this.
+The API never polls devices or changes states; it only reads through this, and
+writes only acknowledgements, maintenance windows and accounts (each audited).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from alerting.core import AlertingCore
 from alerting.states import DeviceState
+from api.auth.accounts import AccountStore
+from api.auth.audit import AuditLog
+from api.auth.ratelimit import LoginLimiter
 from inventory.inventory import Inventory
 from poller.cycle import CycleReport
 from store.base import MetricStore
@@ -28,9 +32,41 @@ class CycleSource(Protocol):
     last: CycleReport | None
 
 
+class TyphoonSource(Protocol):
+    """HOOK for typhoon mode (built in ``alerting/notify/``): the current declaration, if any.
+
+    ``current()`` returns None or a mapping with ``name``, ``communes`` (codes),
+    ``declared_at`` (epoch s) and optionally ``digest`` (latest digest text).
+    """
+
+    def current(self) -> dict[str, Any] | None:
+        """The declared storm, or None in normal times."""
+
+
+@dataclass
+class WebOptions:
+    """Settings of the web front: tiles, cookies, refresh."""
+
+    tile_url: str | None = None  # e.g. http://tiles.example.vn/{z}/{x}/{y}.png; None: plain SVG map
+    tile_attribution: str = ""
+    public_base_url: str | None = None
+    secure_cookies: bool = False  # set when public_base_url is https
+    refresh_s: int = 5
+    snapshot_ttl_s: float = 0.5
+
+
+@dataclass
+class Security:
+    """Accounts, audit log and login limiter."""
+
+    accounts: AccountStore
+    audit: AuditLog
+    limiter: LoginLimiter = field(default_factory=LoginLimiter)
+
+
 @dataclass
 class ApiContext:
-    """Read-only handles for the API and pages."""
+    """Read handles for the API and pages, plus the security services."""
 
     inventory: Inventory
     tracker: StateSource
@@ -38,3 +74,6 @@ class ApiContext:
     cycle: CycleSource
     timezone: ZoneInfo
     alerting: AlertingCore | None = None
+    security: Security | None = None
+    web: WebOptions = field(default_factory=WebOptions)
+    typhoon: TyphoonSource | None = None

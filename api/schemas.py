@@ -1,8 +1,15 @@
-"""JSON shapes of the API (pydantic, so they appear in the OpenAPI docs)."""
+"""JSON shapes of the API (pydantic, so they appear in the OpenAPI docs).
+
+Times: ``*_utc`` are ISO-8601 UTC (machines), ``*_local`` are Asia/Ho_Chi_Minh
+text (people). Lists are JSON arrays; paging is ``limit``/``offset`` with the
+total in the ``X-Total-Count`` header and the next page in ``Link``.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
 
 
 class DeviceCounts(BaseModel):
@@ -31,6 +38,27 @@ class CommuneOut(BaseModel):
     problem_devices: list[str]
 
 
+class ContactOut(BaseModel):
+    """A command-post contact."""
+
+    name: str
+    role: str
+    phone: str | None
+    email: str | None
+
+
+class SiteOut(BaseModel):
+    """A site (commune HQ, BTS site, data centre, …)."""
+
+    id: str
+    name: str
+    kind: str
+    commune: str
+    lat: float | None
+    lon: float | None
+    devices: list[str]
+
+
 class DeviceOut(BaseModel):
     """A device with its current state (times in UTC ISO-8601 and local text)."""
 
@@ -49,6 +77,167 @@ class DeviceOut(BaseModel):
     reason: str
 
 
+class LinkOut(BaseModel):
+    """A commune uplink and its state."""
+
+    id: str
+    device: str
+    if_index: int
+    kind: str
+    medium: str
+    operator: str | None
+    status: str
+
+
+class IncidentEventOut(BaseModel):
+    """One line of an incident's timeline."""
+
+    ts_utc: str
+    ts_local: str
+    kind: str
+    text: str
+    actor: str
+
+
+class IncidentOut(BaseModel):
+    """An incident: what, where, since when, why, which runbook."""
+
+    id: int
+    key: str
+    kind: str
+    severity: int
+    severity_label: str
+    status: str
+    title: str
+    why: str
+    runbook: str
+    commune: str | None
+    site: str | None
+    device: str | None
+    affected: list[str]
+    details: dict[str, Any]
+    opened_utc: str
+    opened_local: str
+    updated_utc: str
+    resolved_utc: str | None
+    acked_by: str | None
+    acked_utc: str | None
+    ack_comment: str | None
+
+
+class IncidentDetailOut(IncidentOut):
+    """An incident with its whole timeline."""
+
+    events: list[IncidentEventOut]
+
+
+class CommuneDetailOut(CommuneOut):
+    """A commune with its command post, sites, devices, links and active incidents."""
+
+    command_post: str | None
+    contacts: list[ContactOut]
+    connectivity: str
+    sites: list[SiteOut]
+    device_list: list[DeviceOut]
+    links: list[LinkOut]
+    incidents: list[IncidentOut]
+
+
+class AckIn(BaseModel):
+    """An acknowledgement with an optional comment."""
+
+    comment: str = Field(default="", max_length=1000)
+
+
+class Recurrence(BaseModel):
+    """A weekly slot in local time."""
+
+    weekdays: list[int] = Field(default_factory=lambda: list(range(7)), max_length=7)
+    start: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    minutes: int = Field(ge=1, le=24 * 60)
+
+
+class MaintenanceIn(BaseModel):
+    """A new maintenance window; times are epoch seconds (UTC)."""
+
+    scope: Literal["device", "site", "commune", "role"]
+    target: str = Field(min_length=1, max_length=64)
+    starts_at: int | None = Field(default=None, ge=0, le=2**40, description="default: now")
+    ends_at: int | None = Field(default=None, ge=0, le=2**40)
+    recurrence: Recurrence | None = None
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class MaintenanceOut(BaseModel):
+    """A maintenance window."""
+
+    id: int
+    scope: str
+    target: str
+    starts_utc: str
+    starts_local: str
+    ends_utc: str | None
+    ends_local: str | None
+    recurrence: dict[str, Any] | None
+    reason: str
+    created_by: str
+    cancelled_utc: str | None
+    active: bool
+
+
+class OverviewOut(BaseModel):
+    """The NOC's first glance."""
+
+    devices: dict[str, int]
+    incidents_by_severity: dict[str, int]
+    communes: int
+    communes_by_status: dict[str, int]
+    communes_on_backup: list[str]
+    communes_isolated: list[str]
+    bts_on_battery: list[str]
+    generated_utc: str
+
+
+class CoordinatorRow(BaseModel):
+    """One commune as the emergency coordinator sees it: is its BTS up, for how long."""
+
+    code: str
+    name: str
+    kind: str
+    province_code: str
+    lat: float
+    lon: float
+    status: str
+    bts: Literal["up", "battery", "down", "isolated", "unknown", "none"]
+    bts_label: str
+    minutes_left: float | None
+    charge_pct: float | None
+    connectivity: str
+    incidents: int
+    storm: bool
+
+
+class SeriesLine(BaseModel):
+    """One line of a chart: a label and [epoch s, value] points."""
+
+    label: str
+    tags: dict[str, str]
+    points: list[tuple[int, float]]
+
+
+class SeriesOut(BaseModel):
+    """A chart's data for one device and metric."""
+
+    device: str
+    metric: str
+    unit: str
+    start_utc: str
+    end_utc: str
+    step_s: int
+    lines: list[SeriesLine]
+    projected_minutes: float | None = None
+
+
 class PollerOut(BaseModel):
     """Self-metrics of the last poll cycle."""
 
@@ -58,3 +247,88 @@ class PollerOut(BaseModel):
     ok: int
     errors: dict[str, int]
     late: bool
+    late_polls: int = 0
+    timeouts: int = 0
+    spool: int | None = None
+
+
+class TyphoonOut(BaseModel):
+    """A declared typhoon (from the notify side's typhoon mode)."""
+
+    name: str
+    communes: list[str]
+    declared_local: str | None
+    digest: str | None
+
+
+class MeOut(BaseModel):
+    """Who the caller is."""
+
+    name: str
+    kind: str
+    role: str | None
+    permissions: list[str]
+    communes: list[str] | None
+
+
+class UserIn(BaseModel):
+    """A new account."""
+
+    username: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.@-]+$")
+    password: str = Field(min_length=10, max_length=200)
+    role: Literal["admin", "operator", "coordinator", "viewer"]
+    display_name: str = Field(default="", max_length=200)
+    communes: list[str] = Field(default_factory=list, max_length=500)
+
+
+class UserOut(BaseModel):
+    """An account (never the password hash)."""
+
+    id: int
+    username: str
+    display_name: str
+    role: str
+    communes: list[str]
+    disabled: bool
+
+
+class TokenIn(BaseModel):
+    """A new API token for a machine."""
+
+    name: str = Field(min_length=1, max_length=100)
+    scopes: list[Literal["read", "ack", "maintenance", "typhoon"]] = Field(min_length=1)
+    communes: list[str] | None = Field(default=None, max_length=500)
+    expires_at: int | None = Field(default=None, ge=0, le=2**40)
+
+
+class TokenOut(BaseModel):
+    """An API token's record (never its secret)."""
+
+    id: int
+    name: str
+    prefix: str
+    scopes: list[str]
+    communes: list[str] | None
+    created_by: str
+    created_utc: str
+    last_used_utc: str | None
+    revoked_utc: str | None
+
+
+class TokenCreatedOut(TokenOut):
+    """A just-created token: ``token`` is shown this once and never again."""
+
+    token: str
+
+
+class AuditOut(BaseModel):
+    """One audited write."""
+
+    id: int
+    ts_utc: str
+    ts_local: str
+    actor: str
+    action: str
+    target: str
+    details: dict[str, Any]
+    ip: str

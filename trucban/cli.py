@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from api.auth.cli import user_app
 from trucban.errors import TrucbanError
 from trucban.settings import Settings, load_settings
 
@@ -17,6 +18,11 @@ lab_app = typer.Typer(help="Mạng mô phỏng (simulated lab): tạo, dàn dự
 inventory_app = typer.Typer(help="Danh mục thiết bị (inventory).", no_args_is_help=True)
 app.add_typer(lab_app, name="lab")
 app.add_typer(inventory_app, name="inventory")
+typhoon_app = typer.Typer(help="Chế độ bão (typhoon mode): công bố, kết thúc, xem.", no_args_is_help=True)
+app.add_typer(typhoon_app, name="typhoon")
+influx_app = typer.Typer(help="InfluxDB: lưu trữ số liệu (metric store).", no_args_is_help=True)
+app.add_typer(influx_app, name="influx")
+app.add_typer(user_app, name="user")
 console = Console(stderr=True)
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="settings YAML file")]
@@ -64,6 +70,34 @@ def inventory_check(path: Path) -> None:
         raise typer.Exit(1) from None
     console.print(f"[green]OK[/green]: {len(inv.watched_communes)} communes, {len(inv.sites)} sites, "
                   f"{len(inv.devices)} devices, {len(inv.links)} links")
+
+
+@influx_app.command("setup")
+def influx_setup(
+    config: ConfigOpt = None,
+    raw: Annotated[str, typer.Option(help="keep raw samples this long (30d, 8w, INF)")] = "30d",
+    rollup: Annotated[str, typer.Option(help="keep hourly rollups this long")] = "730d",
+) -> None:
+    """Create the database/buckets, retention and downsampling on the configured InfluxDB."""
+    from store.factory import open_backend
+    from store.influx import InfluxMetricStore
+    from store.influx_setup import Retention, setup
+
+    settings = _settings(config)
+    if not settings.influx_url:
+        console.print("[red]no InfluxDB configured: set influx_url (TRUCBAN_INFLUX_URL)[/red]")
+        raise typer.Exit(2)
+    store = open_backend(settings)
+    assert isinstance(store, InfluxMetricStore)
+    try:
+        retention = Retention(raw, rollup)
+        for line in setup(store, retention):
+            console.print(f"[green]✓[/green] {line}")
+    except TrucbanError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        store.close()
 
 
 @lab_app.command("stage")
@@ -123,6 +157,80 @@ def lab_clear(device: Annotated[str | None, typer.Argument()] = None, config: Co
 
     clear(_settings(config).lab_dir / "state", device)
     console.print(f"cleared {device or 'all devices'}")
+
+
+
+def _notify(config: Path | None):  # type: ignore[no-untyped-def]
+    """The notification service on the configured database and inventory (lab when none)."""
+    from alerting.notify.wiring import offline_service
+    from inventory.loader import load_inventory
+
+    settings = _settings(config)
+    try:
+        inventory = load_inventory(settings.inventory or settings.lab_dir / "inventory.yaml")
+        return offline_service(settings, inventory)
+    except TrucbanError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+
+
+@typhoon_app.command("declare")
+def typhoon_declare(
+    name: str,
+    by: Annotated[str, typer.Option(help="who declares (coordinator)")],
+    communes: Annotated[str | None, typer.Option(help="commune codes, comma separated")] = None,
+    province: Annotated[str | None, typer.Option(help="or a whole province code, e.g. 31")] = None,
+    hours: Annotated[float, typer.Option(help="window length, hours")] = 24.0,
+    start_in: Annotated[float, typer.Option(help="window starts in N hours (0 = now)")] = 0.0,
+    digest_minutes: Annotated[int | None, typer.Option(help="digest to coordinators every N minutes")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Declare a typhoon: readiness report now, tighter polling and digests during the window."""
+    import time
+
+    from alerting.notify.typhoon import TyphoonError
+
+    service = _notify(config)
+    start = int(time.time() + start_in * 3600)
+    try:
+        decl = service.declare_typhoon(
+            name, by=by, starts_at=start, ends_at=int(start + hours * 3600), province=province,
+            communes=[c.strip() for c in communes.split(",") if c.strip()] if communes else None,
+            digest_every_s=digest_minutes * 60 if digest_minutes else None)
+    except TyphoonError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    ready = decl.readiness
+    console.print(f"[yellow]Bão {decl.name}[/yellow] #{decl.id}: {len(decl.communes)} xã/phường; "
+                  f"BTS đủ điện/ắc quy {len(ready.get('mains_full', []))}, chạy ắc quy "
+                  f"{len(ready.get('on_battery', []))}; xã thiếu dự phòng {len(ready.get('backup_missing', []))}; "
+                  f"thiết bị hỏng {len(ready.get('down', []))}. Báo cáo sẵn sàng đã vào hàng đợi gửi.")
+
+
+@typhoon_app.command("end")
+def typhoon_end(
+    by: Annotated[str, typer.Option(help="who ends it")],
+    config: ConfigOpt = None,
+) -> None:
+    """End the typhoon: the recovery summary goes to the coordinators."""
+    from alerting.notify.typhoon import TyphoonError
+
+    try:
+        decl = _notify(config).end_typhoon(by=by)
+    except TyphoonError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    console.print((decl.summary or {}).get("text", "ended"))
+
+
+@typhoon_app.command("status")
+def typhoon_status(config: ConfigOpt = None) -> None:
+    """Show the current declaration and the outbox."""
+    import json
+
+    service = _notify(config)
+    console.print_json(json.dumps({"typhoon": service.typhoon_status(), "outbox": service.outbox.counts()},
+                                  ensure_ascii=False, default=str))
 
 
 if __name__ == "__main__":

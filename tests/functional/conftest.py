@@ -15,11 +15,13 @@ import httpx
 import pytest
 import uvicorn
 
+from api.auth.roles import Role
 from inventory.inventory import Inventory
 from inventory.loader import load_inventory
 from lab.generator import LabLayout, generate_lab
 from lab.runner import LabAgents, clear, free_udp_port
 from trucban.service import Service, build_service
+from tests.functional.web_peers import ensure_user, login
 from trucban.settings import load_settings
 
 LAB_COMMUNES = 6
@@ -41,9 +43,12 @@ class RunningService:
 
     service: Service
     url: str
+    client: httpx.Client | None = None  # logged in as an operator (the API and pages need a login)
 
     def get(self, path: str) -> httpx.Response:
         """GET a path from the running service."""
+        if self.client is not None:
+            return self.client.get(path, timeout=5)
         return httpx.get(self.url + path, timeout=5)
 
 
@@ -93,9 +98,13 @@ def running(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runn
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("Trucban did not start serving")
         time.sleep(0.05)
+    url = f"http://127.0.0.1:{settings.http_port}"
+    ensure_user(service, "operator", Role.OPERATOR)
+    client = login(url, "operator")
     try:
-        yield RunningService(service, f"http://127.0.0.1:{settings.http_port}")
+        yield RunningService(service, url, client)
     finally:
+        client.close()
         server.should_exit = True
         thread.join(timeout=10)
 

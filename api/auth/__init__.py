@@ -1,0 +1,1 @@
+"""Accounts, roles, sessions, API tokens, CSRF, login rate limiting and the audit log."""

@@ -1,0 +1,87 @@
+"""``trucban user …``: the first admin and other accounts, from the command line (never a default password)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from api.auth.accounts import AccountError, AccountStore
+from api.auth.audit import AuditLog
+from api.auth.passwords import WeakPassword
+from api.auth.roles import Role
+
+user_app = typer.Typer(help="Tài khoản người dùng (accounts).", no_args_is_help=True)
+console = Console(stderr=True)
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="settings YAML file")]
+
+
+def _store(config: Path | None) -> tuple[AccountStore, AuditLog]:
+    from alerting.db import database_url, open_database
+    from api.wiring import server_key
+    from trucban.settings import load_settings
+
+    settings = load_settings(config)
+    engine = open_database(database_url(settings.database_url or settings.alerting_db))
+    return AccountStore(engine, server_key(settings)), AuditLog(engine)
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = typer.prompt("Mật khẩu (password)", hide_input=True)
+    again = typer.prompt("Nhập lại (again)", hide_input=True)
+    if first != again:
+        console.print("[red]hai lần nhập không khớp (passwords differ)[/red]")
+        raise typer.Exit(2)
+    return str(first)
+
+
+def _create(config: Path | None, username: str, role: Role, communes: list[str], stdin: bool) -> None:
+    accounts, audit = _store(config)
+    try:
+        user = accounts.create_user(username, _password(stdin), role, communes=communes)
+    except (AccountError, WeakPassword) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    audit.record("cli", "user.create", f"user:{user.username}", {"role": role.value, "communes": communes})
+    console.print(f"[green]OK[/green]: {user.username} ({role.value})")
+
+
+@user_app.command("create-admin")
+def create_admin(
+    username: Annotated[str, typer.Argument(help="tên đăng nhập")] = "admin",
+    config: ConfigOpt = None,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from stdin")] = False,
+) -> None:
+    """Create an admin account; the password is asked for (or read from stdin), never defaulted."""
+    _create(config, username, Role.ADMIN, [], password_stdin)
+
+
+@user_app.command("create")
+def create_user(
+    username: str,
+    role: Annotated[str, typer.Option(help="admin | operator | coordinator | viewer")],
+    communes: Annotated[str, typer.Option(help="viewer: commune codes, comma-separated")] = "",
+    config: ConfigOpt = None,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from stdin")] = False,
+) -> None:
+    """Create an account of any role."""
+    try:
+        chosen = Role(role)
+    except ValueError:
+        console.print(f"[red]vai trò {role!r} không tồn tại; dùng {', '.join(r.value for r in Role)}[/red]")
+        raise typer.Exit(2) from None
+    _create(config, username, chosen, [c for c in communes.replace(",", " ").split() if c], password_stdin)
+
+
+@user_app.command("list")
+def list_users(config: ConfigOpt = None) -> None:
+    """List accounts (never passwords)."""
+    accounts, _ = _store(config)
+    for u in accounts.list_users():
+        state = " (disabled)" if u.disabled else ""
+        console.print(f"{u.username}\t{u.role.value}\t{','.join(u.communes)}{state}")

@@ -1,0 +1,28 @@
+"""Paging for list endpoints: ``limit``/``offset`` in, ``X-Total-Count`` and ``Link`` out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated, TypeVar
+
+from fastapi import Query, Request, Response
+
+T = TypeVar("T")
+MAX_LIMIT = 5000
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size")]
+Offset = Annotated[int, Query(ge=0, le=10**9, description="items to skip")]
+
+
+def set_headers(request: Request, response: Response, total: int, limit: int, offset: int) -> None:
+    """Total count, and a ``Link: <…>; rel="next"`` when there is more."""
+    response.headers["X-Total-Count"] = str(total)
+    if offset + limit < total:
+        url = request.url.include_query_params(offset=offset + limit, limit=limit)
+        response.headers["Link"] = f'<{url.path}?{url.query}>; rel="next"'
+
+
+def page(request: Request, response: Response, items: Sequence[T], limit: int, offset: int) -> list[T]:
+    """Slice an in-memory list and set the paging headers."""
+    set_headers(request, response, len(items), limit, offset)
+    return list(items[offset:offset + limit])

@@ -1,0 +1,1 @@
+"""Route modules, one per area: inventory and states, incidents and maintenance, series, admin, pages."""

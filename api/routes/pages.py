@@ -1,0 +1,214 @@
+"""Server-rendered pages: NOC overview, incidents, maintenance, device, commune, coordinator, admin."""
+
+from __future__ import annotations
+
+import time
+from typing import Literal
+
+from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from api import views
+from api.auth.accounts import AccountError
+from api.auth.roles import TOKEN_SCOPES, Permission, Principal, Role
+from api.context import ApiContext
+from api.guard import Guard, check_csrf, client_ip, commune_visible
+from api.picture import PictureCache
+from api.queries import find_incidents
+from api.render import Renderer
+from api.routes.incidents import Incidents
+from api.routes.inventory import current_typhoon
+from api.schemas import MaintenanceIn
+from api.series import METRICS, RANGES
+
+
+def router(ctx: ApiContext, guard: Guard, render: Renderer, picture: PictureCache, ops: Incidents) -> APIRouter:
+    """Every HTML page; 401 becomes a redirect to /login (see api.errors)."""
+    assert ctx.security is not None
+    sec, inv = ctx.security, ctx.inventory
+    pages = APIRouter(include_in_schema=False)
+
+    def who_of(request: Request, permission: Permission = Permission.READ) -> Principal:
+        who = guard.optional(request)
+        if who is None:
+            raise HTTPException(401, "cần đăng nhập")
+        if not who.can(permission):
+            raise HTTPException(403, "không đủ quyền (permission required)")
+        return who
+
+    @pages.get("/")
+    def overview(request: Request) -> Response:
+        """NOC overview: counts, communes, active incidents, poller health."""
+        who = who_of(request)
+        pic = picture.get()
+        communes = [c for c in pic.communes if who.sees(c.code)]
+        active = [i for i in pic.active if who.communes is None or who.sees(i.commune)]
+        active.sort(key=lambda i: (-int(i.severity), -i.opened_at))
+        return render.page(request, "noc.html", who, overview=pic.overview, communes=communes,
+                           incidents=[views.incident(i, ctx.timezone) for i in active[:30]],
+                           poller=views.poller(ctx), last=ctx.cycle.last, typhoon=current_typhoon(ctx))
+
+    @pages.get("/incidents")
+    def incidents(request: Request, status: Literal["active", "open", "acknowledged", "resolved", ""] = "active",
+                  commune: str = Query(default="", max_length=8), severity: int = Query(default=0, ge=0, le=4),
+                  offset: int = Query(default=0, ge=0)) -> Response:
+        """Incident list with filters."""
+        who = who_of(request)
+        if commune:
+            commune_visible(who, commune)
+        items, total = find_incidents(ops.core.engine, status=status or None, commune=commune or None,
+                                      communes=who.communes, severity=severity or None, limit=100, offset=offset)
+        return render.page(request, "incidents.html", who, items=[views.incident(i, ctx.timezone) for i in items],
+                           total=total, status=status, commune=commune, severity=severity, offset=offset,
+                           names={c: inv.commune_ref(c).name for c in inv.devices_by_commune})
+
+    @pages.get("/incidents/{incident_id}")
+    def incident(request: Request, incident_id: int) -> Response:
+        """One incident: what, where, why, runbook, timeline, acknowledge."""
+        who = who_of(request)
+        return render.page(request, "incident.html", who, inc=ops.detail(who, incident_id))
+
+    @pages.post("/incidents/{incident_id}/ack")
+    def acknowledge(request: Request, incident_id: int, csrf: str = Form(default=""),
+                    comment: str = Form(default="", max_length=1000)) -> Response:
+        """Acknowledge from the page (CSRF-checked, audited)."""
+        who = who_of(request, Permission.ACK)
+        check_csrf(request, csrf)
+        ops.acknowledge(who, incident_id, comment, client_ip(request))
+        return RedirectResponse(f"/incidents/{incident_id}", status_code=303)
+
+    @pages.get("/maintenance")
+    def maintenance(request: Request, error: str = "") -> Response:
+        """Maintenance windows and the form to create one."""
+        who = who_of(request)
+        return render.page(request, "maintenance.html", who, windows=ops.windows(who), error=error[:300])
+
+    @pages.post("/maintenance")
+    def create_maintenance(request: Request, csrf: str = Form(default=""),
+                           scope: Literal["device", "site", "commune", "role"] = Form(),
+                           target: str = Form(max_length=64), hours: float = Form(default=2, gt=0, le=24 * 30),
+                           reason: str = Form(max_length=500)) -> Response:
+        """Create a one-off window starting now (CSRF-checked, audited)."""
+        who = who_of(request, Permission.MAINTENANCE)
+        check_csrf(request, csrf)
+        now = int(time.time())
+        try:
+            body = MaintenanceIn(scope=scope, target=target.strip(), starts_at=now, ends_at=now + int(hours * 3600),
+                                 reason=reason)
+            ops.create_window(who, body, client_ip(request))
+        except (HTTPException, ValueError) as exc:
+            detail = exc.detail if isinstance(exc, HTTPException) else str(exc)
+            return render.page(request, "maintenance.html", who, status_code=422, windows=ops.windows(who),
+                               error=str(detail))
+        return RedirectResponse("/maintenance", status_code=303)
+
+    @pages.post("/maintenance/{window_id}/end")
+    def end_maintenance(request: Request, window_id: int, csrf: str = Form(default="")) -> Response:
+        """End a window now (CSRF-checked, audited)."""
+        who = who_of(request, Permission.MAINTENANCE)
+        check_csrf(request, csrf)
+        ops.end_window(who, window_id, client_ip(request))
+        return RedirectResponse("/maintenance", status_code=303)
+
+    @pages.get("/devices/{device_id}")
+    def device(request: Request, device_id: str) -> Response:
+        """A device: state, incidents and charts of its series."""
+        who = who_of(request)
+        if device_id not in inv.devices or not who.sees(inv.commune_of(device_id)):
+            raise HTTPException(404, f"thiết bị {device_id!r} không tồn tại")
+        items, _ = find_incidents(ops.core.engine, device=device_id, limit=20)
+        metrics = ["rtt", "utilisation", "errors"] + (["battery"] if inv.devices[device_id].role.value == "power"
+                                                      else [])
+        return render.page(request, "device.html", who, dev=views.device(ctx, device_id),
+                           site=inv.sites[inv.devices[device_id].site],
+                           commune=inv.commune_ref(inv.commune_of(device_id)),
+                           incidents=[views.incident(i, ctx.timezone) for i in items], metrics=metrics,
+                           ranges=list(RANGES), units={k: m.unit for k, m in METRICS.items()})
+
+    @pages.get("/communes/{code}")
+    def commune(request: Request, code: str) -> Response:
+        """A commune: sites, devices, links, contacts, incidents."""
+        who = who_of(request)
+        summary = next((c for c in picture.get().communes if c.code == code), None)
+        if summary is None:
+            raise HTTPException(404, f"xã {code!r} không được giám sát")
+        commune_visible(who, code)
+        post, contacts = views.contacts(ctx, code)
+        items, _ = find_incidents(ops.core.engine, commune=code, limit=50)
+        return render.page(request, "commune.html", who, c=summary, command_post=post, contacts=contacts,
+                           sites=[views.site(ctx, s.id) for s in inv.sites.values() if s.commune == code],
+                           devices=views.devices(ctx, inv.devices_by_commune.get(code, [])),
+                           links=views.links(ctx, code), incidents=[views.incident(i, ctx.timezone) for i in items],
+                           connectivity=picture.get().connectivity.get(code, "unknown"))
+
+    @pages.get("/coordinator")
+    def coordinator(request: Request) -> Response:
+        """The coordinator's map and list of commune BTS."""
+        who = who_of(request)
+        rows = [r for r in picture.get().coordinator if who.sees(r.code)]
+        return render.page(request, "coordinator.html", who, rows=rows, typhoon=current_typhoon(ctx))
+
+    @pages.get("/admin")
+    def admin(request: Request, new_token: str = "") -> Response:
+        """Accounts, API tokens and the audit log."""
+        who = who_of(request, Permission.ADMIN)
+        entries, _ = sec.audit.list(limit=50)
+        return render.page(request, "admin.html", who, users=sec.accounts.list_users(),
+                           tokens=sec.accounts.list_tokens(), entries=entries, roles=[r.value for r in Role],
+                           scopes=TOKEN_SCOPES, new_token=None, error="")
+
+    @pages.post("/admin/users")
+    def admin_create_user(request: Request, csrf: str = Form(default=""), username: str = Form(max_length=100),
+                          password: str = Form(max_length=200), role: str = Form(max_length=20),
+                          communes: str = Form(default="", max_length=5000)) -> Response:
+        """Create an account from the admin page (audited)."""
+        who = who_of(request, Permission.ADMIN)
+        check_csrf(request, csrf)
+        codes = [c for c in communes.replace(",", " ").split() if c]
+        try:
+            unknown = [c for c in codes if c not in inv.devices_by_commune]
+            if unknown:
+                raise AccountError(f"xã không được giám sát: {', '.join(unknown)}")
+            user = sec.accounts.create_user(username, password, role, communes=codes)
+        except (AccountError, ValueError) as exc:
+            return _admin_again(request, who, str(exc))
+        sec.audit.record(who.name, "user.create", f"user:{user.username}",
+                         {"role": user.role.value, "communes": codes}, client_ip(request))
+        return RedirectResponse("/admin", status_code=303)
+
+    @pages.post("/admin/tokens")
+    def admin_create_token(request: Request, csrf: str = Form(default=""), name: str = Form(max_length=100),
+                           scopes: list[str] = Form(default=[]),
+                           communes: str = Form(default="", max_length=5000)) -> Response:
+        """Create an API token; its secret is shown on the answer page only (audited)."""
+        who = who_of(request, Permission.ADMIN)
+        check_csrf(request, csrf)
+        codes = [c for c in communes.replace(",", " ").split() if c] or None
+        try:
+            token, secret = sec.accounts.create_token(name, scopes, created_by=who.name, communes=codes)
+        except AccountError as exc:
+            return _admin_again(request, who, str(exc))
+        sec.audit.record(who.name, "token.create", f"token:{token.id}",
+                         {"name": token.name, "scopes": list(token.scopes)}, client_ip(request))
+        return _admin_again(request, who, "", new_token=secret, status_code=201)
+
+    @pages.post("/admin/tokens/{token_id}/revoke")
+    def admin_revoke_token(request: Request, token_id: int, csrf: str = Form(default="")) -> Response:
+        """Revoke a token (audited)."""
+        who = who_of(request, Permission.ADMIN)
+        check_csrf(request, csrf)
+        try:
+            token = sec.accounts.revoke_token(token_id)
+        except LookupError:
+            raise HTTPException(404, f"token #{token_id} không tồn tại") from None
+        sec.audit.record(who.name, "token.revoke", f"token:{token_id}", {"name": token.name}, client_ip(request))
+        return RedirectResponse("/admin", status_code=303)
+
+    def _admin_again(request: Request, who: Principal, error: str, new_token: str | None = None,
+                     status_code: int = 422) -> Response:
+        entries, _ = sec.audit.list(limit=50)
+        return render.page(request, "admin.html", who, status_code=status_code, users=sec.accounts.list_users(),
+                           tokens=sec.accounts.list_tokens(), entries=entries, roles=[r.value for r in Role],
+                           scopes=TOKEN_SCOPES, new_token=new_token, error=error)
+
+    return pages

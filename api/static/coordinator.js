@@ -1,0 +1,119 @@
+// Coordinator view: a plain SVG map (no internet needed) or tiles when configured, plus a
+// sortable, filterable list; refreshed from /api/coordinator without reloading.
+"use strict";
+(function () {
+  const T = window.Trucban;
+  const table = document.getElementById("coord");
+  const tbody = table.tBodies[0];
+  const mapBox = document.getElementById("map");
+  const svg = document.getElementById("plain-map");
+  const NS = "http://www.w3.org/2000/svg";
+  const ORDER = { isolated: 0, down: 1, battery: 2, unknown: 3, up: 4, none: 5 };
+  let sortKey = "bts", leafletLayer = null;
+
+  function rows() { return [...tbody.rows]; }
+  function project(rs) {
+    const ys = rs.map((r) => +r.dataset.y), xs = rs.map((r) => +r.dataset.x);
+    const minX = Math.min(...xs), maxX = Math.max(...xs), minY = Math.min(...ys), maxY = Math.max(...ys);
+    const k = Math.cos(((minY + maxY) / 2) * Math.PI / 180);
+    const w = Math.max((maxX - minX) * k, 0.01), h = Math.max(maxY - minY, 0.01);
+    const pad = 0.05 * Math.max(w, h);
+    svg.setAttribute("viewBox", `${-pad} ${-pad} ${w + 2 * pad} ${h + 2 * pad}`);
+    const r = Math.max(w, h) / 160;
+    return { r, at: (row) => [(+row.dataset.x - minX) * k, maxY - +row.dataset.y] };
+  }
+  function drawPlain() {
+    const rs = rows();
+    if (!rs.length) return;
+    const p = project(rs);
+    svg.textContent = "";
+    for (const row of rs) {
+      const [cx, cy] = p.at(row);
+      const a = document.createElementNS(NS, "a");
+      a.setAttribute("href", row.querySelector("a").getAttribute("href"));
+      const c = document.createElementNS(NS, "circle");
+      c.setAttribute("cx", cx); c.setAttribute("cy", cy);
+      c.setAttribute("r", row.dataset.b === "up" ? p.r : p.r * 1.6);
+      c.setAttribute("class", row.dataset.b);
+      c.id = "p" + row.id.slice(1);
+      const title = document.createElementNS(NS, "title");
+      title.textContent = row.cells[0].textContent + " — " + row.cells[1].textContent;
+      c.appendChild(title); a.appendChild(c); svg.appendChild(a);
+    }
+  }
+  function tryTiles() {
+    const url = mapBox.dataset.tiles;
+    if (!url) return;
+    const css = document.createElement("link");
+    css.rel = "stylesheet"; css.href = "/static/vendor/leaflet/leaflet.css";
+    document.head.appendChild(css);
+    const s = document.createElement("script");
+    s.src = "/static/vendor/leaflet/leaflet.js";
+    s.onload = () => {
+      const div = document.createElement("div");
+      div.className = "leaflet"; div.style.visibility = "hidden";
+      mapBox.appendChild(div);
+      const map = L.map(div, { preferCanvas: true });
+      const layer = L.tileLayer(url, { attribution: mapBox.dataset.attribution, maxZoom: 18 });
+      layer.once("tileload", () => { div.style.visibility = "visible"; svg.style.display = "none"; });
+      layer.addTo(map);
+      leafletLayer = L.layerGroup().addTo(map);
+      const rs = rows();
+      map.fitBounds(rs.map((r) => [+r.dataset.y, +r.dataset.x]));
+      drawLeaflet();
+    };
+    document.body.appendChild(s);
+  }
+  function drawLeaflet() {
+    if (!leafletLayer) return;
+    leafletLayer.clearLayers();
+    for (const row of rows()) {
+      L.circleMarker([+row.dataset.y, +row.dataset.x], { radius: 6, className: row.dataset.b })
+        .bindTooltip(row.cells[0].textContent + " — " + row.cells[1].textContent).addTo(leafletLayer);
+    }
+  }
+  function applyFilter() {
+    const q = document.getElementById("q").value.trim().toLowerCase().normalize("NFD").replace(/[\u0300-\u036f]/g, "").replace(/đ/g, "d");
+    const b = document.getElementById("bts-filter").value;
+    for (const row of rows()) {
+      const name = row.cells[0].textContent.toLowerCase().normalize("NFD").replace(/[\u0300-\u036f]/g, "").replace(/đ/g, "d");
+      row.hidden = (q && !name.includes(q)) || (b && row.dataset.b !== b);
+    }
+  }
+  function sortRows() {
+    const key = (r) => sortKey === "name" ? r.cells[0].textContent
+      : sortKey === "min" ? (r.dataset.m ? +r.dataset.m : 1e9) : ORDER[r.dataset.b] * 1e6 + (r.dataset.m ? +r.dataset.m : 1e5);
+    const rs = rows().sort((a, b) => { const x = key(a), y = key(b); return x < y ? -1 : x > y ? 1 : 0; });
+    for (const r of rs) tbody.appendChild(r);
+  }
+  async function refresh() {
+    const data = await T.getJSON("/api/coordinator?limit=5000");
+    if (!data) return;
+    let moved = false;
+    for (const c of data) {
+      const row = document.getElementById("k" + c.code);
+      if (!row) continue;
+      if (row.dataset.b !== c.bts) moved = true;
+      row.dataset.b = c.bts;
+      row.dataset.m = c.minutes_left == null ? "" : c.minutes_left;
+      row.cells[1].textContent = c.bts_label;
+      row.cells[2].textContent = c.minutes_left == null ? "" : T.num(c.minutes_left);
+      row.cells[3].textContent = c.connectivity;
+      row.classList.toggle("storm", c.storm);
+      const dot = document.getElementById("p" + c.code);
+      if (dot) dot.setAttribute("class", c.bts);
+    }
+    if (moved) { drawPlain(); drawLeaflet(); sortRows(); applyFilter(); }
+    document.getElementById("updated").textContent = new Date().toLocaleTimeString(T.lang === "en" ? "en-GB" : "vi-VN", { timeZone: "Asia/Ho_Chi_Minh" });
+  }
+  table.tHead.addEventListener("click", (e) => {
+    const th = e.target.closest("th[data-sort]");
+    if (th) { sortKey = th.dataset.sort; sortRows(); }
+  });
+  document.getElementById("q").addEventListener("input", applyFilter);
+  document.getElementById("bts-filter").addEventListener("change", applyFilter);
+  sortRows();
+  drawPlain();
+  tryTiles();
+  T.every(Math.max(T.refresh, 10), refresh);
+})();
