@@ -22,6 +22,7 @@ from alerting.db import database_url, open_database
 from alerting.rules.config import load_rules
 from api.app import create_app
 from api.context import ApiContext
+from api.wiring import web_options, web_security
 from collectors.base import CollectorRegistry
 from collectors.dns.collector import DnsCollector
 from collectors.icmp.collector import IcmpCollector
@@ -64,7 +65,9 @@ class Service:
     def app(self) -> FastAPI:
         """The FastAPI app, with the poller scheduled in its lifespan."""
         ctx = ApiContext(self.inventory, self.alerting.tracker, self.store, self.cycle,
-                         ZoneInfo(self.settings.timezone), self.alerting)
+                         ZoneInfo(self.settings.timezone), self.alerting,
+                         security=web_security(self.settings, self.alerting.engine),
+                         web=web_options(self.settings))
         return create_app(ctx, lifespan=self._lifespan)
 
     @asynccontextmanager

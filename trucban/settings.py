@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from inventory.sources import DocumentError, Located, problems_from_validation, read_yaml
 from trucban.errors import ConfigError, Problem
@@ -44,6 +44,12 @@ class Settings(BaseModel):
     rules_file: Path | None = None  # rules YAML; None: built-in defaults
     timezone: str = "Asia/Ho_Chi_Minh"
     log_level: str = "INFO"
+    # Web front (api/): session key, map tiles, public address.
+    session_secret: SecretStr | None = None  # keys session/token digests; None: session_secret_file
+    session_secret_file: Path | None = None  # None: data_dir/session.key, created on first start (0600)
+    tile_url: str | None = None  # e.g. https://tiles.example.vn/{z}/{x}/{y}.png; None: plain SVG map
+    tile_attribution: str = ""
+    public_base_url: str | None = None  # https://… sets Secure cookies
 
     @property
     def metrics_db(self) -> Path:
