@@ -19,6 +19,7 @@ from fastapi import FastAPI
 
 from alerting.core import AlertingCore
 from alerting.db import database_url, open_database
+from alerting.diagnostics import DiagnosticsSubscriber, build_diagnostics
 from alerting.rules.config import load_rules
 from api.app import create_app
 from api.context import ApiContext
@@ -61,6 +62,7 @@ class Service:
     store: SqliteMetricStore
     alerting: AlertingCore
     cycle: Poller  # every poll plan; ``cycle.last`` is the reachability plan's last CycleReport
+    diagnostics: DiagnosticsSubscriber | None = None  # runbook diagnostics when an incident opens
 
     def app(self) -> FastAPI:
         """The FastAPI app, with the poller scheduled in its lifespan."""
@@ -83,6 +85,8 @@ class Service:
             if traps is not None:
                 traps.stop()
             await self.cycle.close()
+            if self.diagnostics is not None:
+                self.diagnostics.close()
             self.store.close()
             self.alerting.engine.dispose()
 
@@ -98,7 +102,9 @@ def build_service(settings: Settings, inventory: Inventory) -> Service:
                        settings.inventory_interval_s, settings.snmp_engine)
     poller = Poller(inventory, default_collectors(), store, alerting, plans,
                     concurrency=settings.poll_concurrency, jitter=settings.poll_jitter)
-    return Service(settings, inventory, store, alerting, poller)
+    diagnostics = build_diagnostics(inventory, alerting.incidents)
+    alerting.subscribers.append(diagnostics)
+    return Service(settings, inventory, store, alerting, poller, diagnostics=diagnostics)
 
 
 async def start_traps(service: Service) -> TrapReceiver | None:
