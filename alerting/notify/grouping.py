@@ -3,8 +3,10 @@
 Each post has one group. The first alert starts it and it is flushed after
 ``group_wait``; later changes wait for ``group_interval`` after the last flush;
 with nothing new, still-firing alerts are repeated after ``repeat_interval``.
-An alert leaves the group only after its RECOVERED went out (or it cleared
-before anyone was told), so every DOWN is followed by a RECOVERED.
+An alert leaves the group only after its RECOVERED went out, so every DOWN is
+followed by a RECOVERED. One that came and went between two flushes is told
+once as "happened, already recovered" (if it outlasted ``group_wait``;
+shorter blips are damped).
 """
 
 from __future__ import annotations
@@ -112,6 +114,8 @@ def flush(conn: Connection, post: str, now: int, timers: Timers) -> FlushPlan:
         if r.status == RESOLVED:
             if r.dirty and r.sent_severity is not None:
                 plan.items.append(("recovered", r.incident_id, r.snapshot))
+            elif r.dirty and _lasted(r.snapshot) > timers.group_wait_s:
+                plan.items.append(("transient", r.incident_id, r.snapshot))  # came and went between flushes
             conn.execute(delete(notify_alerts).where(c.id == r.id))
             continue
         plan.still_active += 1
@@ -135,3 +139,10 @@ def flush(conn: Connection, post: str, now: int, timers: Timers) -> FlushPlan:
         values = {"next_flush_at": None, "last_flush_at": None}
     conn.execute(update(notify_groups).where(g.post == post).values(seq=plan.seq, **values))
     return plan
+
+
+def _lasted(snap: dict[str, Any]) -> int:
+    """Seconds an incident lasted (0 when unknown)."""
+    if snap.get("resolved_at") and snap.get("opened_at"):
+        return int(snap["resolved_at"]) - int(snap["opened_at"])
+    return 0

@@ -20,10 +20,11 @@ SEVERITY_TAG = {Severity.INFO: "TIN", Severity.WARNING: "CẢNH BÁO", Severity.
                 Severity.CRITICAL: "KHẨN"}
 CHANGE_VI = {"new": "Sự cố mới", "worse": "Nặng hơn", "better": "Giảm mức", "scope": "Phạm vi thay đổi",
              "recovered": "ĐÃ PHỤC HỒI", "escalated": "Chuyển cấp (chưa ai xác nhận)",
-             "reminder": "Nhắc lại (vẫn đang xảy ra)"}
+             "reminder": "Nhắc lại (vẫn đang xảy ra)", "transient": "Đã xảy ra và đã tự phục hồi"}
 GSM7 = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
            "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà^{}\\[~]|€")
 SMS_MAX_SEGMENTS = 2
+DONE = ("recovered", "transient")
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,8 +139,8 @@ def fit_sms(head: str, title: str, tail: str, segments: int = SMS_MAX_SEGMENTS) 
 def render_group(post_name: str, items: list[tuple[str, dict[str, Any]]], still_active: int,
                  links: Links) -> Rendered:
     """One message for a post: what changed since the last one, and what is still going on."""
-    recovered = [s for c, s in items if c == "recovered"]
-    firing = [(c, s) for c, s in items if c != "recovered"]
+    recovered = [s for c, s in items if c in DONE]
+    firing = [(c, s) for c, s in items if c not in DONE]
     worst = max((Severity(s["severity"]) for _, s in firing), default=Severity.INFO)
     tag = "PHỤC HỒI" if not firing else SEVERITY_TAG[worst]
     parts = []
@@ -150,9 +151,9 @@ def render_group(post_name: str, items: list[tuple[str, dict[str, Any]]], still_
     subject = f"[{tag}] {post_name}: {', '.join(parts)}"
     lead_change, lead = (firing or [("recovered", recovered[0])])[0] if items else ("new", {})
     if len(items) == 1:
-        verb = "ĐÃ PHỤC HỒI: " if lead_change == "recovered" else ""
-        when = links.short_time(lead.get("resolved_at") if lead_change == "recovered" else lead["opened_at"])
-        ack = "" if lead_change == "recovered" else f" Trả lời XN {lead['id']} để xác nhận."
+        verb = "ĐÃ PHỤC HỒI: " if lead_change in DONE else ""
+        when = links.short_time(lead.get("resolved_at") if lead_change in DONE else lead["opened_at"])
+        ack = "" if lead_change in DONE else f" Trả lời XN {lead['id']} để xác nhận."
         short = fit_sms(f"[{tag}] {verb}", lead["title"], f" (từ {when}).{ack} "
                         f"{links.incident(lead['id'])}")
     else:
@@ -175,11 +176,11 @@ def _text_item(change: str, snap: dict[str, Any], links: Links) -> list[str]:
     where = ", ".join(x for x in (snap.get("site_name"), snap.get("commune_name")) if x)
     lines = [f"• {CHANGE_VI[change]} [{SEVERITY_VI[Severity(snap['severity'])]}] {snap['title']}",
              f"  Nơi: {where or '—'}", f"  Từ lúc: {links.local(snap['opened_at'])}"]
-    if change == "recovered":
+    if change in DONE:
         lines.append(f"  Phục hồi lúc: {links.local(snap.get('resolved_at'))}")
     lines += [f"  Nguyên nhân: {snap['why']}", f"  Ảnh hưởng: {affects(snap)}",
               f"  Hướng dẫn xử lý: {links.runbook(snap)}"]
-    if change != "recovered":
+    if change not in DONE:
         lines.append(f"  Xác nhận: trả lời «XN {snap['id']}» hoặc mở {links.incident(snap['id'])}")
     return lines
 
@@ -190,11 +191,11 @@ def _html(subject: str, summary: str | None, items: list[tuple[str, dict[str, An
     rows = []
     for change, s in items:
         where = ", ".join(x for x in (s.get("site_name"), s.get("commune_name")) if x) or "—"
-        ack = "" if change == "recovered" else (
+        ack = "" if change in DONE else (
             f"<br>Xác nhận: trả lời <b>XN {s['id']}</b> hoặc <a href=\"{e(links.incident(s['id']))}\">"
             f"mở sự cố #{s['id']}</a>")
         recovered = (f"<br>Phục hồi lúc: {e(links.local(s.get('resolved_at')))}"
-                     if change == "recovered" else "")
+                     if change in DONE else "")
         rows.append(
             f"<tr><td><b>{e(CHANGE_VI[change])}</b><br>{e(SEVERITY_VI[Severity(s['severity'])])}</td>"
             f"<td><b>{e(s['title'])}</b><br>Nơi: {e(where)}<br>Từ lúc: {e(links.local(s['opened_at']))}"

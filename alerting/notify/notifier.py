@@ -121,7 +121,7 @@ class Notifier:
 
     def _flush(self, conn: Connection, post: str, now: int) -> int:
         plan = grouping.flush(conn, post, now, self.config.timers)
-        current = self._current(conn, [i for c, i, _ in plan.items if c != "recovered"])
+        current = self._current(conn, [i for c, i, _ in plan.items if c not in ("recovered", "transient")])
         items = []
         for change, incident_id, snap in plan.items:
             inc = current.get(incident_id)
@@ -139,8 +139,8 @@ class Notifier:
         message = render_group(self.router.post_name(post), items, plan.still_active, self.links)
         meta = {
             "post": post, "seq": plan.seq,
-            "down": [s["id"] for c, s in items if c in ("new", "escalated")],
-            "recovered": [s["id"] for c, s in items if c == "recovered"],
+            "down": [s["id"] for c, s in items if c in ("new", "escalated", "transient")],
+            "recovered": [s["id"] for c, s in items if c in ("recovered", "transient")],
             "queued_at": {str(k): v for k, v in plan.queued_at.items()},
         }
         return self.enqueue(conn, post, f"grp:{post}:{plan.seq}", "alert", message, now, meta)
