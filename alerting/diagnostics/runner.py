@@ -4,7 +4,8 @@ Everything asked for is checked against the allow-list *before* anything is
 sent; one refused request refuses the whole run (:class:`DiagnosticRefused`).
 Runs are limited globally (``limits.concurrency`` at a time across Trucban),
 one at a time per device, bounded by ``limits.timeout_s``, outputs clipped, and
-a device is not probed again within ``limits.cooldown_s``.
+a device is not probed again within ``limits.cooldown_s``: a second incident
+asking for the same checks then shares the first run's output.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ class DiagnosticRunner:
         self.transports = dict(transports)
         self._slots = asyncio.Semaphore(self.limits.concurrency)
         self._device_locks: dict[str, asyncio.Lock] = {}
-        self._last_run: dict[str, float] = {}
+        self._last_run: dict[str, tuple[float, int, dict[tuple[str, str], StepResult]]] = {}
         self.active = 0
         self.peak = 0  # most runs in progress at once (self-metric; tests check the limit holds)
 
@@ -73,28 +74,51 @@ class DiagnosticRunner:
         """Check every step, then run them (grouped per protocol, one session each)."""
         for step in steps:
             self.check(device, step)
+        steps = steps[: self.limits.max_steps]
         report = DiagnosticReport(device.id, target, int(time.time()))
-        last = self._last_run.get(device.id)
-        if respect_cooldown and last is not None and time.monotonic() - last < self.limits.cooldown_s:
-            report.skipped = f"đã chẩn đoán {int(time.monotonic() - last)} giây trước"
-            report.finished = report.started
-            return report
         lock = self._device_locks.setdefault(device.id, asyncio.Lock())
-        async with self._slots, lock:
-            self._last_run[device.id] = time.monotonic()
-            self.active += 1
-            self.peak = max(self.peak, self.active)
-            try:
-                report.results = await self._run_checked(device, steps)
-            finally:
-                self.active -= 1
-        report.finished = int(time.time())
-        return report
+        async with lock:
+            shared = self._recent(device.id) if respect_cooldown else {}
+            missing = [s for s in steps if (s.protocol, s.request) not in shared]
+            fresh: dict[tuple[str, str], StepResult] = {}
+            if missing:
+                async with self._slots:
+                    ran = await self._run_now(device, missing, report.started)
+                fresh = {(r.protocol, r.request): r for r in ran}
+            if len(missing) < len(steps):  # same device, same checks a moment ago: share, don't re-probe
+                report.reused_from = self._last_run[device.id][1]
+            report.results = [fresh.get((s.protocol, s.request)) or shared[(s.protocol, s.request)]
+                              for s in steps]
+            report.finished = int(time.time())
+            return report
+
+    def _recent(self, device_id: str) -> dict[tuple[str, str], StepResult]:
+        """Results of this device's checks still within the cool-down, by (protocol, request)."""
+        entry = self._last_run.get(device_id)
+        if entry is None or time.monotonic() - entry[0] >= self.limits.cooldown_s:
+            return {}
+        return dict(entry[2])
+
+    async def _run_now(self, device: Device, steps: list[Step], started: int) -> list[StepResult]:
+        self.active += 1
+        self.peak = max(self.peak, self.active)
+        try:
+            results = await self._run_checked(device, steps)
+        finally:
+            self.active -= 1
+        keyed = {(r.protocol, r.request): r for r in results}
+        entry = self._last_run.get(device.id)
+        if entry is not None and time.monotonic() - entry[0] < self.limits.cooldown_s:
+            keyed = {**entry[2], **keyed}  # widen the shared set, keep the original run's time
+            self._last_run[device.id] = (entry[0], entry[1], keyed)
+        else:
+            self._last_run[device.id] = (time.monotonic(), started, keyed)
+        return results
 
     async def _run_checked(self, device: Device, steps: list[Step]) -> list[StepResult]:
         deadline = time.monotonic() + self.limits.timeout_s
         by_protocol: dict[str, list[str]] = {}
-        for step in steps[: self.limits.max_steps]:
+        for step in steps:
             by_protocol.setdefault(step.protocol, []).append(step.request)
         out: list[StepResult] = []
         for protocol, requests in by_protocol.items():

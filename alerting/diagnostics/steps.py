@@ -47,7 +47,8 @@ class DiagnosticReport:
     started: int
     finished: int = 0
     results: list[StepResult] = field(default_factory=list)
-    skipped: str | None = None  # why nothing ran (cooldown, no access)
+    skipped: str | None = None  # why nothing ran (refused after start-up checks)
+    reused_from: int | None = None  # output shared from a run that started then (cool-down)
 
     @property
     def ok_count(self) -> int:
@@ -62,6 +63,8 @@ class DiagnosticReport:
         protocols = ", ".join(sorted({PROTOCOL_VI.get(r.protocol, r.protocol) for r in self.results}))
         text = (f"Chẩn đoán tự động trên {who} {self.device} ({protocols}): "
                 f"{self.ok_count}/{len(self.results)} bước có kết quả")
+        if self.reused_from is not None:
+            text += f" (dùng lại kết quả lần chạy {max(self.started - self.reused_from, 0)} giây trước)"
         failed = [r for r in self.results if not r.ok]
         if failed:
             text += "; lỗi: " + "; ".join(f"{r.request}: {r.error_kind or 'lỗi'}" for r in failed[:3])
@@ -70,5 +73,5 @@ class DiagnosticReport:
     def data(self) -> dict[str, Any]:
         """JSON-able event data: the device, the target and each step's output."""
         return {"device": self.device, "target": self.target, "started": self.started,
-                "finished": self.finished, "skipped": self.skipped,
+                "finished": self.finished, "skipped": self.skipped, "reused_from": self.reused_from,
                 "steps": [asdict(r) for r in self.results]}

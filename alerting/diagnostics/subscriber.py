@@ -48,6 +48,7 @@ class DiagnosticsSubscriber:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._guard = threading.Lock()
+        self._pending_lock = threading.Lock()
 
     def __call__(self, changes: list[Change]) -> None:
         """Core subscriber: diagnose each newly opened incident."""
@@ -59,14 +60,19 @@ class DiagnosticsSubscriber:
         """Queue diagnostics for ``incident``; None when there is nothing to run or too much queued."""
         if not self.targets(incident):
             return None
-        if len(self._pending) >= self.max_pending:
-            log.warning("diagnostics queue full (%d); incident #%d not diagnosed", self.max_pending,
-                        incident.id)
-            return None
-        future = self._start(self.diagnose(incident))
-        self._pending.add(future)
-        future.add_done_callback(self._pending.discard)
+        with self._pending_lock:
+            if len(self._pending) >= self.max_pending:
+                log.warning("diagnostics queue full (%d); incident #%d not diagnosed", self.max_pending,
+                            incident.id)
+                return None
+            future = self._start(self.diagnose(incident))
+            self._pending.add(future)
+        future.add_done_callback(self._done)
         return future
+
+    def _done(self, future: concurrent.futures.Future[list[DiagnosticReport]]) -> None:
+        with self._pending_lock:
+            self._pending.discard(future)
 
     def targets(self, incident: Incident) -> list[tuple[Device, str, list[Step]]]:
         """(device, "device"/"parent", steps) for each device the runbook says to check."""
@@ -105,7 +111,8 @@ class DiagnosticsSubscriber:
 
     def wait_idle(self, timeout: float = 60) -> bool:
         """Wait until every queued diagnosis has finished; False on timeout (tests, shutdown)."""
-        pending = list(self._pending)
+        with self._pending_lock:
+            pending = list(self._pending)
         if not pending:
             return True
         _, not_done = concurrent.futures.wait(pending, timeout=timeout)

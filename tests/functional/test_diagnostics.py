@@ -114,7 +114,10 @@ def test_opened_incident_gets_its_parents_diagnostics_on_the_timeline(
                          title="Mất kết nối: Router truy nhập (Phường Hồng Bàng)", why="không trả lời",
                          since=now, province="31", commune="11311", site="hq-11311", device="r1-11311",
                          affected=("pwr-11311",))
-        changes = IncidentManager(repo).reconcile([cond], now)
+        cut = Condition(key="communes_cut_off:r1-11311", kind=IncidentKind.COMMUNES_CUT_OFF,
+                        severity=Severity.CRITICAL, title="1 xã/phường mất kết nối", why="thiết bị cha hỏng",
+                        since=now, province="31", commune="11311", site="hq-11311", device="r1-11311")
+        changes = IncidentManager(repo).reconcile([cond, cut], now)
         subscriber(changes)
         assert subscriber.wait_idle(60)
         incident = repo.get(changes[0].incident.id)
@@ -127,6 +130,11 @@ def test_opened_incident_gets_its_parents_diagnostics_on_the_timeline(
         assert "IP-Address      OK? Method Status" in steps["show ip interface brief"]["output"]
         assert "ge-0/0/0" in steps["interfaces"]["output"]
         assert "nc-pass" not in str(event.data) and "user" not in event.text  # no secrets on the timeline
+        # the cut-off incident asks the same parent for a subset of the same checks: shared, not re-run
+        shared = [e for e in repo.get(changes[1].incident.id).events if e.kind == "diagnostic"]
+        assert len(shared) == 1 and "dùng lại kết quả lần chạy" in shared[0].text, shared
+        assert shared[0].data["reused_from"] == event.data["started"]
+        assert subscriber.runner.peak == 1
     finally:
         subscriber.close()
         engine.dispose()
