@@ -42,7 +42,8 @@ def render_runbook(kind: str, incident: Incident | None, inventory: Inventory | 
     """
     book = (catalog or _catalog()).get(str(kind))
     values = runbook_values(incident, inventory, tz, now=now)
-    body = PLACEHOLDER_RE.sub(lambda m: values.get(m.group(1), UNKNOWN), book.body)
+    # a '|' in inventory or incident text would split a Markdown table cell
+    body = PLACEHOLDER_RE.sub(lambda m: values.get(m.group(1), UNKNOWN).replace("|", "\\|"), book.body)
     title = book.meta.title
     where = values.get("commune") if incident is not None and incident.commune else None
     if where:
