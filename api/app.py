@@ -34,12 +34,17 @@ def create_app(ctx: ApiContext, lifespan: Lifespan | None = None) -> FastAPI:
     if ctx.security is None:
         if ctx.alerting is None:
             raise ValueError("the API needs ctx.security or ctx.alerting (for the accounts database)")
-        ctx.security = Security(AccountStore(ctx.alerting.engine, secrets.token_bytes(32)),
-                                AuditLog(ctx.alerting.engine))
-    app = FastAPI(title="Trucban", version="0.2.0", lifespan=lifespan,
-                  description="Giám sát mạng truyền số liệu chuyên dùng và trạm BTS cấp xã. "
-                              "Errors are application/problem+json; lists page with limit/offset "
-                              "(total in X-Total-Count, next page in Link).")
+        ctx.security = Security(
+            AccountStore(ctx.alerting.engine, secrets.token_bytes(32)), AuditLog(ctx.alerting.engine)
+        )
+    app = FastAPI(
+        title="Trucban",
+        version="0.2.0",
+        lifespan=lifespan,
+        description="Giám sát mạng truyền số liệu chuyên dùng và trạm BTS cấp xã. "
+        "Errors are application/problem+json; lists page with limit/offset "
+        "(total in X-Total-Count, next page in Link).",
+    )
     guard = Guard(ctx)
     picture = PictureCache(ctx, ctx.web.snapshot_ttl_s)
     render = Renderer(ctx)
@@ -63,8 +68,9 @@ def create_app(ctx: ApiContext, lifespan: Lifespan | None = None) -> FastAPI:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            schema = get_openapi(title=app.title, version=app.version, description=app.description,
-                                 routes=app.routes)
+            schema = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes
+            )
             app.openapi_schema = problem_openapi(schema)
         return app.openapi_schema
 
@@ -77,8 +83,10 @@ def _security_headers(app: FastAPI, ctx: ApiContext) -> None:
     if ctx.web.tile_url:
         parts = urlsplit(ctx.web.tile_url.replace("{s}", "a"))
         tiles = f" {parts.scheme}://{parts.netloc}" if parts.netloc else ""
-    policy = (f"default-src 'self'; img-src 'self' data:{tiles}; style-src 'self' 'unsafe-inline'; "
-              "script-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
+    policy = (
+        f"default-src 'self'; img-src 'self' data:{tiles}; style-src 'self' 'unsafe-inline'; "
+        "script-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+    )
 
     @app.middleware("http")
     async def headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

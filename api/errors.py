@@ -29,12 +29,17 @@ class Problem(BaseModel):
     errors: list[dict[str, Any]] | None = None
 
 
-def problem_response(status: int, detail: str, errors: list[dict[str, Any]] | None = None,
-                     headers: dict[str, str] | None = None) -> JSONResponse:
+def problem_response(
+    status: int,
+    detail: str,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     """A problem+json response."""
     body = Problem(title=HTTPStatus(status).phrase, status=status, detail=detail, errors=errors)
-    return JSONResponse(body.model_dump(exclude_none=True), status_code=status, media_type=PROBLEM_MEDIA,
-                        headers=headers)
+    return JSONResponse(
+        body.model_dump(exclude_none=True), status_code=status, media_type=PROBLEM_MEDIA, headers=headers
+    )
 
 
 def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -58,12 +63,16 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 401:
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
-        return HTMLResponse(_error_page(exc.status_code, detail), status_code=exc.status_code, headers=headers)
+        return HTMLResponse(
+            _error_page(exc.status_code, detail), status_code=exc.status_code, headers=headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid_input(request: Request, exc: RequestValidationError) -> Response:
-        errors = [{"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", ""), "type": e.get("type", "")}
-                  for e in exc.errors()]
+        errors = [
+            {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
         detail = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors) or "invalid request"
         if _is_api(request):
             return problem_response(422, detail, errors)
@@ -73,10 +82,12 @@ def install_error_handlers(app: FastAPI) -> None:
 def _error_page(status: int, detail: str) -> str:
     from html import escape
 
-    return ("<!doctype html><html lang='vi'><meta charset='utf-8'><title>Lỗi</title>"
-            "<link rel='stylesheet' href='/static/trucban.css'><main class='narrow'>"
-            f"<h1>{status} {escape(HTTPStatus(status).phrase)}</h1><p>{escape(detail)}</p>"
-            "<p><a href='/'>Về trang chính</a></p></main></html>")
+    return (
+        "<!doctype html><html lang='vi'><meta charset='utf-8'><title>Lỗi</title>"
+        "<link rel='stylesheet' href='/static/trucban.css'><main class='narrow'>"
+        f"<h1>{status} {escape(HTTPStatus(status).phrase)}</h1><p>{escape(detail)}</p>"
+        "<p><a href='/'>Về trang chính</a></p></main></html>"
+    )
 
 
 def problem_openapi(schema: dict[str, Any]) -> dict[str, Any]:

@@ -33,9 +33,12 @@ class Guard:
             raise ValueError("the API needs ctx.security (accounts and audit log)")
         self.security: Security = ctx.security
 
-    def principal(self, request: Request,
-                  creds: HTTPAuthorizationCredentials | None = Depends(bearer_scheme),
-                  sid: str | None = Depends(cookie_scheme)) -> Principal:
+    def principal(
+        self,
+        request: Request,
+        creds: HTTPAuthorizationCredentials | None = Depends(bearer_scheme),
+        sid: str | None = Depends(cookie_scheme),
+    ) -> Principal:
         """The authenticated principal; 401 when there is none."""
         cached = getattr(request.state, "principal", None)
         if cached is not None:
@@ -45,8 +48,11 @@ class Guard:
         if creds is not None:
             who = accounts.token_principal(creds.credentials)
             if who is None:
-                raise HTTPException(401, "API token không hợp lệ hoặc đã bị thu hồi (invalid or revoked token)",
-                                    headers={"WWW-Authenticate": "Bearer"})
+                raise HTTPException(
+                    401,
+                    "API token không hợp lệ hoặc đã bị thu hồi (invalid or revoked token)",
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
         elif sid:
             who = accounts.session_principal(sid)
             if who is not None and request.method not in SAFE_METHODS:
@@ -66,8 +72,11 @@ class Guard:
 
         def dependency(who: Principal = Depends(self.principal)) -> Principal:
             if not who.can(permission):
-                raise HTTPException(403, f"không đủ quyền: cần quyền '{permission.value}' "
-                                         f"(permission '{permission.value}' required)")
+                raise HTTPException(
+                    403,
+                    f"không đủ quyền: cần quyền '{permission.value}' "
+                    f"(permission '{permission.value}' required)",
+                )
             return who
 
         return dependency

@@ -25,4 +25,4 @@ def set_headers(request: Request, response: Response, total: int, limit: int, of
 def page(request: Request, response: Response, items: Sequence[T], limit: int, offset: int) -> list[T]:
     """Slice an in-memory list and set the paging headers."""
     set_headers(request, response, len(items), limit, offset)
-    return list(items[offset:offset + limit])
+    return list(items[offset : offset + limit])

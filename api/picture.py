@@ -25,8 +25,14 @@ from inventory.model import DeviceRole, Link, LinkKind
 
 UPS_MEASUREMENT = "ups"
 ON_BATTERY_SOURCE = 5
-BTS_VI = {"up": "BTS hoạt động", "battery": "Đang chạy ắc quy", "down": "BTS mất kết nối",
-          "isolated": "Xã bị cô lập", "unknown": "Chưa có dữ liệu", "none": "Không có BTS"}
+BTS_VI = {
+    "up": "BTS hoạt động",
+    "battery": "Đang chạy ắc quy",
+    "down": "BTS mất kết nối",
+    "isolated": "Xã bị cô lập",
+    "unknown": "Chưa có dữ liệu",
+    "none": "Không có BTS",
+}
 
 
 @dataclass
@@ -121,31 +127,59 @@ def build_picture(ctx: ApiContext, index: Index) -> Picture:
     """One pass over everything the pages show."""
     inv, states = ctx.inventory, ctx.tracker.states
     active = list(ctx.alerting.incidents.active().values()) if ctx.alerting is not None else []
-    minutes = {i.device: i.details.get("minutes_left") for i in active
-               if i.kind is IncidentKind.BTS_ON_BATTERY and i.device}
+    minutes = {
+        i.device: i.details.get("minutes_left")
+        for i in active
+        if i.kind is IncidentKind.BTS_ON_BATTERY and i.device
+    }
     by_commune = Counter(i.commune for i in active if i.commune)
     ups = {p.tags.get("device"): p.fields for p in ctx.store.latest(UPS_MEASUREMENT)}
     storm = set((ctx.typhoon.current() or {}).get("communes", ())) if ctx.typhoon is not None else set()
     communes, rows, conn = [], [], {}
     for summary in summarise(inv, states):
         ref = inv.commune_ref(summary.code)
-        communes.append(CommuneOut(
-            code=ref.code, name=ref.name, kind=ref.kind.value, province_code=ref.province_code,
-            lat=ref.lat, lon=ref.lon, status=summary.status.value, status_label=STATUS_VI[summary.status],
-            devices=DeviceCounts(**summary.counts), problem_devices=list(summary.problems)))
+        communes.append(
+            CommuneOut(
+                code=ref.code,
+                name=ref.name,
+                kind=ref.kind.value,
+                province_code=ref.province_code,
+                lat=ref.lat,
+                lon=ref.lon,
+                status=summary.status.value,
+                status_label=STATUS_VI[summary.status],
+                devices=DeviceCounts(**summary.counts),
+                problem_devices=list(summary.problems),
+            )
+        )
         roles = index.by_role.get(summary.code, {})
         conn[summary.code] = connectivity(index.links.get(summary.code, []), ctx)
         bts, left, charge = _bts(summary.status, conn[summary.code], roles, states, ups, minutes)
         lat, lon = index.position[summary.code]
-        rows.append(CoordinatorRow(
-            code=ref.code, name=ref.name, kind=ref.kind.value, province_code=ref.province_code, lat=lat,
-            lon=lon, status=summary.status.value, bts=bts, bts_label=BTS_VI[bts], minutes_left=left,
-            charge_pct=charge, connectivity=conn[summary.code], incidents=by_commune.get(summary.code, 0),
-            storm=summary.code in storm))
+        rows.append(
+            CoordinatorRow(
+                code=ref.code,
+                name=ref.name,
+                kind=ref.kind.value,
+                province_code=ref.province_code,
+                lat=lat,
+                lon=lon,
+                status=summary.status.value,
+                bts=bts,
+                bts_label=BTS_VI[bts],
+                minutes_left=left,
+                charge_pct=charge,
+                connectivity=conn[summary.code],
+                incidents=by_commune.get(summary.code, 0),
+                storm=summary.code in storm,
+            )
+        )
     overview = OverviewOut(
         devices=dict(Counter(s.status.value for s in states.values())),
-        incidents_by_severity={SEVERITY_VI[sev]: n for sev, n in
-                               sorted(Counter(i.severity for i in active).items(), reverse=True)},
+        incidents_by_severity={
+            SEVERITY_VI[sev]: n
+            for sev, n in sorted(Counter(i.severity for i in active).items(), reverse=True)
+        },
         communes=len(communes),
         communes_by_status=dict(Counter(c.status for c in communes)),
         communes_on_backup=[c for c, m in conn.items() if m.startswith("backup:")],
@@ -156,8 +190,9 @@ def build_picture(ctx: ApiContext, index: Index) -> Picture:
     return Picture(time.monotonic(), communes, rows, overview, active, conn)
 
 
-def _bts(status: str, conn: str, roles: dict[DeviceRole, list[str]], states: dict, ups: dict,
-         minutes: dict) -> tuple[str, float | None, float | None]:
+def _bts(
+    status: str, conn: str, roles: dict[DeviceRole, list[str]], states: dict, ups: dict, minutes: dict
+) -> tuple[str, float | None, float | None]:
     bts_ids, power_ids = roles.get(DeviceRole.BTS, []), roles.get(DeviceRole.POWER, [])
     if not bts_ids:
         return "none", None, None
@@ -168,8 +203,11 @@ def _bts(status: str, conn: str, roles: dict[DeviceRole, list[str]], states: dic
         fields = ups.get(pid) or {}
         if isinstance(fields.get("charge_pct"), int | float):
             charge = float(fields["charge_pct"])
-        if fields.get("output_source") == ON_BATTERY_SOURCE or (fields.get("seconds_on_battery") or 0) > 0 \
-                or pid in minutes:
+        if (
+            fields.get("output_source") == ON_BATTERY_SOURCE
+            or (fields.get("seconds_on_battery") or 0) > 0
+            or pid in minutes
+        ):
             on_battery = True
             left = minutes.get(pid)
             if left is None and isinstance(fields.get("minutes_remaining"), int | float):

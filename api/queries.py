@@ -11,9 +11,18 @@ from alerting.db import incidents
 from alerting.incidents import Incident, IncidentKind, IncidentStatus, Severity
 
 
-def find_incidents(engine: Engine, *, status: str | None = None, commune: str | None = None,
-                   communes: Iterable[str] | None = None, severity: int | None = None, kind: str | None = None,
-                   device: str | None = None, limit: int = 100, offset: int = 0) -> tuple[list[Incident], int]:
+def find_incidents(
+    engine: Engine,
+    *,
+    status: str | None = None,
+    commune: str | None = None,
+    communes: Iterable[str] | None = None,
+    severity: int | None = None,
+    kind: str | None = None,
+    device: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[list[Incident], int]:
     """A page of incidents, newest first, and the total matching.
 
     ``status`` 'active' means open or acknowledged; ``severity`` is a minimum;
@@ -36,15 +45,32 @@ def find_incidents(engine: Engine, *, status: str | None = None, commune: str | 
         query = query.where(incidents.c.device == device)
     with engine.connect() as conn:
         total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-        rows = conn.execute(query.order_by(incidents.c.opened_at.desc(), incidents.c.id.desc())
-                            .limit(limit).offset(offset))
+        rows = conn.execute(
+            query.order_by(incidents.c.opened_at.desc(), incidents.c.id.desc()).limit(limit).offset(offset)
+        )
         return [_incident(r) for r in rows], int(total)
 
 
 def _incident(r: Any) -> Incident:
     return Incident(
-        id=r.id, key=r.key, kind=IncidentKind(r.kind), severity=Severity(r.severity),
-        status=IncidentStatus(r.status), title=r.title, why=r.why, runbook=r.runbook,
-        opened_at=r.opened_at, updated_at=r.updated_at, province=r.province, commune=r.commune,
-        site=r.site, device=r.device, affected=tuple(r.affected or ()), details=dict(r.details or {}),
-        resolved_at=r.resolved_at, acked_by=r.acked_by, acked_at=r.acked_at, ack_comment=r.ack_comment)
+        id=r.id,
+        key=r.key,
+        kind=IncidentKind(r.kind),
+        severity=Severity(r.severity),
+        status=IncidentStatus(r.status),
+        title=r.title,
+        why=r.why,
+        runbook=r.runbook,
+        opened_at=r.opened_at,
+        updated_at=r.updated_at,
+        province=r.province,
+        commune=r.commune,
+        site=r.site,
+        device=r.device,
+        affected=tuple(r.affected or ()),
+        details=dict(r.details or {}),
+        resolved_at=r.resolved_at,
+        acked_by=r.acked_by,
+        acked_at=r.acked_at,
+        ack_comment=r.ack_comment,
+    )

@@ -45,14 +45,19 @@ class Renderer:
         inv = ctx.inventory
         self.province = inv.reference.provinces.get(inv.province, inv.province)
 
-    def page(self, request: Request, name: str, who: Principal | None, status_code: int = 200,
-             **values: Any) -> HTMLResponse:
+    def page(
+        self, request: Request, name: str, who: Principal | None, status_code: int = 200, **values: Any
+    ) -> HTMLResponse:
         """Render ``name``; sets the CSRF cookie when the browser has none yet."""
         lang = lang_of(request)
         tz = self.ctx.timezone
         csrf = csrf_token(request)
         context = {
-            "lang": lang, "csrf": csrf, "who": who, "province": self.province, "web": self.ctx.web,
+            "lang": lang,
+            "csrf": csrf,
+            "who": who,
+            "province": self.province,
+            "web": self.ctx.web,
             "t": lambda key, **kw: i18n.text(key, lang, **kw),
             "num": lambda v, digits=0: i18n.number(v, lang, digits),
             "when": lambda ts: i18n.local_time(ts, tz),
@@ -62,7 +67,13 @@ class Renderer:
         }
         response = self.templates.TemplateResponse(request, name, context, status_code=status_code)
         if not request.cookies.get(CSRF_COOKIE):
-            response.set_cookie(CSRF_COOKIE, csrf, httponly=False, samesite="strict",
-                                secure=self.ctx.web.secure_cookies, path="/")
+            response.set_cookie(
+                CSRF_COOKIE,
+                csrf,
+                httponly=False,
+                samesite="strict",
+                secure=self.ctx.web.secure_cookies,
+                path="/",
+            )
         response.headers["Cache-Control"] = "no-store"
         return response

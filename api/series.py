@@ -31,15 +31,19 @@ class Metric:
 
 METRICS = {
     "utilisation": Metric("snmp_if", (("in_util_pct", "vào"), ("out_util_pct", "ra")), "%", "if_index"),
-    "errors": Metric("snmp_if", (("in_errors_per_s", "lỗi vào"), ("out_errors_per_s", "lỗi ra")), "/s", "if_index"),
+    "errors": Metric(
+        "snmp_if", (("in_errors_per_s", "lỗi vào"), ("out_errors_per_s", "lỗi ra")), "/s", "if_index"
+    ),
     "rtt": Metric("reachability", (("latency_ms", "thời gian phản hồi"),), "ms"),
-    "battery": Metric("ups", (("charge_pct", "dung lượng ắc quy"), ("minutes_remaining", "UPS ước tính (phút)")),
-                      "%"),
+    "battery": Metric(
+        "ups", (("charge_pct", "dung lượng ắc quy"), ("minutes_remaining", "UPS ước tính (phút)")), "%"
+    ),
 }
 
 
-def device_series(store: MetricStore, device: str, metric: str, range_: str, now: int | None = None
-                  ) -> SeriesOut:
+def device_series(
+    store: MetricStore, device: str, metric: str, range_: str, now: int | None = None
+) -> SeriesOut:
     """The chart data for one device; ``metric`` and ``range_`` are keys of METRICS and RANGES."""
     spec, span = METRICS[metric], RANGES[range_]
     end = now or int(time.time())
@@ -51,7 +55,9 @@ def device_series(store: MetricStore, device: str, metric: str, range_: str, now
         groups: dict[str, list[tuple[int, float]]] = {}
         tags_of: dict[str, dict[str, str]] = {}
         for p in points:
-            value = next(iter(p.fields.values()), None) if field_name not in p.fields else p.fields[field_name]
+            value = (
+                next(iter(p.fields.values()), None) if field_name not in p.fields else p.fields[field_name]
+            )
             if not isinstance(value, int | float) or isinstance(value, bool):
                 continue
             key = p.tags.get(spec.split_tag, "") if spec.split_tag else ""
@@ -62,17 +68,28 @@ def device_series(store: MetricStore, device: str, metric: str, range_: str, now
             lines.append(SeriesLine(label=name, tags=tags_of[key], points=sorted(groups[key])))
     projected = None
     if metric == "battery":
-        charge = [(p.ts, float(p.fields["charge_pct"])) for p in
-                  store.range("ups", "charge_pct", end - 1800, end, where={"device": device})
-                  if isinstance(p.fields.get("charge_pct"), int | float)]
+        charge = [
+            (p.ts, float(p.fields["charge_pct"]))
+            for p in store.range("ups", "charge_pct", end - 1800, end, where={"device": device})
+            if isinstance(p.fields.get("charge_pct"), int | float)
+        ]
         minutes = projected_minutes(charge[-20:])
         projected = None if minutes is None else round(minutes, 1)
-    return SeriesOut(device=device, metric=metric, unit=spec.unit, start_utc=utc_iso(start), end_utc=utc_iso(end),
-                     step_s=step if span > RAW_LIMIT_S else 0, lines=lines, projected_minutes=projected)
+    return SeriesOut(
+        device=device,
+        metric=metric,
+        unit=spec.unit,
+        start_utc=utc_iso(start),
+        end_utc=utc_iso(end),
+        step_s=step if span > RAW_LIMIT_S else 0,
+        lines=lines,
+        projected_minutes=projected,
+    )
 
 
-def _read(store: MetricStore, measurement: str, field_name: str, start: int, end: int, step: int,
-          device: str) -> list[Point]:
+def _read(
+    store: MetricStore, measurement: str, field_name: str, start: int, end: int, step: int, device: str
+) -> list[Point]:
     where = {"device": device}
     if end - start > RAW_LIMIT_S:
         try:

@@ -38,5 +38,9 @@ def web_security(settings: Settings, engine: Engine) -> Security:
 def web_options(settings: Settings) -> WebOptions:
     """Tiles, cookies and public address from settings."""
     base = settings.public_base_url
-    return WebOptions(tile_url=settings.tile_url, tile_attribution=settings.tile_attribution,
-                      public_base_url=base, secure_cookies=bool(base and base.startswith("https://")))
+    return WebOptions(
+        tile_url=settings.tile_url,
+        tile_attribution=settings.tile_attribution,
+        public_base_url=base,
+        secure_cookies=bool(base and base.startswith("https://")),
+    )

@@ -65,8 +65,16 @@ class AccountStore:
         self._cache: dict[str, tuple[float, Principal | None]] = {}
 
     # ---- users -------------------------------------------------------------------------------
-    def create_user(self, username: str, password: str, role: Role | str, *, display_name: str = "",
-                    communes: list[str] | None = None, now: int | None = None) -> User:
+    def create_user(
+        self,
+        username: str,
+        password: str,
+        role: Role | str,
+        *,
+        display_name: str = "",
+        communes: list[str] | None = None,
+        now: int | None = None,
+    ) -> User:
         """Add a person; viewers must name their communes; weak passwords are refused."""
         role = _role(role)
         username = username.strip()
@@ -76,9 +84,16 @@ class AccountStore:
         if role is Role.VIEWER and not communes:
             raise AccountError("tài khoản sở chỉ huy xã cần ít nhất một xã (a viewer needs communes)")
         now = now or int(time.time())
-        values = dict(username=username, display_name=display_name or username,
-                      password_hash=hash_password(password), role=role.value,
-                      communes=list(communes or []), disabled=0, created_at=now, updated_at=now)
+        values = dict(
+            username=username,
+            display_name=display_name or username,
+            password_hash=hash_password(password),
+            role=role.value,
+            communes=list(communes or []),
+            disabled=0,
+            created_at=now,
+            updated_at=now,
+        )
         try:
             with self.engine.begin() as conn:
                 new_id = conn.execute(insert(users).values(**values)).inserted_primary_key[0]
@@ -103,8 +118,9 @@ class AccountStore:
         """Disable (and log out everywhere) or re-enable an account."""
         now = now or int(time.time())
         with self.engine.begin() as conn:
-            done = conn.execute(update(users).where(users.c.id == user_id)
-                                .values(disabled=int(disabled), updated_at=now)).rowcount
+            done = conn.execute(
+                update(users).where(users.c.id == user_id).values(disabled=int(disabled), updated_at=now)
+            ).rowcount
             if disabled:
                 conn.execute(delete(sessions).where(sessions.c.user_id == user_id))
         if not done:
@@ -128,8 +144,15 @@ class AccountStore:
         sid = new_secret()
         with self.engine.begin() as conn:
             conn.execute(delete(sessions).where(sessions.c.expires_at < now))
-            conn.execute(insert(sessions).values(id_hash=digest(self._key, sid), user_id=user.id,
-                                                 created_at=now, expires_at=now + SESSION_TTL_S, ip=ip))
+            conn.execute(
+                insert(sessions).values(
+                    id_hash=digest(self._key, sid),
+                    user_id=user.id,
+                    created_at=now,
+                    expires_at=now + SESSION_TTL_S,
+                    ip=ip,
+                )
+            )
         return sid
 
     def close_session(self, sid: str) -> None:
@@ -147,15 +170,26 @@ class AccountStore:
 
     def _load_session(self, h: str, now: int) -> Principal | None:
         with self.engine.connect() as conn:
-            row = conn.execute(select(users, sessions.c.expires_at).join(sessions, sessions.c.user_id == users.c.id)
-                               .where(sessions.c.id_hash == h)).first()
+            row = conn.execute(
+                select(users, sessions.c.expires_at)
+                .join(sessions, sessions.c.user_id == users.c.id)
+                .where(sessions.c.id_hash == h)
+            ).first()
         if row is None or row.expires_at < now or row.disabled:
             return None
         return user_principal(row.id, row.username, Role(row.role), row.communes or [])
 
     # ---- API tokens --------------------------------------------------------------------------
-    def create_token(self, name: str, scopes: list[str], *, created_by: str, communes: list[str] | None = None,
-                     expires_at: int | None = None, now: int | None = None) -> tuple[ApiToken, str]:
+    def create_token(
+        self,
+        name: str,
+        scopes: list[str],
+        *,
+        created_by: str,
+        communes: list[str] | None = None,
+        expires_at: int | None = None,
+        now: int | None = None,
+    ) -> tuple[ApiToken, str]:
         """A new token; returns its record and the secret (shown once, stored only as a digest)."""
         bad = [s for s in scopes if s not in TOKEN_SCOPES]
         if bad or not scopes:
@@ -164,9 +198,16 @@ class AccountStore:
             raise AccountError("token cần một tên (a token needs a name)")
         now = now or int(time.time())
         secret = TOKEN_PREFIX + new_secret()
-        values = dict(name=name.strip(), token_hash=digest(self._key, secret), prefix=secret[:10],
-                      scopes=sorted(set(scopes)), communes=None if communes is None else list(communes),
-                      created_by=created_by, created_at=now, expires_at=expires_at)
+        values = dict(
+            name=name.strip(),
+            token_hash=digest(self._key, secret),
+            prefix=secret[:10],
+            scopes=sorted(set(scopes)),
+            communes=None if communes is None else list(communes),
+            created_by=created_by,
+            created_at=now,
+            expires_at=expires_at,
+        )
         with self.engine.begin() as conn:
             new_id = conn.execute(insert(api_tokens).values(**values)).inserted_primary_key[0]
         return self.get_token(int(new_id)), secret
@@ -188,8 +229,12 @@ class AccountStore:
         """Revoke a token at once (this process's cache is cleared too)."""
         now = now or int(time.time())
         with self.engine.begin() as conn:
-            done = conn.execute(update(api_tokens).where(api_tokens.c.id == token_id)
-                                .where(api_tokens.c.revoked_at.is_(None)).values(revoked_at=now)).rowcount
+            done = conn.execute(
+                update(api_tokens)
+                .where(api_tokens.c.id == token_id)
+                .where(api_tokens.c.revoked_at.is_(None))
+                .values(revoked_at=now)
+            ).rowcount
         token = self.get_token(token_id)
         if not done and token.revoked_at is None:
             raise LookupError(f"token {token_id} does not exist")
@@ -227,15 +272,33 @@ def _role(role: Role | str) -> Role:
     try:
         return Role(role)
     except ValueError:
-        raise AccountError(f"vai trò {role!r} không tồn tại; dùng {', '.join(r.value for r in Role)}") from None
+        raise AccountError(
+            f"vai trò {role!r} không tồn tại; dùng {', '.join(r.value for r in Role)}"
+        ) from None
 
 
 def _user(r: Any) -> User:
-    return User(r.id, r.username, r.display_name, Role(r.role), tuple(r.communes or ()), bool(r.disabled),
-                r.created_at)
+    return User(
+        r.id,
+        r.username,
+        r.display_name,
+        Role(r.role),
+        tuple(r.communes or ()),
+        bool(r.disabled),
+        r.created_at,
+    )
 
 
 def _token(r: Any) -> ApiToken:
-    return ApiToken(r.id, r.name, r.prefix, tuple(r.scopes or ()),
-                    None if r.communes is None else tuple(r.communes), r.created_by, r.created_at,
-                    r.expires_at, r.last_used_at, r.revoked_at)
+    return ApiToken(
+        r.id,
+        r.name,
+        r.prefix,
+        tuple(r.scopes or ()),
+        None if r.communes is None else tuple(r.communes),
+        r.created_by,
+        r.created_at,
+        r.expires_at,
+        r.last_used_at,
+        r.revoked_at,
+    )

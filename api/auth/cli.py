@@ -1,4 +1,4 @@
-"""``trucban user …``: the first admin and other accounts, from the command line (never a default password)."""
+"""``trucban user …``: the first admin and other accounts from the command line (no default password)."""
 
 from __future__ import annotations
 
@@ -55,7 +55,9 @@ def _create(config: Path | None, username: str, role: Role, communes: list[str],
 def create_admin(
     username: Annotated[str, typer.Argument(help="tên đăng nhập")] = "admin",
     config: ConfigOpt = None,
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from stdin")] = False,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password from stdin")
+    ] = False,
 ) -> None:
     """Create an admin account; the password is asked for (or read from stdin), never defaulted."""
     _create(config, username, Role.ADMIN, [], password_stdin)
@@ -67,7 +69,9 @@ def create_user(
     role: Annotated[str, typer.Option(help="admin | operator | coordinator | viewer")],
     communes: Annotated[str, typer.Option(help="viewer: commune codes, comma-separated")] = "",
     config: ConfigOpt = None,
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from stdin")] = False,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password from stdin")
+    ] = False,
 ) -> None:
     """Create an account of any role."""
     try:

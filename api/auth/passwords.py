@@ -17,7 +17,9 @@ class WeakPassword(ValueError):
 def check_strength(password: str, username: str = "") -> None:
     """Refuse passwords people guess: too short, the username, one repeated character."""
     if len(password) < MIN_LENGTH:
-        raise WeakPassword(f"mật khẩu cần ít nhất {MIN_LENGTH} ký tự (password needs {MIN_LENGTH}+ characters)")
+        raise WeakPassword(
+            f"mật khẩu cần ít nhất {MIN_LENGTH} ký tự (password needs {MIN_LENGTH}+ characters)"
+        )
     if username and username.lower() in password.lower():
         raise WeakPassword("mật khẩu không được chứa tên đăng nhập (password contains the username)")
     if len(set(password)) < 4:

@@ -19,7 +19,10 @@ class LoginLimiter:
         """Seconds to wait before another try (0: go ahead)."""
         now = now or time.monotonic()
         with self._lock:
-            waits = [self._wait(f"u:{username.lower()}", self.per_name, now), self._wait(f"ip:{ip}", self.per_ip, now)]
+            waits = [
+                self._wait(f"u:{username.lower()}", self.per_name, now),
+                self._wait(f"ip:{ip}", self.per_ip, now),
+            ]
         return max(waits)
 
     def failed(self, username: str, ip: str, now: float | None = None) -> None:

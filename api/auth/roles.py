@@ -32,8 +32,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.COORDINATOR: frozenset({Permission.READ, Permission.TYPHOON}),
     Role.VIEWER: frozenset({Permission.READ}),
 }
-ROLE_VI = {Role.ADMIN: "Quản trị", Role.OPERATOR: "Điều hành NOC", Role.COORDINATOR: "Điều phối ứng cứu",
-           Role.VIEWER: "Sở chỉ huy xã (chỉ xem)"}
+ROLE_VI = {
+    Role.ADMIN: "Quản trị",
+    Role.OPERATOR: "Điều hành NOC",
+    Role.COORDINATOR: "Điều phối ứng cứu",
+    Role.VIEWER: "Sở chỉ huy xã (chỉ xem)",
+}
 TOKEN_SCOPES = tuple(p.value for p in Permission if p is not Permission.ADMIN)
 
 
@@ -73,8 +77,9 @@ def user_principal(user_id: int, username: str, role: Role, communes: Iterable[s
     return Principal(username, "user", role, ROLE_PERMISSIONS[role], scope, user_id=user_id)
 
 
-def token_principal(token_id: int, name: str, scopes: Iterable[str], communes: Iterable[str] | None
-                    ) -> Principal:
+def token_principal(
+    token_id: int, name: str, scopes: Iterable[str], communes: Iterable[str] | None
+) -> Principal:
     """A principal for a machine holding an API token."""
     perms = frozenset(Permission(s) for s in scopes if s in TOKEN_SCOPES)
     scope = None if communes is None else frozenset(communes)

@@ -12,7 +12,8 @@ from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, Str
 from alerting.db import metadata
 
 users = Table(
-    "users", metadata,
+    "users",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("username", String(100), nullable=False, unique=True),
     Column("display_name", String(200), nullable=False),
@@ -26,7 +27,8 @@ users = Table(
 )
 
 sessions = Table(
-    "web_sessions", metadata,
+    "web_sessions",
+    metadata,
     Column("id_hash", String(64), primary_key=True),
     Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
     Column("created_at", BigInteger, nullable=False),
@@ -37,7 +39,8 @@ sessions = Table(
 )
 
 api_tokens = Table(
-    "api_tokens", metadata,
+    "api_tokens",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("name", String(100), nullable=False),
     Column("token_hash", String(64), nullable=False, unique=True),
@@ -53,7 +56,8 @@ api_tokens = Table(
 )
 
 audit_log = Table(
-    "audit_log", metadata,
+    "audit_log",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("ts", BigInteger, nullable=False),
     Column("actor", String(100), nullable=False),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
 from api.auth.accounts import AccountError, ApiToken, User
+from api.auth.passwords import WeakPassword
 from api.auth.roles import Permission, Principal
 from api.context import ApiContext
 from api.errors import responses
@@ -16,16 +17,29 @@ from api.views import local_text, utc_iso
 
 def user_out(u: User) -> UserOut:
     """An account for the API."""
-    return UserOut(id=u.id, username=u.username, display_name=u.display_name, role=u.role.value,
-                   communes=list(u.communes), disabled=u.disabled)
+    return UserOut(
+        id=u.id,
+        username=u.username,
+        display_name=u.display_name,
+        role=u.role.value,
+        communes=list(u.communes),
+        disabled=u.disabled,
+    )
 
 
 def token_out(t: ApiToken) -> TokenOut:
     """A token's record for the API (never the secret)."""
-    return TokenOut(id=t.id, name=t.name, prefix=t.prefix, scopes=list(t.scopes),
-                    communes=None if t.communes is None else list(t.communes), created_by=t.created_by,
-                    created_utc=utc_iso(t.created_at), last_used_utc=utc_iso(t.last_used_at) if t.last_used_at else None,
-                    revoked_utc=utc_iso(t.revoked_at) if t.revoked_at else None)
+    return TokenOut(
+        id=t.id,
+        name=t.name,
+        prefix=t.prefix,
+        scopes=list(t.scopes),
+        communes=None if t.communes is None else list(t.communes),
+        created_by=t.created_by,
+        created_utc=utc_iso(t.created_at),
+        last_used_utc=utc_iso(t.last_used_at) if t.last_used_at else None,
+        revoked_utc=utc_iso(t.revoked_at) if t.revoked_at else None,
+    )
 
 
 def router(ctx: ApiContext, guard: Guard) -> APIRouter:
@@ -42,8 +56,9 @@ def router(ctx: ApiContext, guard: Guard) -> APIRouter:
             raise HTTPException(422, f"xã không được giám sát: {', '.join(unknown)} (unknown communes)")
 
     @api.get("/users", response_model=list[UserOut], tags=["accounts"])
-    def list_users(request: Request, response: Response, who: Principal = admin,
-                   limit: Limit = 100, offset: Offset = 0) -> list[UserOut]:
+    def list_users(
+        request: Request, response: Response, who: Principal = admin, limit: Limit = 100, offset: Offset = 0
+    ) -> list[UserOut]:
         """Every account."""
         return page(request, response, [user_out(u) for u in accounts.list_users()], limit, offset)
 
@@ -52,12 +67,24 @@ def router(ctx: ApiContext, guard: Guard) -> APIRouter:
         """Create an account (audited; the password is never stored or logged in clear)."""
         check_communes(body.communes)
         try:
-            user = accounts.create_user(body.username, body.password, body.role, display_name=body.display_name,
-                                        communes=body.communes)
+            user = accounts.create_user(
+                body.username,
+                body.password,
+                body.role,
+                display_name=body.display_name,
+                communes=body.communes,
+            )
         except AccountError as exc:
             raise HTTPException(409 if "tồn tại" in str(exc) else 422, str(exc)) from None
-        audit.record(who.name, "user.create", f"user:{user.username}",
-                     {"role": user.role.value, "communes": list(user.communes)}, client_ip(request))
+        except WeakPassword as exc:
+            raise HTTPException(422, str(exc)) from None
+        audit.record(
+            who.name,
+            "user.create",
+            f"user:{user.username}",
+            {"role": user.role.value, "communes": list(user.communes)},
+            client_ip(request),
+        )
         return user_out(user)
 
     @api.post("/users/{user_id}/disable", response_model=UserOut, tags=["accounts"], responses=responses(404))
@@ -77,13 +104,19 @@ def router(ctx: ApiContext, guard: Guard) -> APIRouter:
             user = accounts.set_disabled(user_id, disabled)
         except (LookupError, OverflowError):
             raise HTTPException(404, f"tài khoản #{user_id} không tồn tại (no such user)") from None
-        audit.record(who.name, "user.disable" if disabled else "user.enable", f"user:{user.username}", {},
-                     client_ip(request))
+        audit.record(
+            who.name,
+            "user.disable" if disabled else "user.enable",
+            f"user:{user.username}",
+            {},
+            client_ip(request),
+        )
         return user_out(user)
 
     @api.get("/tokens", response_model=list[TokenOut], tags=["accounts"])
-    def list_tokens(request: Request, response: Response, who: Principal = admin,
-                    limit: Limit = 100, offset: Offset = 0) -> list[TokenOut]:
+    def list_tokens(
+        request: Request, response: Response, who: Principal = admin, limit: Limit = 100, offset: Offset = 0
+    ) -> list[TokenOut]:
         """Every API token (never the secrets)."""
         return page(request, response, [token_out(t) for t in accounts.list_tokens()], limit, offset)
 
@@ -92,13 +125,22 @@ def router(ctx: ApiContext, guard: Guard) -> APIRouter:
         """Create a scoped token for a machine; the secret is in this answer only (audited)."""
         check_communes(body.communes)
         try:
-            token, secret = accounts.create_token(body.name, list(body.scopes), created_by=who.name,
-                                                  communes=body.communes, expires_at=body.expires_at)
+            token, secret = accounts.create_token(
+                body.name,
+                list(body.scopes),
+                created_by=who.name,
+                communes=body.communes,
+                expires_at=body.expires_at,
+            )
         except AccountError as exc:
             raise HTTPException(422, str(exc)) from None
-        audit.record(who.name, "token.create", f"token:{token.id}",
-                     {"name": token.name, "scopes": list(token.scopes), "communes": body.communes},
-                     client_ip(request))
+        audit.record(
+            who.name,
+            "token.create",
+            f"token:{token.id}",
+            {"name": token.name, "scopes": list(token.scopes), "communes": body.communes},
+            client_ip(request),
+        )
         return TokenCreatedOut(**token_out(token).model_dump(), token=secret)
 
     @api.delete("/tokens/{token_id}", response_model=TokenOut, tags=["accounts"], responses=responses(404))
@@ -112,14 +154,30 @@ def router(ctx: ApiContext, guard: Guard) -> APIRouter:
         return token_out(token)
 
     @api.get("/audit", response_model=list[AuditOut], tags=["accounts"])
-    def audit_log(request: Request, response: Response, who: Principal = admin,
-                  actor: str | None = Query(default=None, max_length=100),
-                  action: str | None = Query(default=None, max_length=60),
-                  limit: Limit = 100, offset: Offset = 0) -> list[AuditOut]:
+    def audit_log(
+        request: Request,
+        response: Response,
+        who: Principal = admin,
+        actor: str | None = Query(default=None, max_length=100),
+        action: str | None = Query(default=None, max_length=60),
+        limit: Limit = 100,
+        offset: Offset = 0,
+    ) -> list[AuditOut]:
         """Who did what, when — newest first."""
         entries, total = audit.list(actor=actor, action=action, limit=limit, offset=offset)
         set_headers(request, response, total, limit, offset)
-        return [AuditOut(id=e.id, ts_utc=utc_iso(e.ts), ts_local=local_text(e.ts, ctx.timezone), actor=e.actor,
-                         action=e.action, target=e.target, details=e.details, ip=e.ip) for e in entries]
+        return [
+            AuditOut(
+                id=e.id,
+                ts_utc=utc_iso(e.ts),
+                ts_local=local_text(e.ts, ctx.timezone),
+                actor=e.actor,
+                action=e.action,
+                target=e.target,
+                details=e.details,
+                ip=e.ip,
+            )
+            for e in entries
+        ]
 
     return api

@@ -21,9 +21,23 @@ from api.queries import find_incidents
 from api.schemas import AckIn, IncidentDetailOut, IncidentOut, MaintenanceIn, MaintenanceOut
 
 StatusQ = Literal["active", "open", "acknowledged", "resolved"]
-KindQ = Literal["device_down", "communes_cut_off", "link_on_backup", "commune_isolated", "bts_on_battery",
-                "battery_low", "generator_failed", "site_alarm", "dns_not_answering", "dns_stale_serial",
-                "dns_no_ipv6", "flapping", "poller_degraded", "store_unreachable", "delivery_failing"]
+KindQ = Literal[
+    "device_down",
+    "communes_cut_off",
+    "link_on_backup",
+    "commune_isolated",
+    "bts_on_battery",
+    "battery_low",
+    "generator_failed",
+    "site_alarm",
+    "dns_not_answering",
+    "dns_stale_serial",
+    "dns_no_ipv6",
+    "flapping",
+    "poller_degraded",
+    "store_unreachable",
+    "delivery_failing",
+]
 
 
 class Incidents:
@@ -53,7 +67,9 @@ class Incidents:
             self.core.incidents.acknowledge(incident_id, who.name, comment.strip(), int(time.time()))
         except ValueError as exc:
             raise HTTPException(409, f"{exc} (không thể xác nhận sự cố đã khắc phục)") from None
-        self.audit.record(who.name, "incident.ack", f"incident:{incident_id}", {"comment": comment.strip()}, ip)
+        self.audit.record(
+            who.name, "incident.ack", f"incident:{incident_id}", {"comment": comment.strip()}, ip
+        )
         self.picture.invalidate()
         return self.detail(who, incident_id)
 
@@ -80,14 +96,31 @@ class Incidents:
         starts = body.starts_at if body.starts_at is not None else now
         rec = body.recurrence.model_dump() if body.recurrence else None
         try:
-            window = self.core.maintenance.add(scope=body.scope, target=body.target, starts_at=starts,
-                                               ends_at=body.ends_at, recurrence=rec, reason=body.reason.strip(),
-                                               created_by=who.name, now=now)
+            window = self.core.maintenance.add(
+                scope=body.scope,
+                target=body.target,
+                starts_at=starts,
+                ends_at=body.ends_at,
+                recurrence=rec,
+                reason=body.reason.strip(),
+                created_by=who.name,
+                now=now,
+            )
         except ValueError as exc:
             raise HTTPException(422, str(exc)) from None
-        self.audit.record(who.name, "maintenance.create", f"maintenance:{window.id}",
-                          {"scope": body.scope, "target": body.target, "starts_at": starts,
-                           "ends_at": body.ends_at, "reason": body.reason.strip()}, ip)
+        self.audit.record(
+            who.name,
+            "maintenance.create",
+            f"maintenance:{window.id}",
+            {
+                "scope": body.scope,
+                "target": body.target,
+                "starts_at": starts,
+                "ends_at": body.ends_at,
+                "reason": body.reason.strip(),
+            },
+            ip,
+        )
         return views.maintenance(window, self.ctx.timezone, now)
 
     def end_window(self, who: Principal, window_id: int, ip: str) -> MaintenanceOut:
@@ -129,52 +162,86 @@ class Incidents:
 def router(ctx: ApiContext, guard: Guard, ops: Incidents) -> APIRouter:
     """Incident and maintenance endpoints."""
     api = APIRouter(prefix="/api", responses=responses(401, 403, 422))
-    reader = Depends(guard.need(Permission.READ))
+    reader = Depends(guard.need(Permission.READ))  # noqa: B008
+    acker = Depends(guard.need(Permission.ACK))  # noqa: B008
+    planner = Depends(guard.need(Permission.MAINTENANCE))  # noqa: B008
 
     @api.get("/incidents", response_model=list[IncidentOut], tags=["incidents"])
-    def list_incidents(request: Request, response: Response, who: Principal = reader,
-                       status: StatusQ | None = None, commune: str | None = Query(default=None, max_length=8),
-                       severity: int | None = Query(default=None, ge=1, le=4, description="mức tối thiểu"),
-                       kind: KindQ | None = None, device: str | None = Query(default=None, max_length=64),
-                       limit: Limit = 100, offset: Offset = 0) -> list[IncidentOut]:
+    def list_incidents(
+        request: Request,
+        response: Response,
+        who: Principal = reader,
+        status: StatusQ | None = None,
+        commune: str | None = Query(default=None, max_length=8),
+        severity: int | None = Query(default=None, ge=1, le=4, description="mức tối thiểu"),
+        kind: KindQ | None = None,
+        device: str | None = Query(default=None, max_length=64),
+        limit: Limit = 100,
+        offset: Offset = 0,
+    ) -> list[IncidentOut]:
         """Incidents, newest first; filter by status, commune, minimum severity, kind and device."""
         if commune is not None:
             commune_visible(who, commune)
-        items, total = find_incidents(ops.core.engine, status=status, commune=commune, communes=who.communes,
-                                      severity=severity, kind=kind, device=device, limit=limit, offset=offset)
+        items, total = find_incidents(
+            ops.core.engine,
+            status=status,
+            commune=commune,
+            communes=who.communes,
+            severity=severity,
+            kind=kind,
+            device=device,
+            limit=limit,
+            offset=offset,
+        )
         set_headers(request, response, total, limit, offset)
         return [views.incident(i, ctx.timezone) for i in items]
 
-    @api.get("/incidents/{incident_id}", response_model=IncidentDetailOut, tags=["incidents"],
-             responses=responses(404))
+    @api.get(
+        "/incidents/{incident_id}",
+        response_model=IncidentDetailOut,
+        tags=["incidents"],
+        responses=responses(404),
+    )
     def get_incident(incident_id: int, who: Principal = reader) -> IncidentDetailOut:
         """One incident with its timeline."""
         return ops.detail(who, _id(incident_id))
 
-    @api.post("/incidents/{incident_id}/ack", response_model=IncidentDetailOut, tags=["incidents"],
-              responses=responses(404, 409))
-    def acknowledge(incident_id: int, body: AckIn, request: Request,
-                    who: Principal = Depends(guard.need(Permission.ACK))) -> IncidentDetailOut:
+    @api.post(
+        "/incidents/{incident_id}/ack",
+        response_model=IncidentDetailOut,
+        tags=["incidents"],
+        responses=responses(404, 409),
+    )
+    def acknowledge(
+        incident_id: int, body: AckIn, request: Request, who: Principal = acker
+    ) -> IncidentDetailOut:
         """Acknowledge an incident with an optional comment (stops escalation; audited)."""
         return ops.acknowledge(who, _id(incident_id), body.comment, client_ip(request))
 
     @api.get("/maintenance", response_model=list[MaintenanceOut], tags=["maintenance"])
-    def list_maintenance(request: Request, response: Response, who: Principal = reader,
-                         active: bool = Query(default=False, description="only windows not yet over"),
-                         limit: Limit = 100, offset: Offset = 0) -> list[MaintenanceOut]:
+    def list_maintenance(
+        request: Request,
+        response: Response,
+        who: Principal = reader,
+        active: bool = Query(default=False, description="only windows not yet over"),
+        limit: Limit = 100,
+        offset: Offset = 0,
+    ) -> list[MaintenanceOut]:
         """Maintenance windows, newest first."""
         return page(request, response, ops.windows(who, active), limit, offset)
 
     @api.post("/maintenance", response_model=MaintenanceOut, status_code=201, tags=["maintenance"])
-    def create_maintenance(body: MaintenanceIn, request: Request,
-                           who: Principal = Depends(guard.need(Permission.MAINTENANCE))) -> MaintenanceOut:
+    def create_maintenance(body: MaintenanceIn, request: Request, who: Principal = planner) -> MaintenanceOut:
         """Create a window scoped by device, site, commune or role (audited)."""
         return ops.create_window(who, body, client_ip(request))
 
-    @api.post("/maintenance/{window_id}/end", response_model=MaintenanceOut, tags=["maintenance"],
-              responses=responses(404))
-    def end_maintenance(window_id: int, request: Request,
-                        who: Principal = Depends(guard.need(Permission.MAINTENANCE))) -> MaintenanceOut:
+    @api.post(
+        "/maintenance/{window_id}/end",
+        response_model=MaintenanceOut,
+        tags=["maintenance"],
+        responses=responses(404),
+    )
+    def end_maintenance(window_id: int, request: Request, who: Principal = planner) -> MaintenanceOut:
         """End a window now (audited)."""
         return ops.end_window(who, _id(window_id), client_ip(request))
 

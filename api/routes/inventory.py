@@ -43,22 +43,33 @@ def router(ctx: ApiContext, guard: Guard, picture: PictureCache) -> APIRouter:
     @api.get("/me", response_model=MeOut, tags=["accounts"])
     def me(who: Principal = Depends(guard.principal)) -> MeOut:
         """Who the caller is and what it may do."""
-        return MeOut(name=who.name, kind=who.kind, role=who.role.value if who.role else None,
-                     permissions=sorted(p.value for p in who.permissions),
-                     communes=None if who.communes is None else sorted(who.communes))
+        return MeOut(
+            name=who.name,
+            kind=who.kind,
+            role=who.role.value if who.role else None,
+            permissions=sorted(p.value for p in who.permissions),
+            communes=None if who.communes is None else sorted(who.communes),
+        )
 
     @api.get("/communes", response_model=list[CommuneOut], tags=["communes"])
-    def list_communes(request: Request, response: Response, who: Principal = reader,
-                      status: CommuneStatusQ | None = Query(default=None, description="lọc theo trạng thái"),
-                      q: str | None = Query(default=None, max_length=100, description="tìm theo tên/mã"),
-                      limit: Limit = 1000, offset: Offset = 0) -> list[CommuneOut]:
+    def list_communes(
+        request: Request,
+        response: Response,
+        who: Principal = reader,
+        status: CommuneStatusQ | None = Query(default=None, description="lọc theo trạng thái"),
+        q: str | None = Query(default=None, max_length=100, description="tìm theo tên/mã"),
+        limit: Limit = 1000,
+        offset: Offset = 0,
+    ) -> list[CommuneOut]:
         """Every watched commune (within the caller's scope) with its status summary."""
-        items = [c for c in picture.get().communes if who.sees(c.code)
-                 and (status is None or c.status == status) and _matches(q, c.code, c.name)]
+        items = [
+            c
+            for c in picture.get().communes
+            if who.sees(c.code) and (status is None or c.status == status) and _matches(q, c.code, c.name)
+        ]
         return page(request, response, items, limit, offset)
 
-    @api.get("/communes/{code}", response_model=CommuneDetailOut, tags=["communes"],
-             responses=responses(404))
+    @api.get("/communes/{code}", response_model=CommuneDetailOut, tags=["communes"], responses=responses(404))
     def get_commune(code: str, who: Principal = reader) -> CommuneDetailOut:
         """One commune: status, command post and contacts, sites, devices, links, active incidents."""
         summary = next((c for c in picture.get().communes if c.code == code), None)
@@ -71,23 +82,37 @@ def router(ctx: ApiContext, guard: Guard, picture: PictureCache) -> APIRouter:
         if ctx.alerting is not None:
             active, _ = find_incidents(ctx.alerting.engine, status="active", commune=code, limit=200)
         return CommuneDetailOut(
-            **summary.model_dump(), command_post=post, contacts=contacts,
+            **summary.model_dump(),
+            command_post=post,
+            contacts=contacts,
             connectivity=picture.get().connectivity.get(code, "unknown"),
             sites=[views.site(ctx, s) for s in site_ids],
             device_list=views.devices(ctx, inv.devices_by_commune.get(code, [])),
-            links=views.links(ctx, code), incidents=[views.incident(i, ctx.timezone) for i in active])
+            links=views.links(ctx, code),
+            incidents=[views.incident(i, ctx.timezone) for i in active],
+        )
 
     @api.get("/sites", response_model=list[SiteOut], tags=["sites"], responses=responses(404))
-    def list_sites(request: Request, response: Response, who: Principal = reader,
-                   commune: str | None = Query(default=None, max_length=8),
-                   kind: Literal["commune_hq", "bts_site", "data_centre", "dns_site", "noc"] | None = None,
-                   limit: Limit = 1000, offset: Offset = 0) -> list[SiteOut]:
+    def list_sites(
+        request: Request,
+        response: Response,
+        who: Principal = reader,
+        commune: str | None = Query(default=None, max_length=8),
+        kind: Literal["commune_hq", "bts_site", "data_centre", "dns_site", "noc"] | None = None,
+        limit: Limit = 1000,
+        offset: Offset = 0,
+    ) -> list[SiteOut]:
         """Sites, filtered by commune and kind."""
         if commune is not None:
             _known_commune(commune)
             commune_visible(who, commune)
-        ids = [s.id for s in inv.sites.values() if who.sees(s.commune)
-               and (commune is None or s.commune == commune) and (kind is None or s.kind.value == kind)]
+        ids = [
+            s.id
+            for s in inv.sites.values()
+            if who.sees(s.commune)
+            and (commune is None or s.commune == commune)
+            and (kind is None or s.kind.value == kind)
+        ]
         return [views.site(ctx, s) for s in page(request, response, ids, limit, offset)]
 
     @api.get("/sites/{site_id}", response_model=SiteOut, tags=["sites"], responses=responses(404))
@@ -99,11 +124,17 @@ def router(ctx: ApiContext, guard: Guard, picture: PictureCache) -> APIRouter:
         return views.site(ctx, site_id)
 
     @api.get("/devices", response_model=list[DeviceOut], tags=["devices"], responses=responses(404))
-    def list_devices(request: Request, response: Response, who: Principal = reader,
-                     commune: str | None = Query(default=None, max_length=8),
-                     status: DeviceStatusQ | None = None, role: RoleQ | None = None,
-                     site: str | None = Query(default=None, max_length=64),
-                     limit: Limit = 1000, offset: Offset = 0) -> list[DeviceOut]:
+    def list_devices(
+        request: Request,
+        response: Response,
+        who: Principal = reader,
+        commune: str | None = Query(default=None, max_length=8),
+        status: DeviceStatusQ | None = None,
+        role: RoleQ | None = None,
+        site: str | None = Query(default=None, max_length=64),
+        limit: Limit = 1000,
+        offset: Offset = 0,
+    ) -> list[DeviceOut]:
         """Devices with current state; filter by commune, status, role and site."""
         if commune is not None:
             _known_commune(commune)
@@ -123,7 +154,7 @@ def router(ctx: ApiContext, guard: Guard, picture: PictureCache) -> APIRouter:
 
     @api.get("/states", response_model=OverviewOut, tags=["states"])
     def overview(who: Principal = reader) -> OverviewOut:
-        """Overview counts: device states, incidents by severity, communes on backup/isolated, BTS on battery."""
+        """Overview: device states, incidents by severity, communes on backup/isolated, BTS on battery."""
         pic = picture.get()
         if who.communes is None:
             return pic.overview
@@ -134,21 +165,37 @@ def router(ctx: ApiContext, guard: Guard, picture: PictureCache) -> APIRouter:
             key = ctx.tracker.states[d].status.value
             counts[key] = counts.get(key, 0) + 1
         return OverviewOut(
-            devices=counts, incidents_by_severity={}, communes=len(rows),
+            devices=counts,
+            incidents_by_severity={},
+            communes=len(rows),
             communes_by_status={s: sum(1 for r in rows if r.status == s) for s in {r.status for r in rows}},
             communes_on_backup=[r.code for r in rows if r.connectivity.startswith("backup:")],
             communes_isolated=[r.code for r in rows if r.bts == "isolated"],
-            bts_on_battery=[r.code for r in rows if r.bts == "battery"], generated_utc=pic.overview.generated_utc)
+            bts_on_battery=[r.code for r in rows if r.bts == "battery"],
+            generated_utc=pic.overview.generated_utc,
+        )
 
     @api.get("/coordinator", response_model=list[CoordinatorRow], tags=["coordinator"])
-    def coordinator(request: Request, response: Response, who: Principal = reader,
-                    province: str | None = Query(default=None, pattern=r"^[0-9]{2}$"),
-                    bts: BtsQ | None = None, q: str | None = Query(default=None, max_length=100),
-                    sort: SortQ = "code", limit: Limit = 5000, offset: Offset = 0) -> list[CoordinatorRow]:
+    def coordinator(
+        request: Request,
+        response: Response,
+        who: Principal = reader,
+        province: str | None = Query(default=None, pattern=r"^[0-9]{2}$"),
+        bts: BtsQ | None = None,
+        q: str | None = Query(default=None, max_length=100),
+        sort: SortQ = "code",
+        limit: Limit = 5000,
+        offset: Offset = 0,
+    ) -> list[CoordinatorRow]:
         """Which commune BTS are up, on battery (minutes left), down, or the commune is isolated."""
-        rows = [r for r in picture.get().coordinator if who.sees(r.code)
-                and (province is None or r.province_code == province) and (bts is None or r.bts == bts)
-                and _matches(q, r.code, r.name)]
+        rows = [
+            r
+            for r in picture.get().coordinator
+            if who.sees(r.code)
+            and (province is None or r.province_code == province)
+            and (bts is None or r.bts == bts)
+            and _matches(q, r.code, r.name)
+        ]
         if sort == "name":
             rows.sort(key=lambda r: r.name)
         elif sort == "bts":
@@ -180,9 +227,12 @@ def current_typhoon(ctx: ApiContext) -> TyphoonOut | None:
     if not data:
         return None
     declared = data.get("declared_at")
-    return TyphoonOut(name=str(data.get("name", "")), communes=[str(c) for c in data.get("communes", ())],
-                      declared_local=views.local_text(int(declared), ctx.timezone) if declared else None,
-                      digest=data.get("digest"))
+    return TyphoonOut(
+        name=str(data.get("name", "")),
+        communes=[str(c) for c in data.get("communes", ())],
+        declared_local=views.local_text(int(declared), ctx.timezone) if declared else None,
+        digest=data.get("digest"),
+    )
 
 
 def _matches(q: str | None, code: str, name: str) -> bool:
@@ -196,7 +246,6 @@ def _ascii(text: str) -> str:
     """Vietnamese without diacritics, so 'hong bang' finds 'Hồng Bàng'."""
     import unicodedata
 
-    return "".join(ch for ch in unicodedata.normalize("NFD", text.replace("đ", "d"))
-                   if unicodedata.category(ch) != "Mn")
-
-
+    return "".join(
+        ch for ch in unicodedata.normalize("NFD", text.replace("đ", "d")) if unicodedata.category(ch) != "Mn"
+    )

@@ -32,29 +32,53 @@ def router(ctx: ApiContext, guard: Guard, render: Renderer) -> APIRouter:
         return render.page(request, "login.html", None, next=safe_next(next), error=None)
 
     @pages.post("/login")
-    def login(request: Request, username: str = Form(max_length=100), password: str = Form(max_length=200),
-              csrf: str = Form(default=""), next: str = Form(default="/")) -> Response:  # noqa: A002
+    def login(
+        request: Request,
+        username: str = Form(max_length=100),
+        password: str = Form(max_length=200),
+        csrf: str = Form(default=""),
+        next: str = Form(default="/"),
+    ) -> Response:  # noqa: A002
         """Check the password (rate-limited, audited) and open a session."""
         check_csrf(request, csrf)
         ip, lang = client_ip(request), render_lang(request)
         wait = sec.limiter.retry_after(username, ip)
         if wait:
             sec.audit.record(username[:100], "login.blocked", "", {}, ip)
-            return render.page(request, "login.html", None, status_code=429, next=safe_next(next),
-                               error=i18n.text("too_many", lang, s=wait))
+            return render.page(
+                request,
+                "login.html",
+                None,
+                status_code=429,
+                next=safe_next(next),
+                error=i18n.text("too_many", lang, s=wait),
+            )
         user = sec.accounts.authenticate(username, password)
         if user is None:
             sec.limiter.failed(username, ip)
             sec.audit.record(username[:100], "login.failed", "", {}, ip)
-            return render.page(request, "login.html", None, status_code=401, next=safe_next(next),
-                               error=i18n.text("bad_login", lang))
+            return render.page(
+                request,
+                "login.html",
+                None,
+                status_code=401,
+                next=safe_next(next),
+                error=i18n.text("bad_login", lang),
+            )
         sec.limiter.succeeded(username)
         sid = sec.accounts.open_session(user, ip)
         sec.audit.record(user.username, "login", f"user:{user.username}", {}, ip)
         home = "/coordinator" if user.role in (Role.COORDINATOR, Role.VIEWER) else "/"
         response = RedirectResponse(safe_next(next if next != "/" else home), status_code=303)
-        response.set_cookie(SESSION_COOKIE, sid, max_age=SESSION_TTL_S, httponly=True, samesite="lax",
-                            secure=ctx.web.secure_cookies, path="/")
+        response.set_cookie(
+            SESSION_COOKIE,
+            sid,
+            max_age=SESSION_TTL_S,
+            httponly=True,
+            samesite="lax",
+            secure=ctx.web.secure_cookies,
+            path="/",
+        )
         return response
 
     @pages.post("/logout")
@@ -75,8 +99,13 @@ def router(ctx: ApiContext, guard: Guard, render: Renderer) -> APIRouter:
     def switch_language(code: str, next: str = "/") -> Response:  # noqa: A002
         """Switch the page language (vi or en) and go back."""
         response = RedirectResponse(safe_next(next), status_code=303)
-        response.set_cookie(i18n.LANG_COOKIE, code if code in i18n.LANGS else "vi", max_age=365 * 86400,
-                            samesite="lax", path="/")
+        response.set_cookie(
+            i18n.LANG_COOKIE,
+            code if code in i18n.LANGS else "vi",
+            max_age=365 * 86400,
+            samesite="lax",
+            path="/",
+        )
         return response
 
     return pages

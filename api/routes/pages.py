@@ -22,7 +22,9 @@ from api.schemas import MaintenanceIn
 from api.series import METRICS, RANGES
 
 
-def router(ctx: ApiContext, guard: Guard, render: Renderer, picture: PictureCache, ops: Incidents) -> APIRouter:
+def router(
+    ctx: ApiContext, guard: Guard, render: Renderer, picture: PictureCache, ops: Incidents
+) -> APIRouter:
     """Every HTML page; 401 becomes a redirect to /login (see api.errors)."""
     assert ctx.security is not None
     sec, inv = ctx.security, ctx.inventory
@@ -44,23 +46,51 @@ def router(ctx: ApiContext, guard: Guard, render: Renderer, picture: PictureCach
         communes = [c for c in pic.communes if who.sees(c.code)]
         active = [i for i in pic.active if who.communes is None or who.sees(i.commune)]
         active.sort(key=lambda i: (-int(i.severity), -i.opened_at))
-        return render.page(request, "noc.html", who, overview=pic.overview, communes=communes,
-                           incidents=[views.incident(i, ctx.timezone) for i in active[:30]],
-                           poller=views.poller(ctx), last=ctx.cycle.last, typhoon=current_typhoon(ctx))
+        return render.page(
+            request,
+            "noc.html",
+            who,
+            overview=pic.overview,
+            communes=communes,
+            incidents=[views.incident(i, ctx.timezone) for i in active[:30]],
+            poller=views.poller(ctx),
+            last=ctx.cycle.last,
+            typhoon=current_typhoon(ctx),
+        )
 
     @pages.get("/incidents")
-    def incidents(request: Request, status: Literal["active", "open", "acknowledged", "resolved", ""] = "active",
-                  commune: str = Query(default="", max_length=8), severity: int = Query(default=0, ge=0, le=4),
-                  offset: int = Query(default=0, ge=0)) -> Response:
+    def incidents(
+        request: Request,
+        status: Literal["active", "open", "acknowledged", "resolved", ""] = "active",
+        commune: str = Query(default="", max_length=8),
+        severity: int = Query(default=0, ge=0, le=4),
+        offset: int = Query(default=0, ge=0),
+    ) -> Response:
         """Incident list with filters."""
         who = who_of(request)
         if commune:
             commune_visible(who, commune)
-        items, total = find_incidents(ops.core.engine, status=status or None, commune=commune or None,
-                                      communes=who.communes, severity=severity or None, limit=100, offset=offset)
-        return render.page(request, "incidents.html", who, items=[views.incident(i, ctx.timezone) for i in items],
-                           total=total, status=status, commune=commune, severity=severity, offset=offset,
-                           names={c: inv.commune_ref(c).name for c in inv.devices_by_commune})
+        items, total = find_incidents(
+            ops.core.engine,
+            status=status or None,
+            commune=commune or None,
+            communes=who.communes,
+            severity=severity or None,
+            limit=100,
+            offset=offset,
+        )
+        return render.page(
+            request,
+            "incidents.html",
+            who,
+            items=[views.incident(i, ctx.timezone) for i in items],
+            total=total,
+            status=status,
+            commune=commune,
+            severity=severity,
+            offset=offset,
+            names={c: inv.commune_ref(c).name for c in inv.devices_by_commune},
+        )
 
     @pages.get("/incidents/{incident_id}")
     def incident(request: Request, incident_id: int) -> Response:
@@ -69,8 +99,12 @@ def router(ctx: ApiContext, guard: Guard, render: Renderer, picture: PictureCach
         return render.page(request, "incident.html", who, inc=ops.detail(who, incident_id))
 
     @pages.post("/incidents/{incident_id}/ack")
-    def acknowledge(request: Request, incident_id: int, csrf: str = Form(default=""),
-                    comment: str = Form(default="", max_length=1000)) -> Response:
+    def acknowledge(
+        request: Request,
+        incident_id: int,
+        csrf: str = Form(default=""),
+        comment: str = Form(default="", max_length=1000),
+    ) -> Response:
         """Acknowledge from the page (CSRF-checked, audited)."""
         who = who_of(request, Permission.ACK)
         check_csrf(request, csrf)
@@ -84,22 +118,32 @@ def router(ctx: ApiContext, guard: Guard, render: Renderer, picture: PictureCach
         return render.page(request, "maintenance.html", who, windows=ops.windows(who), error=error[:300])
 
     @pages.post("/maintenance")
-    def create_maintenance(request: Request, csrf: str = Form(default=""),
-                           scope: Literal["device", "site", "commune", "role"] = Form(),
-                           target: str = Form(max_length=64), hours: float = Form(default=2, gt=0, le=24 * 30),
-                           reason: str = Form(max_length=500)) -> Response:
+    def create_maintenance(
+        request: Request,
+        csrf: str = Form(default=""),
+        scope: Literal["device", "site", "commune", "role"] = Form(),
+        target: str = Form(max_length=64),
+        hours: float = Form(default=2, gt=0, le=24 * 30),
+        reason: str = Form(max_length=500),
+    ) -> Response:
         """Create a one-off window starting now (CSRF-checked, audited)."""
         who = who_of(request, Permission.MAINTENANCE)
         check_csrf(request, csrf)
         now = int(time.time())
         try:
-            body = MaintenanceIn(scope=scope, target=target.strip(), starts_at=now, ends_at=now + int(hours * 3600),
-                                 reason=reason)
+            body = MaintenanceIn(
+                scope=scope,
+                target=target.strip(),
+                starts_at=now,
+                ends_at=now + int(hours * 3600),
+                reason=reason,
+            )
             ops.create_window(who, body, client_ip(request))
         except (HTTPException, ValueError) as exc:
             detail = exc.detail if isinstance(exc, HTTPException) else str(exc)
-            return render.page(request, "maintenance.html", who, status_code=422, windows=ops.windows(who),
-                               error=str(detail))
+            return render.page(
+                request, "maintenance.html", who, status_code=422, windows=ops.windows(who), error=str(detail)
+            )
         return RedirectResponse("/maintenance", status_code=303)
 
     @pages.post("/maintenance/{window_id}/end")
@@ -117,13 +161,21 @@ def router(ctx: ApiContext, guard: Guard, render: Renderer, picture: PictureCach
         if device_id not in inv.devices or not who.sees(inv.commune_of(device_id)):
             raise HTTPException(404, f"thiết bị {device_id!r} không tồn tại")
         items, _ = find_incidents(ops.core.engine, device=device_id, limit=20)
-        metrics = ["rtt", "utilisation", "errors"] + (["battery"] if inv.devices[device_id].role.value == "power"
-                                                      else [])
-        return render.page(request, "device.html", who, dev=views.device(ctx, device_id),
-                           site=inv.sites[inv.devices[device_id].site],
-                           commune=inv.commune_ref(inv.commune_of(device_id)),
-                           incidents=[views.incident(i, ctx.timezone) for i in items], metrics=metrics,
-                           ranges=list(RANGES), units={k: m.unit for k, m in METRICS.items()})
+        metrics = ["rtt", "utilisation", "errors"] + (
+            ["battery"] if inv.devices[device_id].role.value == "power" else []
+        )
+        return render.page(
+            request,
+            "device.html",
+            who,
+            dev=views.device(ctx, device_id),
+            site=inv.sites[inv.devices[device_id].site],
+            commune=inv.commune_ref(inv.commune_of(device_id)),
+            incidents=[views.incident(i, ctx.timezone) for i in items],
+            metrics=metrics,
+            ranges=list(RANGES),
+            units={k: m.unit for k, m in METRICS.items()},
+        )
 
     @pages.get("/communes/{code}")
     def commune(request: Request, code: str) -> Response:
@@ -135,11 +187,19 @@ def router(ctx: ApiContext, guard: Guard, render: Renderer, picture: PictureCach
         commune_visible(who, code)
         post, contacts = views.contacts(ctx, code)
         items, _ = find_incidents(ops.core.engine, commune=code, limit=50)
-        return render.page(request, "commune.html", who, c=summary, command_post=post, contacts=contacts,
-                           sites=[views.site(ctx, s.id) for s in inv.sites.values() if s.commune == code],
-                           devices=views.devices(ctx, inv.devices_by_commune.get(code, [])),
-                           links=views.links(ctx, code), incidents=[views.incident(i, ctx.timezone) for i in items],
-                           connectivity=picture.get().connectivity.get(code, "unknown"))
+        return render.page(
+            request,
+            "commune.html",
+            who,
+            c=summary,
+            command_post=post,
+            contacts=contacts,
+            sites=[views.site(ctx, s.id) for s in inv.sites.values() if s.commune == code],
+            devices=views.devices(ctx, inv.devices_by_commune.get(code, [])),
+            links=views.links(ctx, code),
+            incidents=[views.incident(i, ctx.timezone) for i in items],
+            connectivity=picture.get().connectivity.get(code, "unknown"),
+        )
 
     @pages.get("/coordinator")
     def coordinator(request: Request) -> Response:
@@ -153,14 +213,28 @@ def router(ctx: ApiContext, guard: Guard, render: Renderer, picture: PictureCach
         """Accounts, API tokens and the audit log."""
         who = who_of(request, Permission.ADMIN)
         entries, _ = sec.audit.list(limit=50)
-        return render.page(request, "admin.html", who, users=sec.accounts.list_users(),
-                           tokens=sec.accounts.list_tokens(), entries=entries, roles=[r.value for r in Role],
-                           scopes=TOKEN_SCOPES, new_token=None, error="")
+        return render.page(
+            request,
+            "admin.html",
+            who,
+            users=sec.accounts.list_users(),
+            tokens=sec.accounts.list_tokens(),
+            entries=entries,
+            roles=[r.value for r in Role],
+            scopes=TOKEN_SCOPES,
+            new_token=None,
+            error="",
+        )
 
     @pages.post("/admin/users")
-    def admin_create_user(request: Request, csrf: str = Form(default=""), username: str = Form(max_length=100),
-                          password: str = Form(max_length=200), role: str = Form(max_length=20),
-                          communes: str = Form(default="", max_length=5000)) -> Response:
+    def admin_create_user(
+        request: Request,
+        csrf: str = Form(default=""),
+        username: str = Form(max_length=100),
+        password: str = Form(max_length=200),
+        role: str = Form(max_length=20),
+        communes: str = Form(default="", max_length=5000),
+    ) -> Response:
         """Create an account from the admin page (audited)."""
         who = who_of(request, Permission.ADMIN)
         check_csrf(request, csrf)
@@ -172,14 +246,23 @@ def router(ctx: ApiContext, guard: Guard, render: Renderer, picture: PictureCach
             user = sec.accounts.create_user(username, password, role, communes=codes)
         except (AccountError, ValueError) as exc:
             return _admin_again(request, who, str(exc))
-        sec.audit.record(who.name, "user.create", f"user:{user.username}",
-                         {"role": user.role.value, "communes": codes}, client_ip(request))
+        sec.audit.record(
+            who.name,
+            "user.create",
+            f"user:{user.username}",
+            {"role": user.role.value, "communes": codes},
+            client_ip(request),
+        )
         return RedirectResponse("/admin", status_code=303)
 
     @pages.post("/admin/tokens")
-    def admin_create_token(request: Request, csrf: str = Form(default=""), name: str = Form(max_length=100),
-                           scopes: list[str] = Form(default=[]),
-                           communes: str = Form(default="", max_length=5000)) -> Response:
+    def admin_create_token(
+        request: Request,
+        csrf: str = Form(default=""),
+        name: str = Form(max_length=100),
+        scopes: list[str] = Form(default=[]),
+        communes: str = Form(default="", max_length=5000),
+    ) -> Response:
         """Create an API token; its secret is shown on the answer page only (audited)."""
         who = who_of(request, Permission.ADMIN)
         check_csrf(request, csrf)
@@ -188,8 +271,13 @@ def router(ctx: ApiContext, guard: Guard, render: Renderer, picture: PictureCach
             token, secret = sec.accounts.create_token(name, scopes, created_by=who.name, communes=codes)
         except AccountError as exc:
             return _admin_again(request, who, str(exc))
-        sec.audit.record(who.name, "token.create", f"token:{token.id}",
-                         {"name": token.name, "scopes": list(token.scopes)}, client_ip(request))
+        sec.audit.record(
+            who.name,
+            "token.create",
+            f"token:{token.id}",
+            {"name": token.name, "scopes": list(token.scopes)},
+            client_ip(request),
+        )
         return _admin_again(request, who, "", new_token=secret, status_code=201)
 
     @pages.post("/admin/tokens/{token_id}/revoke")
@@ -201,14 +289,27 @@ def router(ctx: ApiContext, guard: Guard, render: Renderer, picture: PictureCach
             token = sec.accounts.revoke_token(token_id)
         except LookupError:
             raise HTTPException(404, f"token #{token_id} không tồn tại") from None
-        sec.audit.record(who.name, "token.revoke", f"token:{token_id}", {"name": token.name}, client_ip(request))
+        sec.audit.record(
+            who.name, "token.revoke", f"token:{token_id}", {"name": token.name}, client_ip(request)
+        )
         return RedirectResponse("/admin", status_code=303)
 
-    def _admin_again(request: Request, who: Principal, error: str, new_token: str | None = None,
-                     status_code: int = 422) -> Response:
+    def _admin_again(
+        request: Request, who: Principal, error: str, new_token: str | None = None, status_code: int = 422
+    ) -> Response:
         entries, _ = sec.audit.list(limit=50)
-        return render.page(request, "admin.html", who, status_code=status_code, users=sec.accounts.list_users(),
-                           tokens=sec.accounts.list_tokens(), entries=entries, roles=[r.value for r in Role],
-                           scopes=TOKEN_SCOPES, new_token=new_token, error=error)
+        return render.page(
+            request,
+            "admin.html",
+            who,
+            status_code=status_code,
+            users=sec.accounts.list_users(),
+            tokens=sec.accounts.list_tokens(),
+            entries=entries,
+            roles=[r.value for r in Role],
+            scopes=TOKEN_SCOPES,
+            new_token=new_token,
+            error=error,
+        )
 
     return pages

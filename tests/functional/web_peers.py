@@ -19,8 +19,9 @@ def accounts_of(service: Service) -> AccountStore:
     return AccountStore(service.alerting.engine, server_key(service.settings))
 
 
-def ensure_user(service: Service, username: str, role: Role, communes: list[str] | None = None,
-                password: str = PASSWORD) -> None:
+def ensure_user(
+    service: Service, username: str, role: Role, communes: list[str] | None = None, password: str = PASSWORD
+) -> None:
     """Create the account unless it exists."""
     store = accounts_of(service)
     if all(u.username != username for u in store.list_users()):
@@ -33,8 +34,9 @@ def login(url: str, username: str, password: str = PASSWORD) -> httpx.Client:
     page = client.get("/login")
     csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
     assert csrf, "login page has no CSRF field"
-    answer = client.post("/login", data={"username": username, "password": password, "csrf": csrf.group(1),
-                                         "next": "/"})
+    answer = client.post(
+        "/login", data={"username": username, "password": password, "csrf": csrf.group(1), "next": "/"}
+    )
     assert answer.status_code == 303, f"login of {username} failed: {answer.status_code}"
     return client
 
