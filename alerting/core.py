@@ -88,9 +88,8 @@ class AlertingCore:
         kept = [c for c in conditions if c.device not in maintained]
         changes = self.manager.reconcile(kept, now)
         self.last = EvaluationReport(now, time.perf_counter() - started, len(kept), len(changes))
-        for change in changes:
-            log.warning("incident %s #%d %s: %s", change.kind, change.incident.id, change.incident.key,
-                        change.incident.title)
+        for c in changes:
+            log.warning("incident %s #%d %s: %s", c.kind, c.incident.id, c.incident.key, c.incident.title)
         for subscriber in self.subscribers:
             try:
                 subscriber(changes)

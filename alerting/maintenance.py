@@ -87,7 +87,9 @@ class MaintenanceRepository:
         values = dict(scope=scope, target=target, starts_at=starts_at, ends_at=ends_at,
                       recurrence=recurrence, reason=reason, created_by=created_by, created_at=now)
         with self.engine.begin() as conn:
-            new_id = conn.execute(insert(maintenance_windows).values(**values)).inserted_primary_key[0]
+            key = conn.execute(insert(maintenance_windows).values(**values)).inserted_primary_key
+            assert key is not None
+            new_id = key[0]
         return MaintenanceWindow(id=new_id, **values)  # type: ignore[arg-type]
 
     def cancel(self, window_id: int, now: int) -> None:

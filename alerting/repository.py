@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable
 from typing import Any
 
@@ -78,7 +79,9 @@ class IncidentRepository:
             )
             return [_incident(r) for r in rows], int(total)
 
-    def open_many(self, conds: list[Condition], now: int, conn: Connection) -> list[Incident]:
+    def open_many(
+        self, conds: builtins.list[Condition], now: int, conn: Connection
+    ) -> builtins.list[Incident]:
         """Insert incidents for new conditions (one round trip) with their 'opened' events."""
         if not conds:
             return []
@@ -118,7 +121,9 @@ class IncidentRepository:
         )
         return [_incident_from(dict(row, id=ids[row["key"]])) for row in rows]
 
-    def resolve_many(self, active: list[Incident], now: int, conn: Connection, text: str) -> list[Incident]:
+    def resolve_many(
+        self, active: builtins.list[Incident], now: int, conn: Connection, text: str
+    ) -> builtins.list[Incident]:
         """Mark incidents resolved (one round trip each for rows and events)."""
         if not active:
             return []
@@ -140,7 +145,7 @@ class IncidentRepository:
         return active
 
     def change(
-        self, conn: Connection, incident_id: int, values: dict[str, Any], events: list[IncidentEvent]
+        self, conn: Connection, incident_id: int, values: dict[str, Any], events: builtins.list[IncidentEvent]
     ) -> Incident:
         """Update columns and append timeline events in the caller's transaction."""
         conn.execute(update(incidents).where(incidents.c.id == incident_id).values(**values))

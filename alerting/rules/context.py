@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TypedDict
 
 from alerting.rules.config import RulesConfig
 from alerting.states import StateTracker
 from inventory.inventory import Inventory
 from inventory.model import DeviceRole, SiteKind
 from store.base import MetricStore
+
+
+class Where(TypedDict):
+    """Where a condition is: the location fields of :class:`alerting.incidents.Condition`."""
+
+    province: str
+    commune: str | None
+    site: str | None
+    device: str | None
 
 
 @dataclass
@@ -25,14 +35,14 @@ class RuleContext:
     @cached_property
     def access_routers(self) -> dict[str, str]:
         """Commune code → its access router (router at the commune HQ)."""
-        out = {}
+        out: dict[str, str] = {}
         for dev in self.inventory.devices.values():
             site = self.inventory.sites[dev.site]
             if dev.role is DeviceRole.ROUTER and site.kind is SiteKind.COMMUNE_HQ:
                 out.setdefault(site.commune, dev.id)
         return out
 
-    def where(self, device_id: str) -> dict[str, str | None]:
+    def where(self, device_id: str) -> Where:
         """Commune, site and province of a device, for a condition."""
         dev = self.inventory.devices[device_id]
         site = self.inventory.sites[dev.site]

@@ -8,10 +8,13 @@ readings. Thresholds depend on the site's disaster-hardening level.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from alerting.incidents import Condition, IncidentKind, Severity
 from alerting.rules.context import RuleContext
 from alerting.states import ANSWERING
 from inventory.model import DeviceRole
+from store.base import FieldValue
 
 UPS_MEASUREMENT = "ups"
 ON_BATTERY_SOURCE = 5  # upsOutputSource battery(5)
@@ -64,14 +67,17 @@ def projected_minutes(points: list[tuple[int, float]]) -> float | None:
     return max(charge_now, 0.0) / -slope / 60.0
 
 
-def _on_battery(fields: dict) -> bool:
-    return fields.get("output_source") == ON_BATTERY_SOURCE or (fields.get("seconds_on_battery") or 0) > 0
+def _on_battery(fields: Mapping[str, FieldValue]) -> bool:
+    seconds = fields.get("seconds_on_battery")
+    on_battery_for_a_while = isinstance(seconds, int | float) and seconds > 0
+    return fields.get("output_source") == ON_BATTERY_SOURCE or on_battery_for_a_while
 
 
-def _on_battery_condition(ctx: RuleContext, dev_id: str, fields: dict) -> Condition:
+def _on_battery_condition(ctx: RuleContext, dev_id: str, fields: Mapping[str, FieldValue]) -> Condition:
     rules = ctx.rules.battery
     hardening = ctx.inventory.devices[dev_id].hardening_level
-    seconds_on = int(fields.get("seconds_on_battery") or 0)
+    raw_seconds = fields.get("seconds_on_battery")
+    seconds_on = int(raw_seconds) if isinstance(raw_seconds, int | float) else 0
     since = ctx.now - seconds_on if seconds_on else ctx.now
     start = max(since, ctx.now - rules.fit_window_s)
     series = ctx.store.range(UPS_MEASUREMENT, "charge_pct", start, ctx.now, where={"device": dev_id})

@@ -63,8 +63,8 @@ def parse_time(where: str, value: Any) -> int:
 
 def _point(where: str, geometry: dict, props: dict) -> TrackPoint:
     coords = geometry.get("coordinates")
-    numeric = isinstance(coords, list) and all(isinstance(c, int | float) for c in coords[:2])
-    if not (numeric and len(coords) >= 2):
+    if not (isinstance(coords, list) and len(coords) >= 2
+            and all(isinstance(c, int | float) for c in coords[:2])):
         raise TrackError(f"{where}.geometry.coordinates: expected [lon, lat], got {coords!r}")
     lon, lat = float(coords[0]), float(coords[1])
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
