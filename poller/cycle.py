@@ -27,6 +27,8 @@ from store.base import MetricStore, Sample
 log = logging.getLogger(__name__)
 ResultSink = Callable[[dict[str, PollResult]], None]
 DeviceSelector = Callable[[Device], bool]
+# below this interval a cycle is dominated by timeouts, not load: starts are not spread
+MIN_JITTER_INTERVAL_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +115,7 @@ class PollCycle:
             self._background.add(task)
             task.add_done_callback(self._background.discard)
         self._late = 0
-        spread = self.jitter * self.interval_s
+        spread = self.jitter * self.interval_s if self.interval_s >= MIN_JITTER_INTERVAL_S else 0.0
         results = await asyncio.gather(*(self._poll(d, t0 + spread * jitter_fraction(d.id)) for d in up))
         results = await self._recheck_parents(results)
         await self._deliver(results)
