@@ -157,9 +157,9 @@ def render_group(post_name: str, items: list[tuple[str, dict[str, Any]]], still_
         short = fit_sms(f"[{tag}] {verb}", lead["title"], f" (từ {when}).{ack} "
                         f"{links.incident(lead['id'])}")
     else:
-        rec = f", {len(recovered)} đã phục hồi" if recovered else ""
-        head = f"[{tag}] {len(firing)} sự cố{rec}. "
-        short = fit_sms(head, lead["title"] if firing else post_name, f". Còn {still_active} sự cố. "
+        head = f"[{tag}] " + ", ".join(parts) + ". "
+        left = f"Còn {still_active} sự cố" if still_active else "Hết sự cố"
+        short = fit_sms(head, lead["title"] if firing else post_name, f". {left}. "
                         f"{links.base_url.rstrip('/')}/incidents")
     summary = battery_summary([s for _, s in items])
     text_lines = [subject, ""]

@@ -75,21 +75,28 @@ class OutboxWorker:
                 report.postponed += 1
                 continue
             ready.append(row)
-        results = list(self.pool.map(self._attempt, ready))
-        for row, result in zip(ready, results, strict=True):
-            if result.ok:
-                self.outbox.sent(row, now)
+        # Each row is marked sent (or failed) right after its own attempt, so a crash re-sends at most
+        # the attempts in flight (≤ ``parallel``), never a whole pass.
+        for outcome in self.pool.map(lambda row: self._deliver(row, now), ready):
+            if outcome == "sent":
                 report.sent += 1
-                continue
-            channel = self.config.channels.get(row.channel[0])
-            outcome = self.outbox.failed(row, now, result.error or "?", channel.max_attempts if channel else 1,
-                                         result.retry_after)
-            report.failed += 1
-            report.fallbacks += outcome.startswith("fallback")
-            log.warning("outbox #%d to %s via %s failed (%s): %s", row.id, row.post, row.channel[0], outcome,
-                        result.error)
+            else:
+                report.failed += 1
+                report.fallbacks += outcome.startswith("fallback")
         self.last = report
         return report
+
+    def _deliver(self, row: OutboxRow, now: int) -> str:
+        result = self._attempt(row)
+        if result.ok:
+            self.outbox.sent(row, now)
+            return "sent"
+        channel = self.config.channels.get(row.channel[0])
+        outcome = self.outbox.failed(row, now, result.error or "?", channel.max_attempts if channel else 1,
+                                     result.retry_after)
+        log.warning("outbox #%d to %s via %s failed (%s): %s", row.id, row.post, row.channel[0], outcome,
+                    result.error)
+        return outcome
 
     def _attempt(self, row: OutboxRow) -> SendResult:
         channel, target = row.channel

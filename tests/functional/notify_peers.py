@@ -12,6 +12,8 @@ import json
 import socket
 import ssl
 import threading
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -19,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
@@ -148,6 +151,7 @@ class HttpPeers:
     sms_key: str = "smsGatewayKeySecret123"
     requests: list[dict[str, Any]] = field(default_factory=list)
     fail: dict[str, list[int]] = field(default_factory=dict)  # service → status codes to answer next
+    delay_s: float = 0.0  # answer this late (a slow gateway), after recording the request
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
 
@@ -181,6 +185,8 @@ class HttpPeers:
                     code = codes.pop(0) if codes else 200
                     if code == 200:
                         peers.requests.append({"service": service, "path": self.path, "body": body})
+                if peers.delay_s:
+                    time.sleep(peers.delay_s)
                 if code != 200:
                     return self._answer(code, {"ok": False, "error": code}, retry_after=code == 429)
                 if service == "zalo":
@@ -209,6 +215,8 @@ class HttpPeers:
             return "zns", headers.get("access_token") == self.oa_token
         if path == "/v3.0/oa/message/cs":
             return "oa", headers.get("access_token") == self.oa_token
+        if path == "/hook":
+            return "hook", True
         if path == "/api/sms/send":
             return "sms", headers.get("Authorization") == f"Bearer {self.sms_key}"
         return None, False
@@ -229,3 +237,39 @@ class HttpPeers:
         with self.lock:
             self.requests.clear()
             self.fail.clear()
+
+
+@pytest.fixture(scope="module")
+def smtp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmtpSink]:
+    """A STARTTLS + AUTH SMTP server on loopback (self-signed certificate)."""
+    sink = SmtpSink(tls=self_signed(tmp_path_factory.mktemp("smtp")))
+    sink.start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture(scope="module")
+def peers() -> Iterator[HttpPeers]:
+    """Zalo Bot API, Zalo OA/ZNS and SMS gateway on one loopback HTTP server."""
+    server = HttpPeers()
+    server.start()
+    yield server
+    server.stop()
+
+
+def channels(smtp: SmtpSink, peers: HttpPeers, **overrides: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Channel definitions (routes-file shape) pointing at the local peers."""
+    out: dict[str, dict[str, Any]] = {
+        "email": {"kind": "email", "url": f"mailtos://{smtp.user}:{smtp.password}@127.0.0.1:{smtp.port}/"
+                  "?from=trucban@lab.invalid&to={target}&mode=starttls&verify=no", "max_attempts": 2},
+        "zalo": {"kind": "zalo", "url": f"zalo://{peers.zalo_token}/{{target}}", "api_base": peers.base,
+                 "max_attempts": 2},
+        "zns": {"kind": "zalo_oa", "url": f"zalooa://{peers.oa_token}@127.0.0.1:{peers.port}/{{target}}"
+                "?template=7895417&secure=no", "max_attempts": 2},
+        "sms": {"kind": "sms", "url": f"smsgw://{peers.sms_key}@127.0.0.1:{peers.port}/{{target}}"
+                "?brandname=TRUCBAN&secure=no", "max_attempts": 2},
+        "hook": {"kind": "webhook", "url": f"json://127.0.0.1:{peers.port}/hook"},
+    }
+    for name, values in overrides.items():
+        out[name] = {**out.get(name, {}), **values}
+    return out
