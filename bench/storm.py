@@ -83,7 +83,9 @@ class Sink:
 
     async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802
         msg = message_from_bytes(envelope.original_content, policy=policy.default)  # type: ignore[attr-defined]
-        ids = [[int(x) for x in str(msg.get(h, "")).split()] for h in ("X-Trucban-Down", "X-Trucban-Recovered")]
+        ids = [
+            [int(x) for x in str(msg.get(h, "")).split()] for h in ("X-Trucban-Down", "X-Trucban-Recovered")
+        ]
         for rcpt in envelope.rcpt_tos:  # type: ignore[attr-defined]
             self.mails.append(Mail(self.clock.t, rcpt, ids[0], ids[1]))
         return "250 OK"
@@ -114,10 +116,10 @@ def scenario(inv: Inventory, minutes: int, rng: random.Random) -> Scenario:
     for code in rest[:n_iso]:
         down = rng.randrange(0, storm)
         sc.isolated[f"c{code}-r1"] = (down, down + rng.randrange(10 * 60, 30 * 60))
-    for code in rest[n_iso:n_iso + n_pri]:
+    for code in rest[n_iso : n_iso + n_pri]:
         down = rng.randrange(0, storm)
         sc.primary[f"c{code}-r1"] = (down, down + rng.randrange(10 * 60, 30 * 60))
-    for code in rest[n_iso + n_pri:n_iso + n_pri + 4]:
+    for code in rest[n_iso + n_pri : n_iso + n_pri + 4]:
         start = rng.randrange(0, storm // 2)
         sc.flapping[f"c{code}-r1"] = (start, start + rng.randrange(5 * 60, 10 * 60), rng.choice((40, 50, 70)))
     aggs = sorted(d for d in inv.devices if "-agg" in d)[:2]
@@ -150,25 +152,45 @@ def poll(inv: Inventory, sc: Scenario, t: int, store: SqliteMetricStore) -> dict
             continue
         on_battery = lost <= t < back
         charge = max(5.0, 100.0 - rate * (t - lost) / 60.0) if on_battery else 100.0
-        samples.append(Sample("ups", {"device": pwr}, {
-            "output_source": 5 if on_battery else 3, "seconds_on_battery": (t - lost) if on_battery else 0,
-            "charge_pct": round(charge, 1), "minutes_remaining": round(charge / rate)}, ts))
+        samples.append(
+            Sample(
+                "ups",
+                {"device": pwr},
+                {
+                    "output_source": 5 if on_battery else 3,
+                    "seconds_on_battery": (t - lost) if on_battery else 0,
+                    "charge_pct": round(charge, 1),
+                    "minutes_remaining": round(charge / rate),
+                },
+                ts,
+            )
+        )
     store.write(samples)
     out = {}
     for dev in inv.devices:
         if dev in silent:
-            out[dev] = PollResult(dev, False, ts, error=f"{dev}: no SNMP answer (timeout)", error_kind="timeout")
+            out[dev] = PollResult(
+                dev, False, ts, error=f"{dev}: no SNMP answer (timeout)", error_kind="timeout"
+            )
             continue
         iface = []
         if dev.endswith("-r1"):
-            iface = [Sample("snmp_if", {"device": dev, "if_index": str(i)},
-                            {"oper_status": 2 if i in if_down.get(dev, set()) else 1, "admin_status": 1}, ts)
-                     for i in (1, 2, 3, 4)]
+            iface = [
+                Sample(
+                    "snmp_if",
+                    {"device": dev, "if_index": str(i)},
+                    {"oper_status": 2 if i in if_down.get(dev, set()) else 1, "admin_status": 1},
+                    ts,
+                )
+                for i in (1, 2, 3, 4)
+            ]
         out[dev] = PollResult(dev, True, ts, samples=iface)
     return out
 
 
-def failure_time(sc: Scenario, inv: Inventory, kind: str, device: str | None, commune: str | None) -> int | None:
+def failure_time(
+    sc: Scenario, inv: Inventory, kind: str, device: str | None, commune: str | None
+) -> int | None:
     """When the failure behind an incident became observable (simulated seconds), for the delay figure.
 
     A failure behind a failed aggregation router cannot be seen until the router
@@ -220,19 +242,33 @@ def run(communes: int, minutes: int, seed: int) -> str:
     try:
         engine = open_database(f"sqlite:///{work / 'alerting.sqlite'}")
         store = SqliteMetricStore(work / "metrics.sqlite")
-        config = NotifyConfig.model_validate({
-            "channels": {"email": smtp_channel("127.0.0.1", port, "trucban@lab.invalid", starttls=False)},
-            "posts": {"noc": {"name": "Trực ban NOC", "contacts": [{"name": "NOC", "email": "noc@lab.invalid"}]},
-                      "coordinators": {"name": "Điều phối", "contacts": [{"name": "ĐP",
-                                                                           "email": "dp@lab.invalid"}]}},
-        })
-        svc = NotifyService.build(engine, inv, config, base_url="https://trucban.example.vn", timezone=TZ,
-                                  clock=clock)
+        config = NotifyConfig.model_validate(
+            {
+                "channels": {"email": smtp_channel("127.0.0.1", port, "trucban@lab.invalid", starttls=False)},
+                "posts": {
+                    "noc": {
+                        "name": "Trực ban NOC",
+                        "contacts": [{"name": "NOC", "email": "noc@lab.invalid"}],
+                    },
+                    "coordinators": {
+                        "name": "Điều phối",
+                        "contacts": [{"name": "ĐP", "email": "dp@lab.invalid"}],
+                    },
+                },
+            }
+        )
+        svc = NotifyService.build(
+            engine, inv, config, base_url="https://trucban.example.vn", timezone=TZ, clock=clock
+        )
         core = AlertingCore(inv, store, engine, subscribers=[svc.subscriber])
         sc = scenario(inv, minutes, rng)
-        last_event = max([b for _, b, _ in sc.mains.values()] + [u for _, u in sc.primary.values()]
-                         + [u for _, u in sc.isolated.values()] + [u for _, u in sc.aggs.values()]
-                         + [e for _, e, _ in sc.flapping.values()])
+        last_event = max(
+            [b for _, b, _ in sc.mains.values()]
+            + [u for _, u in sc.primary.values()]
+            + [u for _, u in sc.isolated.values()]
+            + [u for _, u in sc.aggs.values()]
+            + [e for _, e, _ in sc.flapping.values()]
+        )
         horizon = last_event + config.timers.group_interval_s * 2 + 4 * POLL_S
         started = time.perf_counter()
         for t in range(0, horizon + 1, WORKER_S):
@@ -246,8 +282,9 @@ def run(communes: int, minutes: int, seed: int) -> str:
         smtp.stop()
 
 
-def report(svc: NotifyService, inv: Inventory, sc: Scenario, sink: Sink, config: NotifyConfig,
-           wall: float) -> str:
+def report(
+    svc: NotifyService, inv: Inventory, sc: Scenario, sink: Sink, config: NotifyConfig, wall: float
+) -> str:
     """Count, check and print."""
     incidents, _ = svc.notifier.repo.list(limit=100000)
     per_post: dict[str, int] = defaultdict(int)
@@ -283,13 +320,19 @@ def report(svc: NotifyService, inv: Inventory, sc: Scenario, sink: Sink, config:
     k = max(per_post.values(), default=0)
     med = statistics.median(delays) if delays else float("nan")
     med_x = statistics.median(excl) if excl else float("nan")
-    print(f"incidents={len(incidents)} mails={len(sink.mails)} posts={len({m.rcpt for m in sink.mails})} "
-          f"simulated_s={int(sink.mails[-1].at - T0) if sink.mails else 0} wall_s={wall:.1f}")
-    print(f"median_failure_to_smtp_accept_s={med:.0f} median_excluding_grouping_wait_s={med_x:.0f} "
-          f"(poll interval {POLL_S} s, group_wait {config.timers.group_wait_s} s, "
-          f"group_interval {config.timers.group_interval_s} s)")
-    return (f"storm communes={len(inv.watched_communes)} messages={len(sink.mails)} "
-            f"max_per_post_first_10min={k} lost={lost} unresolved={unresolved}")
+    print(
+        f"incidents={len(incidents)} mails={len(sink.mails)} posts={len({m.rcpt for m in sink.mails})} "
+        f"simulated_s={int(sink.mails[-1].at - T0) if sink.mails else 0} wall_s={wall:.1f}"
+    )
+    print(
+        f"median_failure_to_smtp_accept_s={med:.0f} median_excluding_grouping_wait_s={med_x:.0f} "
+        f"(poll interval {POLL_S} s, group_wait {config.timers.group_wait_s} s, "
+        f"group_interval {config.timers.group_interval_s} s)"
+    )
+    return (
+        f"storm communes={len(inv.watched_communes)} messages={len(sink.mails)} "
+        f"max_per_post_first_10min={k} lost={lost} unresolved={unresolved}"
+    )
 
 
 def _queued(svc: NotifyService) -> dict[tuple[str, int], float]:

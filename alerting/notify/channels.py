@@ -122,15 +122,23 @@ class ChannelSender:
             url += ("&" if "?" in url else "?") + f"tracking={quote(tracking, safe='')}"
         return url
 
-    def send(self, channel: str, target: str, message: Rendered, tracking: str,
-             headers: dict[str, str] | None = None) -> SendResult:
+    def send(
+        self,
+        channel: str,
+        target: str,
+        message: Rendered,
+        tracking: str,
+        headers: dict[str, str] | None = None,
+    ) -> SendResult:
         """One attempt through one channel; never raises for delivery problems."""
         ch = self.channels.get(channel)
         if ch is None:
             return SendResult(False, f"kênh {channel!r} không còn được cấu hình")
         obj = apprise.Apprise.instantiate(self.url_for(channel, target, tracking), suppress_exceptions=True)
         if obj is None:
-            return SendResult(False, f"{channel}: URL apprise không hợp lệ ({mask_url(ch.url.get_secret_value())})")
+            return SendResult(
+                False, f"{channel}: URL apprise không hợp lệ ({mask_url(ch.url.get_secret_value())})"
+            )
         self._tune(obj, ch, headers or {}, tracking)
         title, body, fmt = _variant(ch.kind, message)
         _capture.records = []

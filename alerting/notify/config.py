@@ -50,8 +50,14 @@ class ChannelKind(StrEnum):
     WEBHOOK = "webhook"
 
 
-ADDRESS_OF = {ChannelKind.EMAIL: "email", ChannelKind.ZALO: "zalo", ChannelKind.ZALO_OA: "phone",
-              ChannelKind.SMS: "phone", ChannelKind.TELEGRAM: "telegram", ChannelKind.WEBHOOK: "none"}
+ADDRESS_OF = {
+    ChannelKind.EMAIL: "email",
+    ChannelKind.ZALO: "zalo",
+    ChannelKind.ZALO_OA: "phone",
+    ChannelKind.SMS: "phone",
+    ChannelKind.TELEGRAM: "telegram",
+    ChannelKind.WEBHOOK: "none",
+}
 SHORT_KINDS = (ChannelKind.SMS, ChannelKind.ZALO_OA)
 
 
@@ -193,8 +199,11 @@ def expand_env(text: str, env: Mapping[str, str]) -> tuple[str, list[str]]:
     return ENV_REF.sub(sub, text), missing
 
 
-def load_notify_config(path: Path | None, env: Mapping[str, str] | None = None,
-                       extra_channels: Mapping[str, Channel] | None = None) -> NotifyConfig:
+def load_notify_config(
+    path: Path | None,
+    env: Mapping[str, str] | None = None,
+    extra_channels: Mapping[str, Channel] | None = None,
+) -> NotifyConfig:
     """Notification config from ``path`` (None: defaults); ConfigError names file/line/field/value."""
     env = os.environ if env is None else env
     data: dict = {}
@@ -214,9 +223,15 @@ def load_notify_config(path: Path | None, env: Mapping[str, str] | None = None,
         if isinstance(ch, dict) and isinstance(ch.get("url"), str):
             url, missing = expand_env(ch["url"], env)
             for var in missing:
-                problems.append(Problem(located.file, located.line(("channels", name, "url")),
-                                        f"channels.{name}.url", f"${{{var}}}",
-                                        "environment variable not set"))
+                problems.append(
+                    Problem(
+                        located.file,
+                        located.line(("channels", name, "url")),
+                        f"channels.{name}.url",
+                        f"${{{var}}}",
+                        "environment variable not set",
+                    )
+                )
             channels[name] = {**ch, "url": url}
     for name, ch in (extra_channels or {}).items():
         channels.setdefault(name, ch)
@@ -225,8 +240,10 @@ def load_notify_config(path: Path | None, env: Mapping[str, str] | None = None,
     try:
         config = NotifyConfig.model_validate(data)
     except ValidationError as exc:
-        problems += [p if ".url" not in p.field else Problem(p.file, p.line, p.field, "***", p.message)
-                     for p in problems_from_validation(exc, located)]
+        problems += [
+            p if ".url" not in p.field else Problem(p.file, p.line, p.field, "***", p.message)
+            for p in problems_from_validation(exc, located)
+        ]
     if config is not None:
         problems += _references(config, located)
     if problems or config is None:
@@ -241,21 +258,49 @@ def _references(config: NotifyConfig, located: Located) -> list[Problem]:
     for i, route in enumerate(config.routes):
         for j, post in enumerate(route.to):
             if post not in posts:
-                out.append(Problem(located.file, located.line(("routes", i, "to", j)), f"routes.{i}.to.{j}",
-                                   post, "unknown post (define it under posts:)"))
+                out.append(
+                    Problem(
+                        located.file,
+                        located.line(("routes", i, "to", j)),
+                        f"routes.{i}.to.{j}",
+                        post,
+                        "unknown post (define it under posts:)",
+                    )
+                )
         for j, ch in enumerate(route.channels or ()):
             if ch not in config.channels:
-                out.append(Problem(located.file, located.line(("routes", i, "channels", j)),
-                                   f"routes.{i}.channels.{j}", ch, "unknown channel"))
+                out.append(
+                    Problem(
+                        located.file,
+                        located.line(("routes", i, "channels", j)),
+                        f"routes.{i}.channels.{j}",
+                        ch,
+                        "unknown channel",
+                    )
+                )
     for name, post_ in config.posts.items():
         for j, ch in enumerate(post_.channels or ()):
             if ch not in config.channels:
-                out.append(Problem(located.file, located.line(("posts", name, "channels", j)),
-                                   f"posts.{name}.channels.{j}", ch, "unknown channel"))
+                out.append(
+                    Problem(
+                        located.file,
+                        located.line(("posts", name, "channels", j)),
+                        f"posts.{name}.channels.{j}",
+                        ch,
+                        "unknown channel",
+                    )
+                )
     for j, post in enumerate(config.escalation.levels):
         if post not in posts:
-            out.append(Problem(located.file, located.line(("escalation", "levels", j)),
-                               f"escalation.levels.{j}", post, "unknown post"))
+            out.append(
+                Problem(
+                    located.file,
+                    located.line(("escalation", "levels", j)),
+                    f"escalation.levels.{j}",
+                    post,
+                    "unknown post",
+                )
+            )
     return out
 
 
@@ -264,9 +309,17 @@ def severity(name: str) -> Severity:
     return SEVERITY_NAMES[name.lower()]
 
 
-def smtp_channel(host: str, port: int, sender: str, *, user: str | None = None,
-                 password: SecretStr | None = None, starttls: bool = True, verify: bool = True,
-                 rate_per_minute: float = 120.0) -> Channel:
+def smtp_channel(
+    host: str,
+    port: int,
+    sender: str,
+    *,
+    user: str | None = None,
+    password: SecretStr | None = None,
+    starttls: bool = True,
+    verify: bool = True,
+    rate_per_minute: float = 120.0,
+) -> Channel:
     """An ``email`` channel (apprise mailto/mailtos URL) from plain SMTP settings."""
     from urllib.parse import quote
 
@@ -275,6 +328,8 @@ def smtp_channel(host: str, port: int, sender: str, *, user: str | None = None,
         secret = password.get_secret_value() if password else ""
         auth = f"{quote(user, safe='')}:{quote(secret, safe='')}@"
     scheme, mode = ("mailtos", "starttls") if starttls else ("mailto", "insecure")
-    url = (f"{scheme}://{auth}{host}:{port}/?from={quote(sender, safe='@')}&to={{target}}&mode={mode}"
-           f"&verify={'yes' if verify else 'no'}")
+    url = (
+        f"{scheme}://{auth}{host}:{port}/?from={quote(sender, safe='@')}&to={{target}}&mode={mode}"
+        f"&verify={'yes' if verify else 'no'}"
+    )
     return Channel(kind=ChannelKind.EMAIL, url=SecretStr(url), rate_per_minute=rate_per_minute, burst=20)

@@ -9,8 +9,12 @@ from dataclasses import dataclass, field
 from alerting.incidents import SEVERITY_VI, Incident, IncidentKind, Severity
 from inventory.inventory import Inventory
 
-STATE_VI = {"up": "hoạt động bình thường", "backup": "đang chạy đường dự phòng",
-            "battery": "có trạm BTS chạy ắc quy", "isolated": "bị cô lập / mất kết nối"}
+STATE_VI = {
+    "up": "hoạt động bình thường",
+    "backup": "đang chạy đường dự phòng",
+    "battery": "có trạm BTS chạy ắc quy",
+    "isolated": "bị cô lập / mất kết nối",
+}
 ORDER = ("isolated", "battery", "backup", "up")
 
 
@@ -27,8 +31,9 @@ class CommunePicture:
         return {s: c.get(s, 0) for s in ORDER}
 
 
-def commune_picture(inventory: Inventory, active: Iterable[Incident],
-                    communes: Iterable[str] | None = None) -> CommunePicture:
+def commune_picture(
+    inventory: Inventory, active: Iterable[Incident], communes: Iterable[str] | None = None
+) -> CommunePicture:
     """Classify communes: isolated > on battery > on backup > up."""
     wanted = list(communes) if communes is not None else inventory.watched_communes
     rank = {s: i for i, s in enumerate(ORDER)}
@@ -58,30 +63,44 @@ def commune_picture(inventory: Inventory, active: Iterable[Incident],
     return pic
 
 
-def digest_text(inventory: Inventory, active: list[Incident], communes: Iterable[str] | None = None,
-                title: str = "Tổng hợp tình hình") -> tuple[str, str]:
+def digest_text(
+    inventory: Inventory,
+    active: list[Incident],
+    communes: Iterable[str] | None = None,
+    title: str = "Tổng hợp tình hình",
+) -> tuple[str, str]:
     """(subject, body) of a digest in Vietnamese."""
     pic = commune_picture(inventory, active, communes)
     counts = pic.counts()
     total = len(pic.states)
-    first = (f"{title}: {total} xã/phường — {counts['up']} bình thường, {counts['backup']} dự phòng, "
-             f"{counts['battery']} chạy ắc quy, {counts['isolated']} cô lập.")
+    first = (
+        f"{title}: {total} xã/phường — {counts['up']} bình thường, {counts['backup']} dự phòng, "
+        f"{counts['battery']} chạy ắc quy, {counts['isolated']} cô lập."
+    )
     lines = [first, ""]
     for state in ("isolated", "battery", "backup"):
         names = [_name(inventory, c) for c, s in pic.states.items() if s == state]
         if names:
-            lines.append(f"{STATE_VI[state].capitalize()} ({len(names)}): {', '.join(names[:30])}"
-                         + (" …" if len(names) > 30 else ""))
+            lines.append(
+                f"{STATE_VI[state].capitalize()} ({len(names)}): {', '.join(names[:30])}"
+                + (" …" if len(names) > 30 else "")
+            )
     if pic.minutes_left:
         worst = sorted(pic.minutes_left.items(), key=lambda kv: kv[1])[:5]
-        lines.append("Ắc quy sắp cạn: " + ", ".join(f"{_name(inventory, c)} (~{round(m)} phút)" for c, m in worst))
+        lines.append(
+            "Ắc quy sắp cạn: " + ", ".join(f"{_name(inventory, c)} (~{round(m)} phút)" for c, m in worst)
+        )
     severe = sorted((i for i in active if i.severity >= Severity.MAJOR), key=lambda i: -i.severity)[:10]
     if severe:
         lines += ["", "Sự cố nghiêm trọng đang mở:"]
-        lines += [f"- [{SEVERITY_VI[i.severity]}] #{i.id} {i.title}"
-                  + (" (đã xác nhận)" if i.acked_by else "") for i in severe]
-    subject = f"[TỔNG HỢP] {counts['isolated']} cô lập, {counts['battery']} chạy ắc quy, " \
-              f"{counts['backup']} dự phòng / {total} xã"
+        lines += [
+            f"- [{SEVERITY_VI[i.severity]}] #{i.id} {i.title}" + (" (đã xác nhận)" if i.acked_by else "")
+            for i in severe
+        ]
+    subject = (
+        f"[TỔNG HỢP] {counts['isolated']} cô lập, {counts['battery']} chạy ắc quy, "
+        f"{counts['backup']} dự phòng / {total} xã"
+    )
     return subject, "\n".join(lines)
 
 

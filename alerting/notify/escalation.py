@@ -33,9 +33,15 @@ def start(conn: Connection, incident_id: int, steps: list[Step], now: int) -> bo
     c = notify_escalations.c
     if conn.execute(select(c.incident_id).where(c.incident_id == incident_id)).first():
         return False
-    conn.execute(insert(notify_escalations).values(
-        incident_id=incident_id, chain=[[s.post, s.after_s] for s in steps], level=0,
-        next_at=now + steps[0].after_s, done=False))
+    conn.execute(
+        insert(notify_escalations).values(
+            incident_id=incident_id,
+            chain=[[s.post, s.after_s] for s in steps],
+            level=0,
+            next_at=now + steps[0].after_s,
+            done=False,
+        )
+    )
     return True
 
 
@@ -45,21 +51,29 @@ def due(conn: Connection, now: int) -> list[tuple[int, str]]:
     Timers of acknowledged or resolved incidents are closed on the way.
     """
     c = notify_escalations.c
-    rows = conn.execute(select(notify_escalations, incidents.c.status)
-                        .join(incidents, incidents.c.id == c.incident_id, isouter=True)
-                        .where(and_(c.done.is_(False), c.next_at <= now))).all()
+    rows = conn.execute(
+        select(notify_escalations, incidents.c.status)
+        .join(incidents, incidents.c.id == c.incident_id, isouter=True)
+        .where(and_(c.done.is_(False), c.next_at <= now))
+    ).all()
     out: list[tuple[int, str]] = []
     for r in rows:
         if r.status != IncidentStatus.OPEN.value:  # acknowledged, resolved or gone
-            conn.execute(update(notify_escalations).where(c.incident_id == r.incident_id)
-                         .values(done=True, next_at=None))
+            conn.execute(
+                update(notify_escalations)
+                .where(c.incident_id == r.incident_id)
+                .values(done=True, next_at=None)
+            )
             continue
         chain = [Step(p, int(a)) for p, a in r.chain]
         post = chain[r.level].post
         level = r.level + 1
         more = level < len(chain)
-        conn.execute(update(notify_escalations).where(c.incident_id == r.incident_id).values(
-            level=level, done=not more, next_at=now + chain[level].after_s if more else None))
+        conn.execute(
+            update(notify_escalations)
+            .where(c.incident_id == r.incident_id)
+            .values(level=level, done=not more, next_at=now + chain[level].after_s if more else None)
+        )
         out.append((r.incident_id, post))
     return out
 
@@ -67,4 +81,6 @@ def due(conn: Connection, now: int) -> list[tuple[int, str]]:
 def stop(conn: Connection, incident_id: int) -> None:
     """Close an incident's timer (acknowledged)."""
     c = notify_escalations.c
-    conn.execute(update(notify_escalations).where(c.incident_id == incident_id).values(done=True, next_at=None))
+    conn.execute(
+        update(notify_escalations).where(c.incident_id == incident_id).values(done=True, next_at=None)
+    )

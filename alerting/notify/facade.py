@@ -46,15 +46,30 @@ class NotifyService:
     _task: asyncio.Task | None = field(default=None, repr=False)
 
     @classmethod
-    def build(cls, engine: Engine, inventory: Inventory, config: NotifyConfig, *, base_url: str,
-              timezone: ZoneInfo, view: Callable[[], NetworkView] | None = None,
-              clock: Callable[[], float] = time.time, parallel: int = 4) -> NotifyService:
+    def build(
+        cls,
+        engine: Engine,
+        inventory: Inventory,
+        config: NotifyConfig,
+        *,
+        base_url: str,
+        timezone: ZoneInfo,
+        view: Callable[[], NetworkView] | None = None,
+        clock: Callable[[], float] = time.time,
+        parallel: int = 4,
+    ) -> NotifyService:
         """Wire the parts on one alerting database."""
         notifier = Notifier(engine, inventory, config, base_url=base_url, timezone=timezone, clock=clock)
         typhoon = TyphoonMode(notifier, config.typhoon, view)
         service: NotifyService
-        worker = OutboxWorker(notifier.outbox, ChannelSender(dict(config.channels)), config, clock=clock,
-                              parallel=parallel, tick=lambda now: service.tick(now))
+        worker = OutboxWorker(
+            notifier.outbox,
+            ChannelSender(dict(config.channels)),
+            config,
+            clock=clock,
+            parallel=parallel,
+            tick=lambda now: service.tick(now),
+        )
         service = cls(config, notifier, notifier.outbox, worker, typhoon, clock)
         return service
 
@@ -92,17 +107,24 @@ class NotifyService:
         typhoon = self.typhoon.current(now)
         return {
             "outbox": self.outbox.counts(),
-            "channels": {name: {"kind": ch.kind.value, "url": mask_url(ch.url.get_secret_value()),
-                                "rate_per_minute": ch.rate_per_minute, "max_attempts": ch.max_attempts}
-                         for name, ch in self.config.channels.items()},
+            "channels": {
+                name: {
+                    "kind": ch.kind.value,
+                    "url": mask_url(ch.url.get_secret_value()),
+                    "rate_per_minute": ch.rate_per_minute,
+                    "max_attempts": ch.max_attempts,
+                }
+                for name, ch in self.config.channels.items()
+            },
             "worker": self.worker.last.__dict__,
             "posts_without_contacts": sorted(self.notifier.unreachable_posts),
             "typhoon": typhoon.as_dict() if typhoon else None,
             "typhoon_active": bool(typhoon and typhoon.active(now)),
         }
 
-    def outbox_page(self, *, status: str | None = None, post: str | None = None, limit: int = 100,
-                    offset: int = 0) -> dict[str, Any]:
+    def outbox_page(
+        self, *, status: str | None = None, post: str | None = None, limit: int = 100, offset: int = 0
+    ) -> dict[str, Any]:
         """A page of outbox rows (newest first) with delivery state."""
         items, total = self.outbox.list(status=status, post=post, limit=limit, offset=offset)
         return {"items": items, "total": total}
@@ -111,19 +133,36 @@ class NotifyService:
         """The current declaration (active or upcoming) and recent history."""
         now = int(self.clock())
         current = self.typhoon.current(now)
-        return {"current": current.as_dict() if current else None,
-                "active": bool(current and current.active(now)),
-                "poll_interval_s": self.typhoon.poll_interval(now),
-                "history": [d.as_dict() for d in self.typhoon.history()]}
+        return {
+            "current": current.as_dict() if current else None,
+            "active": bool(current and current.active(now)),
+            "poll_interval_s": self.typhoon.poll_interval(now),
+            "history": [d.as_dict() for d in self.typhoon.history()],
+        }
 
-    def declare_typhoon(self, name: str, *, by: str, starts_at: int | None = None, ends_at: int,
-                        communes: list[str] | None = None, province: str | None = None,
-                        digest_every_s: int | None = None) -> Declaration:
+    def declare_typhoon(
+        self,
+        name: str,
+        *,
+        by: str,
+        starts_at: int | None = None,
+        ends_at: int,
+        communes: list[str] | None = None,
+        province: str | None = None,
+        digest_every_s: int | None = None,
+    ) -> Declaration:
         """Declare a storm (raises TyphoonError with a clear message on bad input)."""
         now = int(self.clock())
-        return self.typhoon.declare(name, communes=communes, province=province,
-                                    starts_at=now if starts_at is None else starts_at, ends_at=ends_at,
-                                    by=by, now=now, digest_every_s=digest_every_s)
+        return self.typhoon.declare(
+            name,
+            communes=communes,
+            province=province,
+            starts_at=now if starts_at is None else starts_at,
+            ends_at=ends_at,
+            by=by,
+            now=now,
+            digest_every_s=digest_every_s,
+        )
 
     def end_typhoon(self, *, by: str, declaration_id: int | None = None) -> Declaration:
         """End the storm and send the recovery summary."""

@@ -35,35 +35,74 @@ class FlushPlan:
     levels: dict[int, int] = field(default_factory=dict)
 
 
-def add_alert(conn: Connection, post: str, incident_id: int, severity: int, scope: int,
-              snap: dict[str, Any], level: int, now: int, timers: Timers) -> bool:
+def add_alert(
+    conn: Connection,
+    post: str,
+    incident_id: int,
+    severity: int,
+    scope: int,
+    snap: dict[str, Any],
+    level: int,
+    now: int,
+    timers: Timers,
+) -> bool:
     """Put an incident into a post's group (once); False if it is already there."""
     c = notify_alerts.c
     if conn.execute(select(c.id).where(and_(c.post == post, c.incident_id == incident_id))).first():
         return False
-    conn.execute(insert(notify_alerts).values(
-        post=post, incident_id=incident_id, level=level, severity=severity, sent_severity=None, scope=scope,
-        sent_scope=None, status=FIRING, dirty=True, queued_at=now, snapshot=snap))
+    conn.execute(
+        insert(notify_alerts).values(
+            post=post,
+            incident_id=incident_id,
+            level=level,
+            severity=severity,
+            sent_severity=None,
+            scope=scope,
+            sent_scope=None,
+            status=FIRING,
+            dirty=True,
+            queued_at=now,
+            snapshot=snap,
+        )
+    )
     touch(conn, post, now, timers)
     return True
 
 
 def posts_of(conn: Connection, incident_id: int) -> list[str]:
     """Posts that hold this incident."""
-    return [r.post for r in conn.execute(select(notify_alerts.c.post)
-                                         .where(notify_alerts.c.incident_id == incident_id))]
+    return [
+        r.post
+        for r in conn.execute(select(notify_alerts.c.post).where(notify_alerts.c.incident_id == incident_id))
+    ]
 
 
-def change_alert(conn: Connection, incident_id: int, severity: int, scope: int, snap: dict[str, Any],
-                 now: int, timers: Timers) -> None:
+def change_alert(
+    conn: Connection,
+    incident_id: int,
+    severity: int,
+    scope: int,
+    snap: dict[str, Any],
+    now: int,
+    timers: Timers,
+) -> None:
     """Severity or scope changed: mark dirty where it differs from what was last sent."""
     c = notify_alerts.c
     for row in conn.execute(select(notify_alerts).where(c.incident_id == incident_id)).all():
-        dirty = row.dirty or row.sent_severity is None or row.sent_severity != severity \
-            or row.sent_scope != scope
-        conn.execute(update(notify_alerts).where(c.id == row.id).values(
-            severity=severity, scope=scope, snapshot=snap, dirty=dirty,
-            queued_at=row.queued_at if row.dirty else now))
+        dirty = (
+            row.dirty or row.sent_severity is None or row.sent_severity != severity or row.sent_scope != scope
+        )
+        conn.execute(
+            update(notify_alerts)
+            .where(c.id == row.id)
+            .values(
+                severity=severity,
+                scope=scope,
+                snapshot=snap,
+                dirty=dirty,
+                queued_at=row.queued_at if row.dirty else now,
+            )
+        )
         if dirty and not row.dirty:
             touch(conn, row.post, now, timers)
 
@@ -72,8 +111,11 @@ def resolve_alert(conn: Connection, incident_id: int, snap: dict[str, Any], now:
     """The incident cleared: its RECOVERED is due in every post that heard the DOWN."""
     c = notify_alerts.c
     for row in conn.execute(select(notify_alerts).where(c.incident_id == incident_id)).all():
-        conn.execute(update(notify_alerts).where(c.id == row.id).values(
-            status=RESOLVED, snapshot=snap, dirty=True, queued_at=now))
+        conn.execute(
+            update(notify_alerts)
+            .where(c.id == row.id)
+            .values(status=RESOLVED, snapshot=snap, dirty=True, queued_at=now)
+        )
         touch(conn, row.post, now, timers)
 
 
@@ -82,8 +124,11 @@ def touch(conn: Connection, post: str, now: int, timers: Timers) -> None:
     g = notify_groups.c
     row = conn.execute(select(notify_groups).where(g.post == post)).first()
     if row is None:
-        conn.execute(insert(notify_groups).values(post=post, created_at=now, next_flush_at=now + timers.group_wait_s,
-                                                  last_flush_at=None, seq=0))
+        conn.execute(
+            insert(notify_groups).values(
+                post=post, created_at=now, next_flush_at=now + timers.group_wait_s, last_flush_at=None, seq=0
+            )
+        )
         return
     if row.last_flush_at is None:
         at = row.next_flush_at if row.next_flush_at is not None else now + timers.group_wait_s
@@ -97,9 +142,14 @@ def touch(conn: Connection, post: str, now: int, timers: Timers) -> None:
 def due(conn: Connection, now: int) -> list[str]:
     """Posts whose group is due for a flush."""
     g = notify_groups.c
-    return [r.post for r in conn.execute(select(g.post).where(and_(g.next_flush_at.is_not(None),
-                                                                     g.next_flush_at <= now))
-                                         .order_by(g.next_flush_at))]
+    return [
+        r.post
+        for r in conn.execute(
+            select(g.post)
+            .where(and_(g.next_flush_at.is_not(None), g.next_flush_at <= now))
+            .order_by(g.next_flush_at)
+        )
+    ]
 
 
 def flush(conn: Connection, post: str, now: int, timers: Timers) -> FlushPlan:
@@ -108,8 +158,11 @@ def flush(conn: Connection, post: str, now: int, timers: Timers) -> FlushPlan:
     group = conn.execute(select(notify_groups).where(g.post == post)).one()
     rows = conn.execute(select(notify_alerts).where(c.post == post).order_by(c.severity.desc(), c.id)).all()
     plan = FlushPlan(post, group.seq + 1)
-    reminder = not any(r.dirty for r in rows) and group.last_flush_at is not None \
+    reminder = (
+        not any(r.dirty for r in rows)
+        and group.last_flush_at is not None
         and now - group.last_flush_at >= timers.repeat_interval_s
+    )
     for r in rows:
         if r.status == RESOLVED:
             if r.dirty and r.sent_severity is not None:
@@ -131,8 +184,12 @@ def flush(conn: Connection, post: str, now: int, timers: Timers) -> FlushPlan:
             plan.items.append(("reminder", r.incident_id, r.snapshot))
         plan.queued_at[r.incident_id] = r.queued_at
         plan.levels[r.incident_id] = r.level
-        conn.execute(update(notify_alerts).where(c.id == r.id).values(
-            dirty=False, sent_severity=r.severity, sent_scope=r.scope))
+        conn.execute(
+            update(notify_alerts)
+            .where(c.id == r.id)
+            .values(dirty=False, sent_severity=r.severity, sent_scope=r.scope)
+        )
+    values: dict[str, int | None]
     if plan.still_active:
         values = {"next_flush_at": now + timers.repeat_interval_s, "last_flush_at": now}
     else:

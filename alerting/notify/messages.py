@@ -16,13 +16,26 @@ from zoneinfo import ZoneInfo
 from alerting.incidents import SEVERITY_VI, Incident, IncidentKind, Severity
 from inventory.inventory import Inventory
 
-SEVERITY_TAG = {Severity.INFO: "TIN", Severity.WARNING: "CẢNH BÁO", Severity.MAJOR: "NGHIÊM TRỌNG",
-                Severity.CRITICAL: "KHẨN"}
-CHANGE_VI = {"new": "Sự cố mới", "worse": "Nặng hơn", "better": "Giảm mức", "scope": "Phạm vi thay đổi",
-             "recovered": "ĐÃ PHỤC HỒI", "escalated": "Chuyển cấp (chưa ai xác nhận)",
-             "reminder": "Nhắc lại (vẫn đang xảy ra)", "transient": "Đã xảy ra và đã tự phục hồi"}
-GSM7 = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-           "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà^{}\\[~]|€")
+SEVERITY_TAG = {
+    Severity.INFO: "TIN",
+    Severity.WARNING: "CẢNH BÁO",
+    Severity.MAJOR: "NGHIÊM TRỌNG",
+    Severity.CRITICAL: "KHẨN",
+}
+CHANGE_VI = {
+    "new": "Sự cố mới",
+    "worse": "Nặng hơn",
+    "better": "Giảm mức",
+    "scope": "Phạm vi thay đổi",
+    "recovered": "ĐÃ PHỤC HỒI",
+    "escalated": "Chuyển cấp (chưa ai xác nhận)",
+    "reminder": "Nhắc lại (vẫn đang xảy ra)",
+    "transient": "Đã xảy ra và đã tự phục hồi",
+}
+GSM7 = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà^{}\\[~]|€"
+)
 SMS_MAX_SEGMENTS = 2
 DONE = ("recovered", "transient")
 
@@ -70,15 +83,29 @@ def snapshot(incident: Incident, inventory: Inventory) -> dict[str, Any]:
     """What a message needs about an incident, as plain JSON-able data."""
     site = inventory.sites.get(incident.site or "")
     ref = inventory.reference.communes.get(incident.commune or "")
-    communes = [inventory.reference.communes[c].name for c in incident.details.get("communes", ())
-                if c in inventory.reference.communes]
+    communes = [
+        inventory.reference.communes[c].name
+        for c in incident.details.get("communes", ())
+        if c in inventory.reference.communes
+    ]
     return {
-        "id": incident.id, "key": incident.key, "kind": incident.kind.value, "severity": int(incident.severity),
-        "status": incident.status.value, "title": incident.title, "why": incident.why,
-        "runbook": incident.runbook, "commune": incident.commune, "commune_name": ref.name if ref else None,
-        "site": incident.site, "site_name": site.name if site else None, "device": incident.device,
-        "opened_at": incident.opened_at, "resolved_at": incident.resolved_at,
-        "affected": len(incident.affected), "communes": communes,
+        "id": incident.id,
+        "key": incident.key,
+        "kind": incident.kind.value,
+        "severity": int(incident.severity),
+        "status": incident.status.value,
+        "title": incident.title,
+        "why": incident.why,
+        "runbook": incident.runbook,
+        "commune": incident.commune,
+        "commune_name": ref.name if ref else None,
+        "site": incident.site,
+        "site_name": site.name if site else None,
+        "device": incident.device,
+        "opened_at": incident.opened_at,
+        "resolved_at": incident.resolved_at,
+        "affected": len(incident.affected),
+        "communes": communes,
         "minutes_left": incident.details.get("minutes_left"),
     }
 
@@ -136,8 +163,9 @@ def fit_sms(head: str, title: str, tail: str, segments: int = SMS_MAX_SEGMENTS) 
     return text
 
 
-def render_group(post_name: str, items: list[tuple[str, dict[str, Any]]], still_active: int,
-                 links: Links) -> Rendered:
+def render_group(
+    post_name: str, items: list[tuple[str, dict[str, Any]]], still_active: int, links: Links
+) -> Rendered:
     """One message for a post: what changed since the last one, and what is still going on."""
     recovered = [s for c, s in items if c in DONE]
     firing = [(c, s) for c, s in items if c not in DONE]
@@ -154,13 +182,13 @@ def render_group(post_name: str, items: list[tuple[str, dict[str, Any]]], still_
         verb = "ĐÃ PHỤC HỒI: " if lead_change in DONE else ""
         when = links.short_time(lead.get("resolved_at") if lead_change in DONE else lead["opened_at"])
         ack = "" if lead_change in DONE else f" Trả lời XN {lead['id']} để xác nhận."
-        short = fit_sms(f"[{tag}] {verb}", lead["title"], f" (từ {when}).{ack} "
-                        f"{links.incident(lead['id'])}")
+        short = fit_sms(f"[{tag}] {verb}", lead["title"], f" (từ {when}).{ack} {links.incident(lead['id'])}")
     else:
         head = f"[{tag}] " + ", ".join(parts) + ". "
         left = f"Còn {still_active} sự cố" if still_active else "Hết sự cố"
-        short = fit_sms(head, lead["title"] if firing else post_name, f". {left}. "
-                        f"{links.base_url.rstrip('/')}/incidents")
+        short = fit_sms(
+            head, lead["title"] if firing else post_name, f". {left}. {links.base_url.rstrip('/')}/incidents"
+        )
     summary = battery_summary([s for _, s in items])
     text_lines = [subject, ""]
     if summary:
@@ -174,37 +202,56 @@ def render_group(post_name: str, items: list[tuple[str, dict[str, Any]]], still_
 
 def _text_item(change: str, snap: dict[str, Any], links: Links) -> list[str]:
     where = ", ".join(x for x in (snap.get("site_name"), snap.get("commune_name")) if x)
-    lines = [f"• {CHANGE_VI[change]} [{SEVERITY_VI[Severity(snap['severity'])]}] {snap['title']}",
-             f"  Nơi: {where or '—'}", f"  Từ lúc: {links.local(snap['opened_at'])}"]
+    lines = [
+        f"• {CHANGE_VI[change]} [{SEVERITY_VI[Severity(snap['severity'])]}] {snap['title']}",
+        f"  Nơi: {where or '—'}",
+        f"  Từ lúc: {links.local(snap['opened_at'])}",
+    ]
     if change in DONE:
         lines.append(f"  Phục hồi lúc: {links.local(snap.get('resolved_at'))}")
-    lines += [f"  Nguyên nhân: {snap['why']}", f"  Ảnh hưởng: {affects(snap)}",
-              f"  Hướng dẫn xử lý: {links.runbook(snap)}"]
+    lines += [
+        f"  Nguyên nhân: {snap['why']}",
+        f"  Ảnh hưởng: {affects(snap)}",
+        f"  Hướng dẫn xử lý: {links.runbook(snap)}",
+    ]
     if change not in DONE:
         lines.append(f"  Xác nhận: trả lời «XN {snap['id']}» hoặc mở {links.incident(snap['id'])}")
     return lines
 
 
-def _html(subject: str, summary: str | None, items: list[tuple[str, dict[str, Any]]], still_active: int,
-          post_name: str, links: Links) -> str:
+def _html(
+    subject: str,
+    summary: str | None,
+    items: list[tuple[str, dict[str, Any]]],
+    still_active: int,
+    post_name: str,
+    links: Links,
+) -> str:
     e = html.escape
     rows = []
     for change, s in items:
         where = ", ".join(x for x in (s.get("site_name"), s.get("commune_name")) if x) or "—"
-        ack = "" if change in DONE else (
-            f"<br>Xác nhận: trả lời <b>XN {s['id']}</b> hoặc <a href=\"{e(links.incident(s['id']))}\">"
-            f"mở sự cố #{s['id']}</a>")
-        recovered = (f"<br>Phục hồi lúc: {e(links.local(s.get('resolved_at')))}"
-                     if change in DONE else "")
+        ack = (
+            ""
+            if change in DONE
+            else (
+                f'<br>Xác nhận: trả lời <b>XN {s["id"]}</b> hoặc <a href="{e(links.incident(s["id"]))}">'
+                f"mở sự cố #{s['id']}</a>"
+            )
+        )
+        recovered = f"<br>Phục hồi lúc: {e(links.local(s.get('resolved_at')))}" if change in DONE else ""
         rows.append(
             f"<tr><td><b>{e(CHANGE_VI[change])}</b><br>{e(SEVERITY_VI[Severity(s['severity'])])}</td>"
             f"<td><b>{e(s['title'])}</b><br>Nơi: {e(where)}<br>Từ lúc: {e(links.local(s['opened_at']))}"
             f"{recovered}<br>Nguyên nhân: {e(s['why'])}<br>Ảnh hưởng: {e(affects(s))}"
-            f"<br>Hướng dẫn: <a href=\"{e(links.runbook(s))}\">{e(s['runbook'])}</a>{ack}</td></tr>")
+            f'<br>Hướng dẫn: <a href="{e(links.runbook(s))}">{e(s["runbook"])}</a>{ack}</td></tr>'
+        )
     head = f"<p><b>Ảnh hưởng chung:</b> {e(summary)}</p>" if summary else ""
-    return (f"<html><body><h2>{e(subject)}</h2>{head}<table border=\"1\" cellpadding=\"4\">"
-            f"{''.join(rows)}</table><p>Tổng số sự cố đang xảy ra tại {e(post_name)}: {still_active}. "
-            f"Giờ Việt Nam (Asia/Ho_Chi_Minh).</p></body></html>")
+    return (
+        f'<html><body><h2>{e(subject)}</h2>{head}<table border="1" cellpadding="4">'
+        f"{''.join(rows)}</table><p>Tổng số sự cố đang xảy ra tại {e(post_name)}: {still_active}. "
+        f"Giờ Việt Nam (Asia/Ho_Chi_Minh).</p></body></html>"
+    )
 
 
 def render_plain(subject: str, body: str) -> Rendered:
@@ -212,5 +259,9 @@ def render_plain(subject: str, body: str) -> Rendered:
     first = body.split("\n", 1)[0]
     short = fit_sms("", first, "")
     paragraphs = "".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in body.split("\n\n"))
-    return Rendered(subject, short, f"{subject}\n\n{body}",
-                    f"<html><body><h2>{html.escape(subject)}</h2>{paragraphs}</body></html>")
+    return Rendered(
+        subject,
+        short,
+        f"{subject}\n\n{body}",
+        f"<html><body><h2>{html.escape(subject)}</h2>{paragraphs}</body></html>",
+    )

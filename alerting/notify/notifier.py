@@ -36,8 +36,16 @@ log = logging.getLogger(__name__)
 class Notifier:
     """Turns incident changes into grouped, routed, durable messages."""
 
-    def __init__(self, engine: Engine, inventory: Inventory, config: NotifyConfig, *, base_url: str,
-                 timezone: ZoneInfo, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        inventory: Inventory,
+        config: NotifyConfig,
+        *,
+        base_url: str,
+        timezone: ZoneInfo,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.engine = engine
         self.inventory = inventory
         self.config = config
@@ -65,12 +73,28 @@ class Notifier:
                     continue
                 known = set(grouping.posts_of(conn, inc.id))
                 if change.kind is ChangeKind.UPDATED and known:
-                    grouping.change_alert(conn, inc.id, int(inc.severity), len(inc.affected),
-                                          snapshot(inc, self.inventory), now, timers)
+                    grouping.change_alert(
+                        conn,
+                        inc.id,
+                        int(inc.severity),
+                        len(inc.affected),
+                        snapshot(inc, self.inventory),
+                        now,
+                        timers,
+                    )
                 for post in self.router.posts_for(inc, now):
                     if post not in known and self._reachable(post):
-                        grouping.add_alert(conn, post, inc.id, int(inc.severity), len(inc.affected),
-                                           snapshot(inc, self.inventory), 0, now, timers)
+                        grouping.add_alert(
+                            conn,
+                            post,
+                            inc.id,
+                            int(inc.severity),
+                            len(inc.affected),
+                            snapshot(inc, self.inventory),
+                            0,
+                            now,
+                            timers,
+                        )
 
     def _reachable(self, post: str) -> bool:
         if self.router.deliveries(post):
@@ -86,16 +110,27 @@ class Notifier:
         timers = self.config.timers
         added = 0
         with self.engine.begin() as conn:
-            recorded = {r.incident_id for r in conn.execute(select(notify_alerts.c.incident_id,
-                                                                   notify_alerts.c.status))
-                        if r.status == grouping.FIRING}
+            recorded = {
+                r.incident_id
+                for r in conn.execute(select(notify_alerts.c.incident_id, notify_alerts.c.status))
+                if r.status == grouping.FIRING
+            }
             for inc in active.values():
                 if inc.id in recorded:
                     continue
                 for post in self.router.posts_for(inc, now):
                     if self._reachable(post):
-                        added += grouping.add_alert(conn, post, inc.id, int(inc.severity), len(inc.affected),
-                                                    snapshot(inc, self.inventory), 0, now, timers)
+                        added += grouping.add_alert(
+                            conn,
+                            post,
+                            inc.id,
+                            int(inc.severity),
+                            len(inc.affected),
+                            snapshot(inc, self.inventory),
+                            0,
+                            now,
+                            timers,
+                        )
             live = {i.id for i in active.values()}
             for incident_id in recorded - live:
                 inc = self.repo.get(incident_id)
@@ -110,8 +145,17 @@ class Notifier:
             for incident_id, post in escalation.due(conn, now):
                 inc = self.repo.get(incident_id)
                 if self._reachable(post):
-                    grouping.add_alert(conn, post, incident_id, int(inc.severity), len(inc.affected),
-                                       snapshot(inc, self.inventory), 1, now, self.config.timers)
+                    grouping.add_alert(
+                        conn,
+                        post,
+                        incident_id,
+                        int(inc.severity),
+                        len(inc.affected),
+                        snapshot(inc, self.inventory),
+                        1,
+                        now,
+                        self.config.timers,
+                    )
             for post in grouping.due(conn, now):
                 added += self._flush(conn, post, now)
             for digest in self.config.digests:
@@ -138,7 +182,8 @@ class Notifier:
                 escalation.start(conn, incident_id, steps, now)
         message = render_group(self.router.post_name(post), items, plan.still_active, self.links)
         meta = {
-            "post": post, "seq": plan.seq,
+            "post": post,
+            "seq": plan.seq,
             "down": [s["id"] for c, s in items if c in ("new", "escalated", "transient")],
             "recovered": [s["id"] for c, s in items if c in ("recovered", "transient")],
             "queued_at": {str(k): v for k, v in plan.queued_at.items()},
@@ -147,8 +192,11 @@ class Notifier:
 
     def _delay(self, post: str) -> int:
         levels = self.config.escalation.levels
-        return int(self.config.escalation.after_s[levels.index(post)]) if post in levels else \
-            int(self.config.escalation.after_s[0])
+        return (
+            int(self.config.escalation.after_s[levels.index(post)])
+            if post in levels
+            else int(self.config.escalation.after_s[0])
+        )
 
     def _current(self, conn: Connection, ids: list[int]) -> dict[int, Incident]:
         if not ids:
@@ -156,14 +204,30 @@ class Notifier:
         rows = conn.execute(select(incidents).where(incidents.c.id.in_(ids)))
         return {r.id: incident_from_row(r) for r in rows}
 
-    def enqueue(self, conn: Connection, post: str, key: str, kind: str, message: Rendered, now: int,
-                meta: dict | None = None) -> int:
+    def enqueue(
+        self,
+        conn: Connection,
+        post: str,
+        key: str,
+        kind: str,
+        message: Rendered,
+        now: int,
+        meta: dict | None = None,
+    ) -> int:
         """One outbox row per reachable contact of ``post``."""
         added = 0
         for delivery in self.router.deliveries(post):
-            added += self.outbox.enqueue(conn, dedup_key=f"{key}:{delivery.contact}"[:200], post=post,
-                                         contact=delivery.contact, kind=kind, message=message,
-                                         chain=list(delivery.chain), now=now, meta=meta)
+            added += self.outbox.enqueue(
+                conn,
+                dedup_key=f"{key}:{delivery.contact}"[:200],
+                post=post,
+                contact=delivery.contact,
+                kind=kind,
+                message=message,
+                chain=list(delivery.chain),
+                now=now,
+                meta=meta,
+            )
         return added
 
     def _timer_due(self, conn: Connection, name: str, now: int, every_s: int) -> bool:
@@ -176,13 +240,23 @@ class Notifier:
         conn.execute(notify_timers.update().where(notify_timers.c.name == name).values(at=now + every_s))
         return True
 
-    def digest(self, conn: Connection, post: str, now: int, communes: list[str] | None = None,
-               title: str = "Tổng hợp tình hình", key: str | None = None) -> int:
+    def digest(
+        self,
+        conn: Connection,
+        post: str,
+        now: int,
+        communes: list[str] | None = None,
+        title: str = "Tổng hợp tình hình",
+        key: str | None = None,
+    ) -> int:
         """Send a digest of the current picture to ``post``."""
         active = list(self.repo.active().values())
         subject, body = digest_text(self.inventory, active, communes, title)
-        message = render_plain(subject, body + f"\n\nGiờ Việt Nam: {self.links.local(now)}. "
-                                              f"Chi tiết: {self.links.base_url.rstrip('/')}/incidents")
+        message = render_plain(
+            subject,
+            body + f"\n\nGiờ Việt Nam: {self.links.local(now)}. "
+            f"Chi tiết: {self.links.base_url.rstrip('/')}/incidents",
+        )
         return self.enqueue(conn, post, key or f"digest:{post}:{now}", "digest", message, now)
 
     def acknowledge(self, incident_id: int, who: str, comment: str = "", now: int | None = None) -> Incident:

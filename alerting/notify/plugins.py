@@ -80,9 +80,12 @@ def zalo_oa(body: str, title: str, notify_type: str, meta: dict[str, Any], *args
     if PHONE.match(target):
         if not qsd.get("template"):
             return _fail("zalooa: ZNS to a phone number needs ?template=ID")
-        payload: dict[str, Any] = {"phone": to_84(target), "template_id": qsd["template"],
-                                   "template_data": {qsd.get("param", "content"): text[:400]},
-                                   "tracking_id": qsd.get("tracking", "")}
+        payload: dict[str, Any] = {
+            "phone": to_84(target),
+            "template_id": qsd["template"],
+            "template_data": {qsd.get("param", "content"): text[:400]},
+            "tracking_id": qsd.get("tracking", ""),
+        }
         url = _base(meta) + "/message/template"
     else:
         payload = {"recipient": {"user_id": target}, "message": {"text": text[:2000]}}
@@ -103,16 +106,21 @@ def zalo_oa(body: str, title: str, notify_type: str, meta: dict[str, Any], *args
 
 
 @notify(on="smsgw", name="HTTP SMS gateway (brandname)")
-def sms_gateway(body: str, title: str, notify_type: str, meta: dict[str, Any], *args: Any,
-                **kwargs: Any) -> bool:
+def sms_gateway(
+    body: str, title: str, notify_type: str, meta: dict[str, Any], *args: Any, **kwargs: Any
+) -> bool:
     """Send one SMS through a generic brandname HTTP gateway."""
     qsd = meta.get("qsd", {})
     key = meta.get("user") or qsd.get("key")
     target = _target(meta)
     if not key or not target:
         return _fail("smsgw: URL needs API_KEY@host/phone")
-    payload = {"to": target, "brandname": qsd.get("brandname", "TRUCBAN"),
-               "text": f"{title}\n{body}" if title else body, "client_ref": qsd.get("tracking", "")}
+    payload = {
+        "to": target,
+        "brandname": qsd.get("brandname", "TRUCBAN"),
+        "text": f"{title}\n{body}" if title else body,
+        "client_ref": qsd.get("tracking", ""),
+    }
     url = _base(meta) + "/" + str(qsd.get("path", "/api/sms/send")).lstrip("/")
     try:
         r = _post(url, {"Authorization": f"Bearer {key}"}, payload, bool(meta.get("verify", True)))

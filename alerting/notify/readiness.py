@@ -91,7 +91,9 @@ def readiness(inventory: Inventory, view: NetworkView, communes: list[str]) -> R
         else:
             report.mains_low.append(dev.id)
     for code in sorted(wanted):
-        backups = [link for link in inventory.links.values() if link.commune == code and link.kind is LinkKind.BACKUP]
+        backups = [
+            link for link in inventory.links.values() if link.commune == code and link.kind is LinkKind.BACKUP
+        ]
         if any(view.link_status(link.id) == "up" for link in backups):
             report.backup_ok.append(code)
         else:
@@ -101,11 +103,16 @@ def readiness(inventory: Inventory, view: NetworkView, communes: list[str]) -> R
 
 def readiness_text(inventory: Inventory, report: Readiness, name: str) -> tuple[str, str]:
     """(subject, body) in Vietnamese."""
+
     def communes(codes: list[str]) -> str:
-        names = [inventory.reference.communes[c].name if c in inventory.reference.communes else c for c in codes]
+        names = [
+            inventory.reference.communes[c].name if c in inventory.reference.communes else c for c in codes
+        ]
         return ", ".join(names[:30]) + (" …" if len(names) > 30 else "") if names else "không có"
 
-    total_bts = sum(len(x) for x in (report.mains_full, report.mains_low, report.on_battery, report.power_unknown))
+    total_bts = sum(
+        len(x) for x in (report.mains_full, report.mains_low, report.on_battery, report.power_unknown)
+    )
     lines = [
         f"Báo cáo sẵn sàng ứng phó bão {name}: {len(report.mains_full)}/{total_bts} trạm BTS có điện lưới và "
         f"ắc quy đầy; {len(report.backup_ok)} xã có đường dự phòng hoạt động; {len(report.down)} thiết bị "
@@ -116,8 +123,10 @@ def readiness_text(inventory: Inventory, report: Readiness, name: str) -> tuple[
         f"BTS đang chạy ắc quy: {len(report.on_battery)} {', '.join(report.on_battery[:20])}",
         f"BTS không có số liệu nguồn: {len(report.power_unknown)} {', '.join(report.power_unknown[:20])}",
         f"Xã có đường dự phòng hoạt động ({len(report.backup_ok)}): {communes(report.backup_ok)}",
-        f"Xã KHÔNG có đường dự phòng hoạt động ({len(report.backup_missing)}): {communes(report.backup_missing)}",
+        f"Xã KHÔNG có đường dự phòng hoạt động ({len(report.backup_missing)}): "
+        f"{communes(report.backup_missing)}",
         f"Thiết bị đã hỏng/không liên lạc được ({len(report.down)}): {', '.join(report.down[:30])}",
     ]
-    subject = f"[BÃO {name}] Sẵn sàng: {len(report.backup_missing)} xã thiếu dự phòng, {len(report.down)} thiết bị hỏng"
+    subject = (f"[BÃO {name}] Sẵn sàng: {len(report.backup_missing)} xã thiếu dự phòng, "
+               f"{len(report.down)} thiết bị hỏng")
     return subject, "\n".join(lines)

@@ -82,7 +82,7 @@ class Router:
         """Posts above ``first_post``: commune post → NOC → coordinators."""
         levels = list(self.config.escalation.levels)
         if first_post in levels:
-            return levels[levels.index(first_post) + 1:]
+            return levels[levels.index(first_post) + 1 :]
         return levels
 
     def post_name(self, post: str) -> str:

@@ -24,7 +24,8 @@ metadata = MetaData()
 
 # One row per (command post, incident) the post must hear about: its DOWN and later its RECOVERED.
 notify_alerts = Table(
-    "notify_alerts", metadata,
+    "notify_alerts",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("post", String(64), nullable=False),
     Column("incident_id", Integer, nullable=False),
@@ -43,7 +44,8 @@ notify_alerts = Table(
 
 # Alertmanager-style aggregation group per command post.
 notify_groups = Table(
-    "notify_groups", metadata,
+    "notify_groups",
+    metadata,
     Column("post", String(64), primary_key=True),
     Column("created_at", BigInteger, nullable=False),
     Column("next_flush_at", BigInteger),
@@ -53,7 +55,8 @@ notify_groups = Table(
 
 # The durable outbox: one row per (notification, contact); the channel chain is tried in order.
 notify_outbox = Table(
-    "notify_outbox", metadata,
+    "notify_outbox",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("dedup_key", String(200), nullable=False, unique=True),
     Column("post", String(64), nullable=False),
@@ -81,7 +84,8 @@ notify_outbox = Table(
 
 # Escalation timer per incident: unacknowledged after T → the next level.
 notify_escalations = Table(
-    "notify_escalations", metadata,
+    "notify_escalations",
+    metadata,
     Column("incident_id", Integer, primary_key=True),
     Column("chain", JSON, nullable=False),  # posts still to escalate to, in order
     Column("level", Integer, nullable=False, default=0),
@@ -91,13 +95,15 @@ notify_escalations = Table(
 
 # Named timers (digests) that must survive restarts.
 notify_timers = Table(
-    "notify_timers", metadata,
+    "notify_timers",
+    metadata,
     Column("name", String(100), primary_key=True),
     Column("at", BigInteger, nullable=False),
 )
 
 typhoon_declarations = Table(
-    "typhoon_declarations", metadata,
+    "typhoon_declarations",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("name", String(100), nullable=False),
     Column("communes", JSON, nullable=False),  # commune codes covered

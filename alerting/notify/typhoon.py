@@ -60,8 +60,9 @@ class Declaration:
 class TyphoonMode:
     """Declarations in the database, and what they change while active."""
 
-    def __init__(self, notifier: Notifier, settings: TyphoonSettings,
-                 view: Callable[[], NetworkView] | None = None) -> None:
+    def __init__(
+        self, notifier: Notifier, settings: TyphoonSettings, view: Callable[[], NetworkView] | None = None
+    ) -> None:
         self.notifier = notifier
         self.engine = notifier.engine
         self.inventory = notifier.inventory
@@ -70,8 +71,18 @@ class TyphoonMode:
         self.listeners: list[Callable[[Declaration | None], None]] = []
         self._seen: tuple[int, bool] | None = None  # (declaration id, active) last told to listeners
 
-    def declare(self, name: str, *, communes: list[str] | None = None, province: str | None = None,
-                starts_at: int, ends_at: int, by: str, now: int, digest_every_s: int | None = None) -> Declaration:
+    def declare(
+        self,
+        name: str,
+        *,
+        communes: list[str] | None = None,
+        province: str | None = None,
+        starts_at: int,
+        ends_at: int,
+        by: str,
+        now: int,
+        digest_every_s: int | None = None,
+    ) -> Declaration:
         """Declare a storm; sends the readiness report to the typhoon posts."""
         codes = self._scope(communes, province)
         if ends_at <= starts_at:
@@ -80,16 +91,32 @@ class TyphoonMode:
             raise TyphoonError("a typhoon is already declared; end it first")
         report = readiness(self.inventory, self.view(), codes) if self.view else None
         with self.engine.begin() as conn:
-            new_id = conn.execute(insert(typhoon_declarations).values(
-                name=name, communes=codes, province=province, starts_at=starts_at, ends_at=ends_at,
-                declared_by=by, declared_at=now, ended_at=None,
-                digest_every_s=digest_every_s or self.settings.digest_every_s,
-                readiness=report.as_dict() if report else {}, summary=None)).inserted_primary_key[0]
+            new_id = conn.execute(  # type: ignore[index]
+                insert(typhoon_declarations).values(
+                    name=name,
+                    communes=codes,
+                    province=province,
+                    starts_at=starts_at,
+                    ends_at=ends_at,
+                    declared_by=by,
+                    declared_at=now,
+                    ended_at=None,
+                    digest_every_s=digest_every_s or self.settings.digest_every_s,
+                    readiness=report.as_dict() if report else {},
+                    summary=None,
+                )
+            ).inserted_primary_key[0]
             if report is not None:
                 subject, body = readiness_text(self.inventory, report, name)
                 for post in self.settings.notify:
-                    self.notifier.enqueue(conn, post, f"typhoon:{new_id}:readiness", "readiness",
-                                          render_plain(subject, body), now)
+                    self.notifier.enqueue(
+                        conn,
+                        post,
+                        f"typhoon:{new_id}:readiness",
+                        "readiness",
+                        render_plain(subject, body),
+                        now,
+                    )
         decl = self.get(int(new_id))
         log.warning("typhoon %s declared by %s for %d communes", name, by, len(codes))
         self._changed(decl)
@@ -98,8 +125,12 @@ class TyphoonMode:
     def _scope(self, communes: list[str] | None, province: str | None) -> list[str]:
         watched = set(self.inventory.watched_communes)
         if province:
-            codes = sorted(c for c in watched if c in self.inventory.reference.communes
-                           and self.inventory.reference.communes[c].province_code == province)
+            codes = sorted(
+                c
+                for c in watched
+                if c in self.inventory.reference.communes
+                and self.inventory.reference.communes[c].province_code == province
+            )
             if not codes:
                 raise TyphoonError(f"province {province!r}: no watched commune")
             return codes
@@ -111,8 +142,9 @@ class TyphoonMode:
     def get(self, declaration_id: int) -> Declaration:
         """One declaration."""
         with self.engine.connect() as conn:
-            row = conn.execute(select(typhoon_declarations)
-                               .where(typhoon_declarations.c.id == declaration_id)).first()
+            row = conn.execute(
+                select(typhoon_declarations).where(typhoon_declarations.c.id == declaration_id)
+            ).first()
         if row is None:
             raise TyphoonError(f"typhoon declaration {declaration_id} does not exist")
         return _declaration(row)
@@ -121,8 +153,11 @@ class TyphoonMode:
         """The declaration not yet ended whose window has not closed (active or upcoming)."""
         c = typhoon_declarations.c
         with self.engine.connect() as conn:
-            row = conn.execute(select(typhoon_declarations).where(and_(c.ended_at.is_(None), c.ends_at > now))
-                               .order_by(c.id.desc())).first()
+            row = conn.execute(
+                select(typhoon_declarations)
+                .where(and_(c.ended_at.is_(None), c.ends_at > now))
+                .order_by(c.id.desc())
+            ).first()
         return _declaration(row) if row else None
 
     def active(self, now: int) -> Declaration | None:
@@ -133,8 +168,9 @@ class TyphoonMode:
     def history(self, limit: int = 20) -> list[Declaration]:
         """Recent declarations, newest first."""
         with self.engine.connect() as conn:
-            rows = conn.execute(select(typhoon_declarations).order_by(typhoon_declarations.c.id.desc())
-                                .limit(limit))
+            rows = conn.execute(
+                select(typhoon_declarations).order_by(typhoon_declarations.c.id.desc()).limit(limit)
+            )
             return [_declaration(r) for r in rows]
 
     def end(self, *, by: str, now: int, declaration_id: int | None = None) -> Declaration:
@@ -150,11 +186,19 @@ class TyphoonMode:
         decl = _declaration(row)
         summary = self.summary(decl, now)
         with self.engine.begin() as conn:
-            conn.execute(update(typhoon_declarations).where(c.id == decl.id).values(ended_at=now, summary=summary))
+            conn.execute(
+                update(typhoon_declarations).where(c.id == decl.id).values(ended_at=now, summary=summary)
+            )
             body = summary["text"] + f"\nKết thúc bởi: {by}."
             for post in self.settings.notify:
-                self.notifier.enqueue(conn, post, f"typhoon:{decl.id}:summary", "summary",
-                                      render_plain(f"[BÃO {decl.name}] Tổng kết phục hồi", body), now)
+                self.notifier.enqueue(
+                    conn,
+                    post,
+                    f"typhoon:{decl.id}:summary",
+                    "summary",
+                    render_plain(f"[BÃO {decl.name}] Tổng kết phục hồi", body),
+                    now,
+                )
         ended = self.get(decl.id)
         self._changed(None)
         return ended
@@ -164,20 +208,34 @@ class TyphoonMode:
         c = incidents.c
         scope = set(decl.communes)
         with self.engine.connect() as conn:
-            rows = conn.execute(select(incidents).where(and_(
-                c.opened_at < now, or_(c.resolved_at.is_(None), c.resolved_at >= decl.starts_at)))).all()
+            rows = conn.execute(
+                select(incidents).where(
+                    and_(c.opened_at < now, or_(c.resolved_at.is_(None), c.resolved_at >= decl.starts_at))
+                )
+            ).all()
         mine = [r for r in rows if r.commune in scope or set(r.details.get("communes", ())) & scope]
         isolated = sorted({code for r in mine for code in _isolated(r) if code in scope})
         still = [r for r in mine if r.resolved_at is None]
-        longest = max((((r.resolved_at or now) - max(r.opened_at, decl.starts_at)), r.title) for r in mine) \
-            if mine else (0, "")
-        text = (f"Bão {decl.name}: {len(mine)} sự cố trong {len(scope)} xã/phường; {len(mine) - len(still)} đã "
-                f"phục hồi, {len(still)} còn mở. {len(isolated)} xã từng bị cô lập. Sự cố dài nhất: "
-                f"{longest[1] or '—'} ({round(longest[0] / 60)} phút).")
+        longest = (
+            max((((r.resolved_at or now) - max(r.opened_at, decl.starts_at)), r.title) for r in mine)
+            if mine
+            else (0, "")
+        )
+        text = (
+            f"Bão {decl.name}: {len(mine)} sự cố trong {len(scope)} xã/phường; {len(mine) - len(still)} đã "
+            f"phục hồi, {len(still)} còn mở. {len(isolated)} xã từng bị cô lập. Sự cố dài nhất: "
+            f"{longest[1] or '—'} ({round(longest[0] / 60)} phút)."
+        )
         if still:
             text += "\nCòn mở: " + "; ".join(f"#{r.id} {r.title}" for r in still[:15])
-        return {"incidents": len(mine), "resolved": len(mine) - len(still), "open": len(still),
-                "isolated_communes": isolated, "longest_s": int(longest[0]), "text": text}
+        return {
+            "incidents": len(mine),
+            "resolved": len(mine) - len(still),
+            "open": len(still),
+            "isolated_communes": isolated,
+            "longest_s": int(longest[0]),
+            "text": text,
+        }
 
     def watch(self, now: int) -> None:
         """Tell listeners when a storm starts or stops (also one declared by another process, the CLI)."""
@@ -192,7 +250,9 @@ class TyphoonMode:
         self.watch(now)
         c = typhoon_declarations.c
         with self.engine.connect() as conn:
-            row = conn.execute(select(typhoon_declarations).where(c.ended_at.is_(None)).order_by(c.id.desc())).first()
+            row = conn.execute(
+                select(typhoon_declarations).where(c.ended_at.is_(None)).order_by(c.id.desc())
+            ).first()
         if row is None:
             return 0
         decl = _declaration(row)
@@ -205,8 +265,14 @@ class TyphoonMode:
         with self.engine.begin() as conn:
             if self.notifier._timer_due(conn, f"typhoon:{decl.id}:digest", now, decl.digest_every_s):
                 for post in self.settings.notify:
-                    added += self.notifier.digest(conn, post, now, list(decl.communes), f"Bão {decl.name}",
-                                                  key=f"typhoon:{decl.id}:digest:{post}:{now}")
+                    added += self.notifier.digest(
+                        conn,
+                        post,
+                        now,
+                        list(decl.communes),
+                        f"Bão {decl.name}",
+                        key=f"typhoon:{decl.id}:digest:{post}:{now}",
+                    )
         return added
 
     def poll_interval(self, now: int) -> float | None:
@@ -218,11 +284,13 @@ class TyphoonMode:
         if self.active(now) is None or not self.settings.battery_shift_minutes:
             return base
         shift = self.settings.battery_shift_minutes
-        battery = BatteryRules.model_validate({
-            **base.battery.model_dump(),
-            "warn_minutes": {k: v + shift for k, v in base.battery.warn_minutes.items()},
-            "critical_minutes": {k: v + shift for k, v in base.battery.critical_minutes.items()},
-        })
+        battery = BatteryRules.model_validate(
+            {
+                **base.battery.model_dump(),
+                "warn_minutes": {k: v + shift for k, v in base.battery.warn_minutes.items()},
+                "critical_minutes": {k: v + shift for k, v in base.battery.critical_minutes.items()},
+            }
+        )
         return base.model_copy(update={"battery": battery})
 
     def _changed(self, decl: Declaration | None) -> None:
@@ -243,6 +311,17 @@ def _isolated(row: Any) -> list[str]:
 
 
 def _declaration(r: Any) -> Declaration:
-    return Declaration(r.id, r.name, tuple(r.communes or ()), r.province, r.starts_at, r.ends_at, r.declared_by,
-                       r.declared_at, r.ended_at, r.digest_every_s, dict(r.readiness or {}),
-                       dict(r.summary) if r.summary else None)
+    return Declaration(
+        r.id,
+        r.name,
+        tuple(r.communes or ()),
+        r.province,
+        r.starts_at,
+        r.ends_at,
+        r.declared_by,
+        r.declared_at,
+        r.ended_at,
+        r.digest_every_s,
+        dict(r.readiness or {}),
+        dict(r.summary) if r.summary else None,
+    )

@@ -17,20 +17,36 @@ from inventory.inventory import Inventory
 log = logging.getLogger(__name__)
 
 
-def notify_from_settings(settings: Any, inventory: Inventory, core: Any,
-                         clock: Callable[[], float] = time.time) -> NotifyService:
+def notify_from_settings(
+    settings: Any, inventory: Inventory, core: Any, clock: Callable[[], float] = time.time
+) -> NotifyService:
     """Routes file + SMTP settings → a NotifyService on the core's database, subscribed to the core."""
     extra: dict[str, Channel] = {}
     if settings.smtp_host:
-        extra["email"] = smtp_channel(settings.smtp_host, settings.smtp_port, settings.smtp_from,
-                                      user=settings.smtp_user, password=settings.smtp_password,
-                                      starttls=settings.smtp_starttls, verify=settings.smtp_verify)
+        extra["email"] = smtp_channel(
+            settings.smtp_host,
+            settings.smtp_port,
+            settings.smtp_from,
+            user=settings.smtp_user,
+            password=settings.smtp_password,
+            starttls=settings.smtp_starttls,
+            verify=settings.smtp_verify,
+        )
     config = load_notify_config(settings.notify_routes, extra_channels=extra)
-    base_url = settings.notify_base_url or getattr(settings, "public_base_url", None) \
+    base_url = (
+        settings.notify_base_url
+        or getattr(settings, "public_base_url", None)
         or f"http://{settings.http_host}:{settings.http_port}"
-    service = NotifyService.build(core.engine, inventory, config, base_url=base_url,
-                                  timezone=ZoneInfo(settings.timezone), view=lambda: CoreView(core),
-                                  clock=clock)
+    )
+    service = NotifyService.build(
+        core.engine,
+        inventory,
+        config,
+        base_url=base_url,
+        timezone=ZoneInfo(settings.timezone),
+        view=lambda: CoreView(core),
+        clock=clock,
+    )
     core.subscribers.append(service.subscriber)
     base_rules = core.rules
 
@@ -61,8 +77,9 @@ def offline_service(settings: Any, inventory: Inventory) -> NotifyService:
     engine = open_database(database_url(settings.database_url or settings.alerting_db))
     tracker = StateTracker(inventory)
     StateRepository(engine).restore(tracker)
-    core = SimpleNamespace(engine=engine, tracker=tracker, store=open_backend(settings), subscribers=[],
-                           rules=RulesConfig())
+    core = SimpleNamespace(
+        engine=engine, tracker=tracker, store=open_backend(settings), subscribers=[], rules=RulesConfig()
+    )
     service = notify_from_settings(settings, inventory, core)
     service.typhoon.listeners.clear()  # no live thresholds to shift here
     return service

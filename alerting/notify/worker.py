@@ -9,6 +9,7 @@ overtakes its DOWN), and a channel over its rate is postponed, not failed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -39,9 +40,15 @@ class WorkerReport:
 class OutboxWorker:
     """Delivers outbox rows; ``tick`` (the notifier's timers) runs before each pass."""
 
-    def __init__(self, outbox: Outbox, sender: ChannelSender, config: NotifyConfig,
-                 clock: Callable[[], float] = time.time, parallel: int = 4,
-                 tick: Callable[[int], object] | None = None) -> None:
+    def __init__(
+        self,
+        outbox: Outbox,
+        sender: ChannelSender,
+        config: NotifyConfig,
+        clock: Callable[[], float] = time.time,
+        parallel: int = 4,
+        tick: Callable[[int], object] | None = None,
+    ) -> None:
         self.outbox = outbox
         self.sender = sender
         self.config = config
@@ -92,24 +99,31 @@ class OutboxWorker:
             self.outbox.sent(row, now)
             return "sent"
         channel = self.config.channels.get(row.channel[0])
-        outcome = self.outbox.failed(row, now, result.error or "?", channel.max_attempts if channel else 1,
-                                     result.retry_after)
-        log.warning("outbox #%d to %s via %s failed (%s): %s", row.id, row.post, row.channel[0], outcome,
-                    result.error)
+        outcome = self.outbox.failed(
+            row, now, result.error or "?", channel.max_attempts if channel else 1, result.retry_after
+        )
+        log.warning(
+            "outbox #%d to %s via %s failed (%s): %s", row.id, row.post, row.channel[0], outcome, result.error
+        )
         return outcome
 
     def _attempt(self, row: OutboxRow) -> SendResult:
         channel, target = row.channel
-        headers = {"X-Trucban-Post": row.post,
-                   "X-Trucban-Down": " ".join(str(i) for i in row.meta.get("down", ())),
-                   "X-Trucban-Recovered": " ".join(str(i) for i in row.meta.get("recovered", ()))}
+        headers = {
+            "X-Trucban-Post": row.post,
+            "X-Trucban-Down": " ".join(str(i) for i in row.meta.get("down", ())),
+            "X-Trucban-Recovered": " ".join(str(i) for i in row.meta.get("recovered", ())),
+        }
         return self.sender.send(channel, target, row.message, row.tracking, headers)
 
     def _heads(self) -> dict[tuple[str, str], int]:
         c = notify_outbox.c
         with self.outbox.engine.connect() as conn:
-            rows = conn.execute(select(c.post, c.contact, func.min(c.id)).where(c.status != "sent")
-                                .group_by(c.post, c.contact))
+            rows = conn.execute(
+                select(c.post, c.contact, func.min(c.id))
+                .where(c.status != "sent")
+                .group_by(c.post, c.contact)
+            )
             return {(p, ct): int(i) for p, ct, i in rows}
 
     async def run(self, stop: asyncio.Event, interval_s: float = 1.0) -> None:
@@ -119,10 +133,8 @@ class OutboxWorker:
                 await asyncio.to_thread(self.run_once)
             except Exception:  # a database hiccup must not end delivery for good
                 log.exception("outbox worker pass failed")
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=interval_s)
-            except TimeoutError:
-                pass
 
     def close(self) -> None:
         """Stop the sending threads."""

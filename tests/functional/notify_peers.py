@@ -45,17 +45,29 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
     now = dt.datetime.now(dt.UTC)
     import ipaddress
 
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=2))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
-                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=2))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
     cert_path, key_path = directory / "smtp.crt", directory / "smtp.key"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     return cert_path, key_path
 
 
@@ -90,8 +102,14 @@ class _Handler:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
         msg = message_from_bytes(envelope.original_content or b"", policy=policy.default)
         with self.sink.lock:
-            self.sink.mails.append(Mail(envelope.mail_from or "", list(envelope.rcpt_tos), msg,  # type: ignore[arg-type]
-                                        session.ssl is not None))
+            self.sink.mails.append(
+                Mail(
+                    envelope.mail_from or "",
+                    list(envelope.rcpt_tos),
+                    msg,  # type: ignore[arg-type]
+                    session.ssl is not None,
+                )
+            )
         return "250 OK"
 
 
@@ -113,15 +131,23 @@ class SmtpSink:
         if self.tls:
             ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             ctx.load_cert_chain(str(self.tls[0]), str(self.tls[1]))
-            kwargs = {"tls_context": ctx, "require_starttls": True, "authenticator": self._auth,
-                      "auth_require_tls": True}
+            kwargs = {
+                "tls_context": ctx,
+                "require_starttls": True,
+                "authenticator": self._auth,
+                "auth_require_tls": True,
+            }
         self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port, **kwargs)
         self.controller.start()
 
-    def _auth(self, server: SMTP, session: Session, envelope: Envelope, mechanism: str,
-              auth_data: object) -> AuthResult:
-        ok = (isinstance(auth_data, LoginPassword) and auth_data.login.decode() == self.user
-              and auth_data.password.decode() == self.password)
+    def _auth(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: object
+    ) -> AuthResult:
+        ok = (
+            isinstance(auth_data, LoginPassword)
+            and auth_data.login.decode() == self.user
+            and auth_data.password.decode() == self.password
+        )
         return AuthResult(success=ok)
 
     def stop(self) -> None:
@@ -260,14 +286,28 @@ def peers() -> Iterator[HttpPeers]:
 def channels(smtp: SmtpSink, peers: HttpPeers, **overrides: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Channel definitions (routes-file shape) pointing at the local peers."""
     out: dict[str, dict[str, Any]] = {
-        "email": {"kind": "email", "url": f"mailtos://{smtp.user}:{smtp.password}@127.0.0.1:{smtp.port}/"
-                  "?from=trucban@lab.invalid&to={target}&mode=starttls&verify=no", "max_attempts": 2},
-        "zalo": {"kind": "zalo", "url": f"zalo://{peers.zalo_token}/{{target}}", "api_base": peers.base,
-                 "max_attempts": 2},
-        "zns": {"kind": "zalo_oa", "url": f"zalooa://{peers.oa_token}@127.0.0.1:{peers.port}/{{target}}"
-                "?template=7895417&secure=no", "max_attempts": 2},
-        "sms": {"kind": "sms", "url": f"smsgw://{peers.sms_key}@127.0.0.1:{peers.port}/{{target}}"
-                "?brandname=TRUCBAN&secure=no", "max_attempts": 2},
+        "email": {
+            "kind": "email",
+            "url": f"mailtos://{smtp.user}:{smtp.password}@127.0.0.1:{smtp.port}/"
+            "?from=trucban@lab.invalid&to={target}&mode=starttls&verify=no",
+            "max_attempts": 2,
+        },
+        "zalo": {
+            "kind": "zalo",
+            "url": f"zalo://{peers.zalo_token}/{{target}}",
+            "api_base": peers.base,
+            "max_attempts": 2,
+        },
+        "zns": {
+            "kind": "zalo_oa",
+            "url": f"zalooa://{peers.oa_token}@127.0.0.1:{peers.port}/{{target}}?template=7895417&secure=no",
+            "max_attempts": 2,
+        },
+        "sms": {
+            "kind": "sms",
+            "url": f"smsgw://{peers.sms_key}@127.0.0.1:{peers.port}/{{target}}?brandname=TRUCBAN&secure=no",
+            "max_attempts": 2,
+        },
         "hook": {"kind": "webhook", "url": f"json://127.0.0.1:{peers.port}/hook"},
     }
     for name, values in overrides.items():

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest fixtures imported from tests.functional.notify_peers)
 """Delivery under faults, with real peers: SMTP down for five minutes, Zalo answering 429/500
 (fallback Zalo → SMS → e-mail), and the process killed with messages in the outbox."""
 
@@ -48,17 +49,28 @@ def inventory(tmp_path_factory: pytest.TempPathFactory) -> Inventory:
     return load_inventory(generate_lab(tmp_path_factory.mktemp("lab"), "31", port=16199, limit=6).inventory)
 
 
-def service(tmp: Path, inventory: Inventory, config: dict, clock: Clock) -> tuple[AlertingCore, NotifyService]:
+def service(
+    tmp: Path, inventory: Inventory, config: dict, clock: Clock
+) -> tuple[AlertingCore, NotifyService]:
     engine = open_database(f"sqlite:///{tmp / 'alerting.sqlite'}")
-    svc = NotifyService.build(engine, inventory, NotifyConfig.model_validate(config),
-                              base_url="http://127.0.0.1:8000", timezone=TZ, clock=clock)
-    core = AlertingCore(inventory, SqliteMetricStore(tmp / "metrics.sqlite"), engine, subscribers=[svc.subscriber])
+    svc = NotifyService.build(
+        engine,
+        inventory,
+        NotifyConfig.model_validate(config),
+        base_url="http://127.0.0.1:8000",
+        timezone=TZ,
+        clock=clock,
+    )
+    core = AlertingCore(
+        inventory, SqliteMetricStore(tmp / "metrics.sqlite"), engine, subscribers=[svc.subscriber]
+    )
     core(results(inventory, clock.t))
     return core, svc
 
 
-def drive(core: AlertingCore, svc: NotifyService, inv: Inventory, clock: Clock, seconds: int,
-          silent: set[str]) -> None:
+def drive(
+    core: AlertingCore, svc: NotifyService, inv: Inventory, clock: Clock, seconds: int, silent: set[str]
+) -> None:
     """Advance simulated time: a poll every 30 s, a worker pass every 5 s."""
     for _ in range(seconds // 5):
         clock.t += 5
@@ -68,13 +80,21 @@ def drive(core: AlertingCore, svc: NotifyService, inv: Inventory, clock: Clock, 
 
 
 def test_smtp_down_five_minutes_then_everything_arrives_once_in_order(
-        smtp: SmtpSink, peers: HttpPeers, inventory: Inventory, tmp_path: Path) -> None:  # noqa: F811
+    smtp: SmtpSink, peers: HttpPeers, inventory: Inventory, tmp_path: Path
+) -> None:  # noqa: F811
     smtp.clear()
     clock = Clock()
-    core, svc = service(tmp_path, inventory, {
-        "channels": {"email": channels(smtp, peers)["email"]}, "commune_channels": ["email"],
-        "timers": {"group_wait_s": 10, "group_interval_s": 30}, "retry": {"backoff_s": 5, "max_backoff_s": 60}},
-        clock)
+    core, svc = service(
+        tmp_path,
+        inventory,
+        {
+            "channels": {"email": channels(smtp, peers)["email"]},
+            "commune_channels": ["email"],
+            "timers": {"group_wait_s": 10, "group_interval_s": 30},
+            "retry": {"backoff_s": 5, "max_backoff_s": 60},
+        },
+        clock,
+    )
     code = inventory.watched_communes[2]
     address = f"trucban.{code}@lab.invalid"
     smtp.stop()
@@ -96,17 +116,36 @@ def test_smtp_down_five_minutes_then_everything_arrives_once_in_order(
 
 
 def test_zalo_429_and_500_fall_back_to_sms_then_email(
-        smtp: SmtpSink, peers: HttpPeers, inventory: Inventory, tmp_path: Path) -> None:  # noqa: F811
+    smtp: SmtpSink, peers: HttpPeers, inventory: Inventory, tmp_path: Path
+) -> None:  # noqa: F811
     smtp.clear()
     peers.clear()
     peers.fail = {"zalo": [429, 500, 500, 500, 500, 500], "sms": [500, 500]}
     clock = Clock()
-    core, svc = service(tmp_path, inventory, {
-        "channels": channels(smtp, peers),
-        "posts": {"noc": {"name": "NOC", "channels": ["zalo", "sms", "email"], "contacts": [
-            {"name": "Trực NOC", "zalo": "chat-noc", "phone": "+84900000001", "email": "noc@lab.invalid"}]}},
-        "timers": {"group_wait_s": 10, "group_interval_s": 30}, "retry": {"backoff_s": 2, "max_backoff_s": 10}},
-        clock)
+    core, svc = service(
+        tmp_path,
+        inventory,
+        {
+            "channels": channels(smtp, peers),
+            "posts": {
+                "noc": {
+                    "name": "NOC",
+                    "channels": ["zalo", "sms", "email"],
+                    "contacts": [
+                        {
+                            "name": "Trực NOC",
+                            "zalo": "chat-noc",
+                            "phone": "+84900000001",
+                            "email": "noc@lab.invalid",
+                        }
+                    ],
+                }
+            },
+            "timers": {"group_wait_s": 10, "group_interval_s": 30},
+            "retry": {"backoff_s": 2, "max_backoff_s": 10},
+        },
+        clock,
+    )
     cut = set(behind(inventory, "p31-agg01"))
     drive(core, svc, inventory, clock, 90, cut)  # first alert: Zalo 429, 500 → SMS 500, 500 → e-mail
     (down,) = smtp.to("noc@lab.invalid")
@@ -131,14 +170,16 @@ KILLED = textwrap.dedent("""
     db, inv_path, port, key = sys.argv[1:5]
     inv = load_inventory(inv_path)
     config = NotifyConfig.model_validate({"channels": {"sms": {"kind": "sms",
-        "url": f"smsgw://{key}@127.0.0.1:{port}/{{target}}?secure=no", "rate_per_minute": 6000, "burst": 100}},
+        "url": f"smsgw://{key}@127.0.0.1:{port}/{{target}}?secure=no",
+        "rate_per_minute": 6000, "burst": 100}},
         "posts": {"noc": {"name": "NOC", "channels": ["sms"], "contacts": [
             {"name": f"người {i}", "phone": f"+849000000{i:02d}"} for i in range(20)]}},
         "retry": {"claim_s": 5}})
     svc = NotifyService.build(open_database(f"sqlite:///{db}"), inv, config, base_url="http://x",
                               timezone=ZoneInfo("Asia/Ho_Chi_Minh"), parallel=1)
     with svc.notifier.engine.begin() as conn:
-        svc.notifier.enqueue(conn, "noc", "test:1", "test", Rendered("s", "tin ngắn", "t", "h"), int(time.time()))
+        message = Rendered("s", "tin ngắn", "t", "h")
+        svc.notifier.enqueue(conn, "noc", "test:1", "test", message, int(time.time()))
     print("queued", flush=True)
     while True:
         svc.run_once()
@@ -147,14 +188,27 @@ KILLED = textwrap.dedent("""
 
 
 def test_killed_with_messages_in_outbox_loses_nothing_sends_nothing_twice(
-        peers: HttpPeers, inventory: Inventory, tmp_path: Path) -> None:  # noqa: F811
+    peers: HttpPeers, inventory: Inventory, tmp_path: Path
+) -> None:  # noqa: F811
     peers.clear()
     peers.delay_s = 0.2  # a slow gateway: the kill lands while messages are still queued
     db = tmp_path / "alerting.sqlite"
     inv_path = tmp_path / "inventory"
-    proc = subprocess.Popen([sys.executable, "-c", KILLED, str(db), str(_inventory_file(inventory)),
-                             str(peers.port), peers.sms_key], stdout=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": str(Path.cwd())}, cwd=Path.cwd())
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            KILLED,
+            str(db),
+            str(_inventory_file(inventory)),
+            str(peers.port),
+            peers.sms_key,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path.cwd())},
+        cwd=Path.cwd(),
+    )
     del inv_path
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "queued"
@@ -169,9 +223,13 @@ def test_killed_with_messages_in_outbox_loses_nothing_sends_nothing_twice(
     assert 5 <= before < 20, before
 
     engine = open_database(f"sqlite:///{db}")  # the restarted process
-    config = NotifyConfig.model_validate({"channels": {"sms": channels(SmtpSink(), peers)["sms"]},
-                                          "posts": {"noc": {"name": "NOC", "channels": ["sms"]}},
-                                          "retry": {"claim_s": 5}})
+    config = NotifyConfig.model_validate(
+        {
+            "channels": {"sms": channels(SmtpSink(), peers)["sms"]},
+            "posts": {"noc": {"name": "NOC", "channels": ["sms"]}},
+            "retry": {"claim_s": 5},
+        }
+    )
     svc = NotifyService.build(engine, inventory, config, base_url="http://x", timezone=TZ)
     deadline = time.monotonic() + 30
     while svc.outbox.pending_count() and time.monotonic() < deadline:
@@ -181,7 +239,9 @@ def test_killed_with_messages_in_outbox_loses_nothing_sends_nothing_twice(
     refs = Counter(r["body"]["client_ref"] for r in peers.of("sms"))
     assert len(refs) == 20  # nothing lost
     duplicates = {ref: n for ref, n in refs.items() if n > 1}
-    assert sum(duplicates.values()) - len(duplicates) <= 1, duplicates  # at most the one in flight at the kill
+    assert sum(duplicates.values()) - len(duplicates) <= 1, (
+        duplicates
+    )  # at most the one in flight at the kill
 
 
 def _inventory_file(inventory: Inventory) -> Path:

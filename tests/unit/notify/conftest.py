@@ -16,8 +16,18 @@ from tests.unit.alerting.conftest import lab_inventory, pg_server, store  # noqa
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 T0 = 1_790_000_000  # 2026-09-21 21:13 local
-TABLES = ("notify_alerts", "notify_groups", "notify_outbox", "notify_escalations", "notify_timers",
-          "typhoon_declarations", "incidents", "incident_events", "device_states", "maintenance_windows")
+TABLES = (
+    "notify_alerts",
+    "notify_groups",
+    "notify_outbox",
+    "notify_escalations",
+    "notify_timers",
+    "typhoon_declarations",
+    "incidents",
+    "incident_events",
+    "device_states",
+    "maintenance_windows",
+)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -35,16 +45,19 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 
 def closed_port_email() -> Channel:
     """An e-mail channel pointing at a port nobody listens on (every attempt fails for real)."""
-    return Channel(kind="email", url="mailto://127.0.0.1:9/?from=t@lab.invalid&to={target}&mode=insecure",
-                   max_attempts=2)
+    return Channel(
+        kind="email", url="mailto://127.0.0.1:9/?from=t@lab.invalid&to={target}&mode=insecure", max_attempts=2
+    )
 
 
 def config(**overrides: object) -> NotifyConfig:
     """A config with an e-mail channel, a NOC and coordinators, and short timers."""
     base: dict = {
         "channels": {"email": closed_port_email()},
-        "posts": {"noc": {"name": "Trực ban NOC", "contacts": [{"name": "NOC", "email": "noc@lab.invalid"}]},
-                  "coordinators": {"name": "Điều phối", "contacts": [{"name": "ĐP", "email": "dp@lab.invalid"}]}},
+        "posts": {
+            "noc": {"name": "Trực ban NOC", "contacts": [{"name": "NOC", "email": "noc@lab.invalid"}]},
+            "coordinators": {"name": "Điều phối", "contacts": [{"name": "ĐP", "email": "dp@lab.invalid"}]},
+        },
         "timers": Timers(group_wait_s=30, group_interval_s=300, repeat_interval_s=3600),
     }
     base.update(overrides)

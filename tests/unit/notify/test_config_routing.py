@@ -14,13 +14,30 @@ from tests.unit.notify.conftest import T0, TZ, config
 from trucban.errors import ConfigError
 
 
-def incident(inv: Inventory, device: str, kind: IncidentKind = IncidentKind.DEVICE_DOWN,
-             severity: Severity = Severity.MAJOR, **kw: object) -> Incident:
+def incident(
+    inv: Inventory,
+    device: str,
+    kind: IncidentKind = IncidentKind.DEVICE_DOWN,
+    severity: Severity = Severity.MAJOR,
+    **kw: object,
+) -> Incident:
     site = inv.sites[inv.devices[device].site]
-    values: dict = dict(id=1, key=f"{kind.value}:{device}", kind=kind, severity=severity,
-                        status=IncidentStatus.OPEN, title=f"Mất kết nối: {device}", why="không trả lời",
-                        runbook=f"runbooks/{kind.value}.md", opened_at=T0, updated_at=T0, province="31",
-                        commune=site.commune, site=site.id, device=device)
+    values: dict = dict(
+        id=1,
+        key=f"{kind.value}:{device}",
+        kind=kind,
+        severity=severity,
+        status=IncidentStatus.OPEN,
+        title=f"Mất kết nối: {device}",
+        why="không trả lời",
+        runbook=f"runbooks/{kind.value}.md",
+        opened_at=T0,
+        updated_at=T0,
+        province="31",
+        commune=site.commune,
+        site=site.id,
+        device=device,
+    )
     values.update(kw)
     return Incident(**values)
 
@@ -33,7 +50,9 @@ def test_bad_routes_file_names_file_line_field_value(tmp_path: Path) -> None:
         "  mail: {kind: e-mail, url: 'mailtos://u:p@h/?to={target}'}\n"
         "routes:\n"
         "  - match: {scope: commune, min_severity: urgent, hours: '25:00-06:00'}\n"
-        "    to: [commune, nobody]\n", encoding="utf-8")
+        "    to: [commune, nobody]\n",
+        encoding="utf-8",
+    )
     with pytest.raises(ConfigError) as err:
         load_notify_config(path, env={})
     text = str(err.value)
@@ -45,8 +64,11 @@ def test_bad_routes_file_names_file_line_field_value(tmp_path: Path) -> None:
 
 def test_unknown_post_and_channel_references(tmp_path: Path) -> None:
     path = tmp_path / "routes.yaml"
-    path.write_text("channels:\n  sms: {kind: sms, url: 'smsgw://${SMS_KEY}@gw.example.vn/{target}'}\n"
-                    "routes:\n  - to: [commune, nobody]\n    channels: [sms, fax]\n", encoding="utf-8")
+    path.write_text(
+        "channels:\n  sms: {kind: sms, url: 'smsgw://${SMS_KEY}@gw.example.vn/{target}'}\n"
+        "routes:\n  - to: [commune, nobody]\n    channels: [sms, fax]\n",
+        encoding="utf-8",
+    )
     with pytest.raises(ConfigError) as err:
         load_notify_config(path, env={"SMS_KEY": "k-secret-123"})
     text = str(err.value)

@@ -10,21 +10,41 @@ LINKS = Links("https://trucban.haiphong.gov.vn", TZ)
 
 
 def snap(i: int, kind: IncidentKind = IncidentKind.BTS_ON_BATTERY, **kw: object) -> dict:
-    base = {"id": i, "key": f"k{i}", "kind": kind.value, "severity": int(Severity.MAJOR), "status": "open",
-            "title": f"Trạm BTS Phường Hồng Bàng {i} mất điện lưới, đang chạy ắc quy, còn khoảng 40 phút",
-            "why": "UPS-MIB: nguồn ra = ắc quy; dung lượng 62% (dự báo theo tốc độ xả)",
-            "runbook": f"runbooks/{kind.value}.md", "commune": "11311", "commune_name": "Phường Hồng Bàng",
-            "site": "c11311-bts", "site_name": "Trạm BTS Phường Hồng Bàng", "device": "c11311-pwr1",
-            "opened_at": T0, "resolved_at": None, "affected": 0, "communes": [], "minutes_left": 40.0 + i}
+    base = {
+        "id": i,
+        "key": f"k{i}",
+        "kind": kind.value,
+        "severity": int(Severity.MAJOR),
+        "status": "open",
+        "title": f"Trạm BTS Phường Hồng Bàng {i} mất điện lưới, đang chạy ắc quy, còn khoảng 40 phút",
+        "why": "UPS-MIB: nguồn ra = ắc quy; dung lượng 62% (dự báo theo tốc độ xả)",
+        "runbook": f"runbooks/{kind.value}.md",
+        "commune": "11311",
+        "commune_name": "Phường Hồng Bàng",
+        "site": "c11311-bts",
+        "site_name": "Trạm BTS Phường Hồng Bàng",
+        "device": "c11311-pwr1",
+        "opened_at": T0,
+        "resolved_at": None,
+        "affected": 0,
+        "communes": [],
+        "minutes_left": 40.0 + i,
+    }
     base.update(kw)
     return base
 
 
 def test_single_incident_message_has_every_part() -> None:
     msg = render_group("Ban Chỉ huy phường Hồng Bàng", [("new", snap(7))], 1, LINKS)
-    for part in ("Trạm BTS Phường Hồng Bàng 7 mất điện lưới", "Nơi: Trạm BTS Phường Hồng Bàng, Phường Hồng Bàng",
-                 "Từ lúc: 21:13 21/09/2026", "Nguyên nhân: UPS-MIB", "Ảnh hưởng: trạm BTS đang chạy ắc quy, "
-                 "còn khoảng 47 phút", "https://trucban.haiphong.gov.vn/runbooks/bts_on_battery.md", "XN 7"):
+    for part in (
+        "Trạm BTS Phường Hồng Bàng 7 mất điện lưới",
+        "Nơi: Trạm BTS Phường Hồng Bàng, Phường Hồng Bàng",
+        "Từ lúc: 21:13 21/09/2026",
+        "Nguyên nhân: UPS-MIB",
+        "Ảnh hưởng: trạm BTS đang chạy ắc quy, còn khoảng 47 phút",
+        "https://trucban.haiphong.gov.vn/runbooks/bts_on_battery.md",
+        "XN 7",
+    ):
         assert part in msg.text
     assert "21:13 21/09/2026" in msg.html and "runbooks/bts_on_battery.md" in msg.html
     assert msg.subject.startswith("[NGHIÊM TRỌNG] Ban Chỉ huy phường Hồng Bàng")
@@ -32,8 +52,9 @@ def test_single_incident_message_has_every_part() -> None:
 
 
 def test_group_summary_counts_bts_on_battery_and_fits_sms() -> None:
-    items = [("new", snap(i)) for i in range(1, 4)] + [("recovered", snap(9, IncidentKind.DEVICE_DOWN,
-                                                                          resolved_at=T0 + 600))]
+    items = [("new", snap(i)) for i in range(1, 4)] + [
+        ("recovered", snap(9, IncidentKind.DEVICE_DOWN, resolved_at=T0 + 600))
+    ]
     msg = render_group("Ban Chỉ huy phường Hồng Bàng", items, 3, LINKS)
     assert "3 trạm BTS của Phường Hồng Bàng đang chạy ắc quy, sớm nhất còn khoảng 41 phút" in msg.text
     assert "ĐÃ PHỤC HỒI" in msg.text and "Phục hồi lúc: 21:23 21/09/2026" in msg.text

@@ -26,10 +26,13 @@ class Clock:
         return self.t
 
 
-def build(inv: Inventory, store: SqliteMetricStore, db: Engine, **cfg: object) -> tuple[AlertingCore, NotifyService,
-                                                                                       Clock]:
+def build(
+    inv: Inventory, store: SqliteMetricStore, db: Engine, **cfg: object
+) -> tuple[AlertingCore, NotifyService, Clock]:
     clock = Clock(T0)
-    svc = NotifyService.build(db, inv, config(**cfg), base_url="http://127.0.0.1:8000", timezone=TZ, clock=clock)
+    svc = NotifyService.build(
+        db, inv, config(**cfg), base_url="http://127.0.0.1:8000", timezone=TZ, clock=clock
+    )
     core = AlertingCore(inv, store, db, subscribers=[svc.subscriber])
     core(results(inv, T0))
     return core, svc, clock
@@ -44,7 +47,8 @@ def step(core: AlertingCore, svc: NotifyService, clock: Clock, inv: Inventory, *
 
 
 def test_aggregation_router_storm_is_one_message_then_one_recovery(
-        lab_inventory: Inventory, store: SqliteMetricStore, db: Engine) -> None:
+    lab_inventory: Inventory, store: SqliteMetricStore, db: Engine
+) -> None:
     core, svc, clock = build(lab_inventory, store, db)
     cut = set(behind(lab_inventory, "p31-agg01"))
     first = step(core, svc, clock, lab_inventory, silent=cut)
@@ -62,14 +66,28 @@ def test_aggregation_router_storm_is_one_message_then_one_recovery(
 
 
 def test_details_only_updates_are_silent_severity_change_is_not(
-        lab_inventory: Inventory, store: SqliteMetricStore, db: Engine) -> None:
+    lab_inventory: Inventory, store: SqliteMetricStore, db: Engine
+) -> None:
     core, svc, clock = build(lab_inventory, store, db)
     pwr = f"c{lab_inventory.watched_communes[1]}-pwr1"
     posted = []
     for i in range(1, 30):  # draining 2 %/min: UPS estimate (warning), then < 60 min left (major)
         ts = clock.t + STEP
-        store.write([Sample("ups", {"device": pwr}, {"output_source": 5, "seconds_on_battery": i * STEP,
-                                                     "charge_pct": 90.0 - i, "minutes_remaining": 200}, ts)])
+        store.write(
+            [
+                Sample(
+                    "ups",
+                    {"device": pwr},
+                    {
+                        "output_source": 5,
+                        "seconds_on_battery": i * STEP,
+                        "charge_pct": 90.0 - i,
+                        "minutes_remaining": 200,
+                    },
+                    ts,
+                )
+            ]
+        )
         posted += step(core, svc, clock, lab_inventory)
     subjects = [r["subject"] for r in posted]
     assert len(subjects) == 2, subjects  # first message, then the severity change (not every minute)
@@ -77,7 +95,8 @@ def test_details_only_updates_are_silent_severity_change_is_not(
 
 
 def test_short_blip_is_not_sent_and_restart_loses_nothing(
-        lab_inventory: Inventory, store: SqliteMetricStore, db: Engine) -> None:
+    lab_inventory: Inventory, store: SqliteMetricStore, db: Engine
+) -> None:
     core, svc, clock = build(lab_inventory, store, db)
     code = lab_inventory.watched_communes[4]
     bts = f"c{code}-bts1"
@@ -94,8 +113,9 @@ def test_short_blip_is_not_sent_and_restart_loses_nothing(
     assert [r["post"] for r in rows] == [f"commune:{code}"]
 
 
-def test_unacked_escalates_to_noc_ack_stops_it(lab_inventory: Inventory, store: SqliteMetricStore,
-                                               db: Engine) -> None:
+def test_unacked_escalates_to_noc_ack_stops_it(
+    lab_inventory: Inventory, store: SqliteMetricStore, db: Engine
+) -> None:
     core, svc, clock = build(lab_inventory, store, db, escalation={"after_s": [120, 240]})
     a, b = lab_inventory.watched_communes[6], lab_inventory.watched_communes[7]
     silent = {f"c{a}-bts1", f"c{b}-bts1"}
