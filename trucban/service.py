@@ -21,6 +21,8 @@ from alerting.core import AlertingCore
 from alerting.db import database_url, open_database
 from alerting.diagnostics import DiagnosticsSubscriber, build_diagnostics
 from alerting.rules.config import load_rules
+from alerting.notify.facade import NotifyService
+from alerting.notify.wiring import notify_from_settings
 from api.app import create_app
 from api.context import ApiContext
 from api.wiring import web_options, web_security
@@ -62,6 +64,7 @@ class Service:
     store: SqliteMetricStore
     alerting: AlertingCore
     cycle: Poller  # every poll plan; ``cycle.last`` is the reachability plan's last CycleReport
+    notify: NotifyService | None = None  # alert delivery (outbox worker runs in the lifespan)
     diagnostics: DiagnosticsSubscriber | None = None  # runbook diagnostics when an incident opens
 
     def app(self) -> FastAPI:
@@ -77,6 +80,10 @@ class Service:
         scheduler = AsyncIOScheduler(timezone=UTC)
         self.cycle.schedule(scheduler)
         scheduler.start()
+        if self.notify is not None:
+            self.notify.typhoon.listeners.append(lambda _d: typhoon_polling(self, scheduler))
+            typhoon_polling(self, scheduler)
+            await self.notify.start()
         traps = await start_traps(self) if self.settings.trap_port else None
         try:
             yield
@@ -85,6 +92,8 @@ class Service:
             if traps is not None:
                 traps.stop()
             await self.cycle.close()
+            if self.notify is not None:
+                await self.notify.stop()
             if self.diagnostics is not None:
                 self.diagnostics.close()
             self.store.close()
@@ -104,7 +113,24 @@ def build_service(settings: Settings, inventory: Inventory) -> Service:
                     concurrency=settings.poll_concurrency, jitter=settings.poll_jitter)
     diagnostics = build_diagnostics(inventory, alerting.incidents)
     alerting.subscribers.append(diagnostics)
-    return Service(settings, inventory, store, alerting, poller, diagnostics=diagnostics)
+    notify = notify_from_settings(settings, inventory, alerting) if settings.notify_enabled else None
+    return Service(settings, inventory, store, alerting, poller, notify=notify, diagnostics=diagnostics)
+
+
+def typhoon_polling(service: Service, scheduler: AsyncIOScheduler) -> None:
+    """Typhoon mode's polling hook: the reachability plan runs at the tighter interval while active."""
+    if service.notify is None:
+        return
+    import time
+
+    tight = service.notify.typhoon.poll_interval(int(time.time()))
+    plan = service.cycle.plans[service.cycle.primary]
+    seconds = min(plan.interval_s, tight) if tight else plan.interval_s
+    job = scheduler.get_job(f"poll:{plan.name}")
+    if job is not None and job.trigger.interval.total_seconds() != seconds:
+        scheduler.reschedule_job(job.id, trigger="interval", seconds=seconds)
+        log.warning("poll plan %s now every %.0f s (typhoon mode %s)", plan.name, seconds,
+                    "on" if tight else "off")
 
 
 async def start_traps(service: Service) -> TrapReceiver | None:

@@ -44,6 +44,17 @@ class Settings(BaseModel):
     rules_file: Path | None = None  # rules YAML; None: built-in defaults
     timezone: str = "Asia/Ho_Chi_Minh"
     log_level: str = "INFO"
+    # Alert delivery (alerting/notify): routes/channels YAML, SMTP, links in messages.
+    notify_enabled: bool = True
+    notify_routes: Path | None = None  # channels, posts, routes, timers; None: built-in defaults
+    notify_base_url: str | None = None  # runbook/ack links; None: public_base_url or http://host:port
+    smtp_host: str | None = None  # None: no built-in e-mail channel (routes file may still define one)
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "trucban@localhost"
+    smtp_starttls: bool = True
+    smtp_verify: bool = True  # verify the server's certificate
     # Web front (api/): session key, map tiles, public address.
     session_secret: SecretStr | None = None  # keys session/token digests; None: session_secret_file
     session_secret_file: Path | None = None  # None: data_dir/session.key, created on first start (0600)
