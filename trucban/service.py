@@ -20,9 +20,9 @@ from fastapi import FastAPI
 from alerting.core import AlertingCore
 from alerting.db import database_url, open_database
 from alerting.diagnostics import DiagnosticsSubscriber, build_diagnostics
-from alerting.rules.config import load_rules
 from alerting.notify.facade import NotifyService
 from alerting.notify.wiring import notify_from_settings
+from alerting.rules.config import load_rules
 from api.app import create_app
 from api.context import ApiContext
 from api.wiring import web_options, web_security
