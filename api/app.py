@@ -7,12 +7,12 @@ in with a session cookie; machines use scoped, revocable API tokens.
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 from urllib.parse import urlsplit
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
@@ -51,7 +51,7 @@ def create_app(ctx: ApiContext, lifespan: Lifespan | None = None) -> FastAPI:
     ops = incidents.Incidents(ctx, picture)
     app.state.picture = picture
     install_error_handlers(app)
-    app.add_middleware(GZipMiddleware, minimum_size=800)
+    app.add_middleware(GZipMiddleware, minimum_size=800, compresslevel=5)
     _security_headers(app, ctx)
     app.mount("/static", StaticFiles(directory=str(package_dir("static"))), name="static")
     app.include_router(inventory.router(ctx, guard, picture))
@@ -88,11 +88,28 @@ def _security_headers(app: FastAPI, ctx: ApiContext) -> None:
         "script-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
     )
 
-    @app.middleware("http")
-    async def headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        if not request.url.path.startswith(("/docs", "/redoc")):
-            response.headers.setdefault("Content-Security-Policy", policy)
-        return response
+    app.add_middleware(SecurityHeaders, policy=policy)
+
+
+class SecurityHeaders:
+    """Pure ASGI middleware adding CSP and friends (cheaper than ``BaseHTTPMiddleware``)."""
+
+    def __init__(self, app: Any, policy: str) -> None:
+        self.app = app
+        self.headers = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin")]
+        self.csp = (b"content-security-policy", policy.encode())
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extra = list(self.headers)
+        if not scope["path"].startswith(("/docs", "/redoc")):
+            extra.append(self.csp)
+
+        async def sending(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = list(message.get("headers", [])) + extra
+            await send(message)
+
+        await self.app(scope, receive, sending)

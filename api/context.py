@@ -52,7 +52,7 @@ class WebOptions:
     public_base_url: str | None = None
     secure_cookies: bool = False  # set when public_base_url is https
     refresh_s: int = 5
-    snapshot_ttl_s: float = 0.5
+    snapshot_ttl_s: float = 30.0  # rebuilt on every new poll cycle; else at most this old
 
 
 @dataclass

@@ -12,8 +12,10 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TypeVar
 
 from alerting.incidents import SEVERITY_VI, Incident, IncidentKind
 from alerting.states import FAILED, Status
@@ -25,6 +27,8 @@ from inventory.model import DeviceRole, Link, LinkKind
 
 UPS_MEASUREMENT = "ups"
 ON_BATTERY_SOURCE = 5
+UPS_TTL_S = 10.0
+T = TypeVar("T")
 BTS_VI = {
     "up": "BTS hoạt động",
     "battery": "Đang chạy ắc quy",
@@ -80,6 +84,7 @@ class Picture:
     overview: OverviewOut
     active: list[Incident]
     connectivity: dict[str, str] = field(default_factory=dict)
+    version: tuple[object, object] = (None, None)
 
 
 class PictureCache:
@@ -88,23 +93,76 @@ class PictureCache:
     def __init__(self, ctx: ApiContext, ttl: float = 1.0) -> None:
         self.ctx, self.ttl = ctx, ttl
         self.index = Index(ctx.inventory)
+        self.base_ttl = ttl
         self._picture: Picture | None = None
         self._lock = threading.Lock()
+        self._ups_at = -1e9
+        self._ups_cache: dict = {}
+        self.memo: dict[object, object] = {}  # answers derived from the current picture (cleared with it)
+
+    def _ups(self) -> dict:
+        """Latest UPS readings, refreshed at most every UPS_TTL_S (UPS is polled far less often)."""
+        if time.monotonic() - self._ups_at >= UPS_TTL_S:
+            self._ups_cache = {p.tags.get("device"): p.fields for p in self.ctx.store.latest(UPS_MEASUREMENT)}
+            self._ups_at = time.monotonic()
+        return self._ups_cache
+
+    def remember(self, key: object, make: Callable[[], T]) -> T:
+        """A value derived from the current picture, computed once per picture."""
+        pic = self.get()
+        full = (id(pic), key)
+        if full not in self.memo:
+            self.memo[full] = make()
+        return self.memo[full]  # type: ignore[return-value]
+
+    def version(self) -> tuple[object, object]:
+        """Changes whenever the alerting core has evaluated a new cycle (states and incidents moved)."""
+        core = self.ctx.alerting
+        return (core.last if core is not None else None, self.ctx.cycle.last)
+
+    def fresh(self, pic: Picture | None) -> bool:
+        """Whether ``pic`` still shows the current cycle and is younger than the time limit."""
+        if pic is None or time.monotonic() - pic.ts >= self.ttl:
+            return False
+        return all(a is b for a, b in zip(pic.version, self.version(), strict=True))
 
     def get(self) -> Picture:
-        """The current picture (rebuilt when stale)."""
+        """The current picture. Only the very first call waits for a build; later, a stale picture
+        is served while a background thread builds the next one."""
         pic = self._picture
-        if pic is not None and time.monotonic() - pic.ts < self.ttl:
-            return pic
-        with self._lock:
-            pic = self._picture
-            if pic is None or time.monotonic() - pic.ts >= self.ttl:
-                pic = self._picture = build_picture(self.ctx, self.index)
-            return pic
+        if self.fresh(pic):
+            return pic  # type: ignore[return-value]
+        if pic is None:
+            with self._lock:
+                if self._picture is None:
+                    self._build()
+            return self._picture  # type: ignore[return-value]
+        if self._lock.acquire(blocking=False):
+            threading.Thread(target=self._build_in_background, name="picture", daemon=True).start()
+        return pic
+
+    def _build_in_background(self) -> None:
+        try:
+            if not self.fresh(self._picture):
+                self._build()
+        finally:
+            self._lock.release()
+
+    def _build(self) -> None:
+        started = time.monotonic()
+        version = self.version()
+        pic = build_picture(self.ctx, self.index, self._ups())
+        pic.version = version
+        self._picture = pic
+        self.memo.clear()
+        # without a new cycle, rebuild only now and then (UPS readings, typhoon banner)
+        self.ttl = max(self.base_ttl, 20 * (time.monotonic() - started))
 
     def invalidate(self) -> None:
-        """Forget the picture (after a write that changes it)."""
-        self._picture = None
+        """Mark the picture stale (after a write that changes it); the next read starts a rebuild."""
+        pic = self._picture
+        if pic is not None:
+            pic.version = (object(), object())
 
 
 def connectivity(links: list[Link], ctx: ApiContext) -> str:
@@ -123,8 +181,8 @@ def connectivity(links: list[Link], ctx: ApiContext) -> str:
     return f"backup:{backups[0].medium.value}" if backups else "isolated"
 
 
-def build_picture(ctx: ApiContext, index: Index) -> Picture:
-    """One pass over everything the pages show."""
+def build_picture(ctx: ApiContext, index: Index, ups: dict | None = None) -> Picture:
+    """One pass over everything the pages show (``ups``: latest UPS fields by device, else read)."""
     inv, states = ctx.inventory, ctx.tracker.states
     active = list(ctx.alerting.incidents.active().values()) if ctx.alerting is not None else []
     minutes = {
@@ -133,13 +191,14 @@ def build_picture(ctx: ApiContext, index: Index) -> Picture:
         if i.kind is IncidentKind.BTS_ON_BATTERY and i.device
     }
     by_commune = Counter(i.commune for i in active if i.commune)
-    ups = {p.tags.get("device"): p.fields for p in ctx.store.latest(UPS_MEASUREMENT)}
+    if ups is None:
+        ups = {p.tags.get("device"): p.fields for p in ctx.store.latest(UPS_MEASUREMENT)}
     storm = set((ctx.typhoon.current() or {}).get("communes", ())) if ctx.typhoon is not None else set()
     communes, rows, conn = [], [], {}
     for summary in summarise(inv, states):
         ref = inv.commune_ref(summary.code)
         communes.append(
-            CommuneOut(
+            CommuneOut.model_construct(
                 code=ref.code,
                 name=ref.name,
                 kind=ref.kind.value,
@@ -148,7 +207,7 @@ def build_picture(ctx: ApiContext, index: Index) -> Picture:
                 lon=ref.lon,
                 status=summary.status.value,
                 status_label=STATUS_VI[summary.status],
-                devices=DeviceCounts(**summary.counts),
+                devices=DeviceCounts.model_construct(**summary.counts),
                 problem_devices=list(summary.problems),
             )
         )
@@ -157,7 +216,7 @@ def build_picture(ctx: ApiContext, index: Index) -> Picture:
         bts, left, charge = _bts(summary.status, conn[summary.code], roles, states, ups, minutes)
         lat, lon = index.position[summary.code]
         rows.append(
-            CoordinatorRow(
+            CoordinatorRow.model_construct(
                 code=ref.code,
                 name=ref.name,
                 kind=ref.kind.value,

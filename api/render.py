@@ -77,3 +77,11 @@ class Renderer:
             )
         response.headers["Cache-Control"] = "no-store"
         return response
+
+    def fragment(self, name: str, lang: str, **values: Any) -> str:
+        """Render a partial template (no request; cacheable by the caller)."""
+        helpers = {
+            "t": lambda key, **kw: i18n.text(key, lang, **kw),
+            "num": lambda v, digits=0: i18n.number(v, lang, digits),
+        }
+        return self.templates.get_template(name).render(**helpers, **values)

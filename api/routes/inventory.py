@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from pydantic import TypeAdapter
 
 from api import views
 from api.auth.roles import Permission, Principal
 from api.context import ApiContext
 from api.errors import responses
 from api.guard import Guard, commune_visible
-from api.paging import Limit, Offset, page
+from api.paging import Limit, Offset, page, set_headers
 from api.picture import PictureCache
 from api.queries import find_incidents
 from api.schemas import (
@@ -31,6 +32,7 @@ DeviceStatusQ = Literal["unknown", "up", "degraded", "down", "unreachable", "mai
 RoleQ = Literal["router", "switch", "dns", "bts", "power", "leo"]
 BtsQ = Literal["up", "battery", "down", "isolated", "unknown", "none"]
 SortQ = Literal["code", "name", "bts", "minutes_left"]
+ROWS = TypeAdapter(list[CoordinatorRow])
 BTS_ORDER = {"isolated": 0, "down": 1, "battery": 2, "unknown": 3, "up": 4, "none": 5}
 
 
@@ -188,6 +190,22 @@ def router(ctx: ApiContext, guard: Guard, picture: PictureCache) -> APIRouter:
         offset: Offset = 0,
     ) -> list[CoordinatorRow]:
         """Which commune BTS are up, on battery (minutes left), down, or the commune is isolated."""
+        key = ("coordinator", who.communes, province, bts, q, sort, limit, offset)
+        content, total = picture.remember(
+            key, lambda: _coordinator_json(who, province, bts, q, sort, limit, offset)
+        )
+        set_headers(request, response, total, limit, offset)
+        return Response(content, media_type="application/json", headers=dict(response.headers))  # type: ignore[return-value]
+
+    def _coordinator_json(
+        who: Principal,
+        province: str | None,
+        bts: str | None,
+        q: str | None,
+        sort: str,
+        limit: int,
+        offset: int,
+    ) -> tuple[bytes, int]:
         rows = [
             r
             for r in picture.get().coordinator
@@ -202,7 +220,8 @@ def router(ctx: ApiContext, guard: Guard, picture: PictureCache) -> APIRouter:
             rows.sort(key=lambda r: (BTS_ORDER[r.bts], r.minutes_left if r.minutes_left is not None else 1e9))
         elif sort == "minutes_left":
             rows.sort(key=lambda r: r.minutes_left if r.minutes_left is not None else 1e9)
-        return page(request, response, rows, limit, offset)
+        chosen = rows[offset : offset + limit]
+        return ROWS.dump_json(chosen), len(rows)
 
     @api.get("/poller", response_model=PollerOut, tags=["health"])
     def poller_health(who: Principal = reader) -> PollerOut:

@@ -15,7 +15,7 @@ from api.context import ApiContext
 from api.guard import Guard, check_csrf, client_ip, commune_visible
 from api.picture import PictureCache
 from api.queries import find_incidents
-from api.render import Renderer
+from api.render import Renderer, lang_of
 from api.routes.incidents import Incidents
 from api.routes.inventory import current_typhoon
 from api.schemas import MaintenanceIn
@@ -202,11 +202,23 @@ def router(
         )
 
     @pages.get("/coordinator")
-    def coordinator(request: Request) -> Response:
-        """The coordinator's map and list of commune BTS."""
+    def coordinator(
+        request: Request, province: str = Query(default="", pattern=r"^([0-9]{2})?$")
+    ) -> Response:
+        """The coordinator's map and list of commune BTS (one province with ``?province=31``)."""
         who = who_of(request)
-        rows = [r for r in picture.get().coordinator if who.sees(r.code)]
-        return render.page(request, "coordinator.html", who, rows=rows, typhoon=current_typhoon(ctx))
+        lang = lang_of(request)
+
+        def rows_html() -> str:
+            rows = [
+                r
+                for r in picture.get().coordinator
+                if who.sees(r.code) and (not province or r.province_code == province)
+            ]
+            return render.fragment("_coord_rows.html", lang, rows=rows)
+
+        html = picture.remember(("coordinator-page", who.communes, province, lang), rows_html)
+        return render.page(request, "coordinator.html", who, rows_html=html, typhoon=current_typhoon(ctx))
 
     @pages.get("/admin")
     def admin(request: Request, new_token: str = "") -> Response:

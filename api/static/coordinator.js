@@ -87,7 +87,8 @@
     for (const r of rs) tbody.appendChild(r);
   }
   async function refresh() {
-    const data = await T.getJSON("/api/coordinator?limit=5000");
+    const prov = new URLSearchParams(location.search).get("province");
+    const data = await T.getJSON("/api/coordinator?limit=5000" + (prov ? "&province=" + encodeURIComponent(prov) : ""));
     if (!data) return;
     let moved = false;
     for (const c of data) {

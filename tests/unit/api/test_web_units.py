@@ -1,0 +1,46 @@
+"""Language, number formats, paging headers, problem documents and safe redirects."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from api import i18n
+from api.errors import problem_openapi
+from api.routes.inventory import _matches
+from api.routes.login import safe_next
+
+
+def test_vietnamese_first_with_english() -> None:
+    assert i18n.text("incidents") == "Sự cố" and i18n.text("incidents", "en") == "Incidents"
+    assert i18n.number(1234.5, "vi", 1) == "1.234,5" and i18n.number(1234.5, "en", 1) == "1,234.5"
+    assert i18n.local_time(3600, ZoneInfo("Asia/Ho_Chi_Minh")) == "08:00:00 01/01/1970"
+
+
+def test_search_ignores_diacritics() -> None:
+    assert _matches("hong bang", "11311", "Phường Hồng Bàng")
+    assert _matches("11311", "11311", "Phường Hồng Bàng")
+    assert not _matches("do son", "11311", "Phường Hồng Bàng")
+
+
+def test_redirects_stay_on_site() -> None:
+    assert safe_next("/coordinator") == "/coordinator"
+    for bad in ("//evil.example", "https://evil.example", "", None, "/\\evil"):
+        assert safe_next(bad) == "/"
+
+
+def test_error_responses_documented_as_problem_json() -> None:
+    schema = {
+        "paths": {
+            "/x": {
+                "get": {
+                    "responses": {
+                        "200": {"content": {"application/json": {}}},
+                        "404": {"content": {"application/json": {"s": 1}}},
+                    }
+                }
+            }
+        }
+    }
+    out = problem_openapi(schema)["paths"]["/x"]["get"]["responses"]
+    assert "application/json" in out["200"]["content"]
+    assert out["404"]["content"] == {"application/problem+json": {"s": 1}}
