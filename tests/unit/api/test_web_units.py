@@ -13,7 +13,7 @@ from api.routes.login import safe_next
 def test_vietnamese_first_with_english() -> None:
     assert i18n.text("incidents") == "Sự cố" and i18n.text("incidents", "en") == "Incidents"
     assert i18n.number(1234.5, "vi", 1) == "1.234,5" and i18n.number(1234.5, "en", 1) == "1,234.5"
-    assert i18n.local_time(3600, ZoneInfo("Asia/Ho_Chi_Minh")) == "08:00:00 01/01/1970"
+    assert i18n.local_time(1767225600, ZoneInfo("Asia/Ho_Chi_Minh")) == "07:00:00 01/01/2026"
 
 
 def test_search_ignores_diacritics() -> None:
