@@ -73,6 +73,7 @@ class PollCycle:
                  sink: ResultSink, concurrency: int = 200, interval_s: float = 30.0, *,
                  name: str = "snmp", jitter: float = 0.0, downtime: Downtime | None = None,
                  reachability: bool = True, selector: DeviceSelector = has_snmp,
+                 feeds_state: DeviceSelector | None = None,
                  semaphore: asyncio.Semaphore | None = None) -> None:
         """``jitter`` is the share of the interval over which poll starts are spread (0–0.9)."""
         self.inventory = inventory
@@ -85,6 +86,9 @@ class PollCycle:
         self.downtime = downtime if downtime is not None else Downtime()
         self.reachability = reachability
         self.selector = selector
+        # Which devices' results decide their up/down state (and downtime backoff); others only
+        # give samples (e.g. a DNS probe failing means a degraded service, not a dead device).
+        self.feeds_state = feeds_state or (lambda _device: True)
         self._sem = semaphore or asyncio.Semaphore(concurrency)
         self._tags = {d.id: device_tags(inventory, d) for d in inventory.devices.values()}
         self._background: set[asyncio.Task[None]] = set()
@@ -179,17 +183,21 @@ class PollCycle:
             if time.monotonic() - planned > max(1.0, 0.1 * self.interval_s):
                 self._late += 1
             result = await self.collector.poll(device, self._tags[device.id])
-        self.downtime.record(device.id, result.ok, result.error_kind == "timeout", time.monotonic())
+        if self.feeds_state(device):
+            self.downtime.record(device.id, result.ok, result.error_kind == "timeout", time.monotonic())
         return result
 
     async def _deliver(self, results: list[PollResult]) -> None:
         if not results:
             return
         samples = [s for r in results for s in r.samples]
+        devices = self.inventory.devices
         if self.reachability:
-            samples += [self._reachability(r) for r in results]
+            samples += [self._reachability(r) for r in results if self.feeds_state(devices[r.device])]
         await asyncio.to_thread(self.store.write, samples)
-        self.sink({r.device: r for r in results})
+        decided = {r.device: r for r in results if self.feeds_state(devices[r.device])}
+        if decided:
+            self.sink(decided)
 
     def _reachability(self, result: PollResult) -> Sample:
         fields: dict[str, float | int | str | bool] = {"up": 1 if result.ok else 0,

@@ -24,6 +24,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from collectors.base import CollectorRegistry, PollResult
 from inventory.inventory import Inventory
+from inventory.model import Device
 from poller.cycle import CycleReport, DeviceSelector, PollCycle, ResultSink, has_snmp
 from poller.downtime import DEFAULT_MODEL, Downtime
 from store.base import MetricStore
@@ -41,6 +42,7 @@ class PollPlan:
     options: Mapping[str, object] = field(default_factory=dict)
     selector: DeviceSelector = has_snmp
     reachability: bool = False  # write a reachability sample per device polled
+    feeds_state: DeviceSelector | None = None  # devices whose results decide up/down (None: all)
 
 
 def snmp_plans(credentials: Mapping[str, object], reachability_s: float = 30.0, health_s: float = 60.0,
@@ -53,6 +55,34 @@ def snmp_plans(credentials: Mapping[str, object], reachability_s: float = 30.0, 
         PollPlan("snmp-reachability", "snmp", reachability_s, options("reachability"), reachability=True),
         PollPlan("snmp-health", "snmp", health_s, options("health")),
         PollPlan("snmp-inventory", "snmp", inventory_s, options("inventory")),
+    ]
+
+
+def _never(_device: Device) -> bool:
+    return False
+
+
+def _no_snmp(device: Device) -> bool:
+    return device.snmp is None
+
+
+def protocol_plans(icmp_s: float = 30.0, service_s: float = 60.0, cli_s: float = 300.0,
+                   credentials: Mapping[str, object] | None = None) -> list[PollPlan]:
+    """ICMP, NETCONF, DNS and SSH CLI plans (each polls only devices configured for it).
+
+    ICMP decides up/down only for devices without SNMP; NETCONF and SSH only for devices
+    with neither SNMP nor ICMP; DNS never does (a failing probe is a service incident).
+    """
+    opts = {"credentials": credentials or {}}
+    return [
+        PollPlan("icmp", "icmp", icmp_s, opts, selector=lambda d: d.icmp, reachability=True,
+                 feeds_state=_no_snmp),
+        PollPlan("netconf", "netconf", service_s, opts, selector=lambda d: d.netconf is not None,
+                 feeds_state=lambda d: d.snmp is None and not d.icmp),
+        PollPlan("dns", "dns", service_s, opts, selector=lambda d: d.dns is not None, feeds_state=_never),
+        PollPlan("ssh", "ssh", cli_s, opts,
+                 selector=lambda d: d.ssh is not None and d.snmp is None and d.netconf is None,
+                 feeds_state=lambda d: not d.icmp),
     ]
 
 
@@ -80,7 +110,7 @@ class Poller:
             self.cycles[plan.name] = PollCycle(
                 inventory, collector, store, sink, concurrency, plan.interval_s, name=plan.name,
                 jitter=jitter, downtime=self.downtime, reachability=plan.reachability,
-                selector=plan.selector, semaphore=self._sem)
+                selector=plan.selector, feeds_state=plan.feeds_state, semaphore=self._sem)
         self.primary = plans[0].name
 
     @property

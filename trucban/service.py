@@ -34,10 +34,11 @@ from collectors.snmp.collector import SnmpCollector
 from collectors.ssh.collector import SshCollector
 from inventory.inventory import Inventory
 from inventory.loader import load_inventory
-from poller.scheduler import Poller, snmp_plans
+from poller.scheduler import Poller, protocol_plans, snmp_plans
 from poller.traps import TrapEvent, TrapReceiver
 from store.base import Sample
-from store.sqlite import SqliteMetricStore
+from store.factory import open_store
+from store.spool import SpoolingStore
 from trucban.errors import ConfigError
 from trucban.settings import Settings
 
@@ -61,7 +62,7 @@ class Service:
 
     settings: Settings
     inventory: Inventory
-    store: SqliteMetricStore
+    store: SpoolingStore  # the configured backend (SQLite or InfluxDB) behind the spool
     alerting: AlertingCore
     cycle: Poller  # every poll plan; ``cycle.last`` is the reachability plan's last CycleReport
     notify: NotifyService | None = None  # alert delivery (outbox worker runs in the lifespan)
@@ -102,13 +103,15 @@ class Service:
 
 def build_service(settings: Settings, inventory: Inventory) -> Service:
     """Assemble the service for an already loaded inventory."""
-    store = SqliteMetricStore(settings.metrics_db)
+    store = open_store(settings)
     alerting = AlertingCore(
         inventory, store, open_database(database_url(settings.database_url or settings.alerting_db)),
         rules=load_rules(settings.rules_file), timezone=ZoneInfo(settings.timezone),
     )
     plans = snmp_plans(inventory.credentials, settings.poll_interval_s, settings.health_interval_s,
                        settings.inventory_interval_s, settings.snmp_engine)
+    plans += protocol_plans(settings.poll_interval_s, settings.health_interval_s,
+                            settings.inventory_interval_s, inventory.credentials)
     poller = Poller(inventory, default_collectors(), store, alerting, plans,
                     concurrency=settings.poll_concurrency, jitter=settings.poll_jitter)
     diagnostics = build_diagnostics(inventory, alerting.incidents)

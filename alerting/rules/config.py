@@ -26,6 +26,7 @@ class FlappingRules(_Strict):
 
     window: int = Field(default=21, ge=5, le=100)
     min_checks: int = Field(default=6, ge=3, le=100)
+    min_slots: int = Field(default=10, ge=1, le=100)  # denominator floor: 1 outage is not flapping
     start_pct: float = Field(default=30.0, gt=0, le=100)
     stop_pct: float = Field(default=25.0, ge=0, le=100)
 

@@ -86,7 +86,7 @@ def running(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runn
     """Trucban's single-node service polling the lab every two seconds, over real HTTP."""
     settings = load_settings(
         env={}, data_dir=tmp_path_factory.mktemp("data"), http_port=free_tcp_port(),
-        poll_interval_s=POLL_INTERVAL_S,
+        poll_interval_s=POLL_INTERVAL_S, health_interval_s=POLL_INTERVAL_S * 2,
     )
     service = build_service(settings, lab.inventory)
     server = uvicorn.Server(uvicorn.Config(service.app(), host="127.0.0.1",

@@ -53,7 +53,8 @@ def test_flap_percent_and_hysteresis() -> None:
     rules = FlappingRules()
     assert flap_percent([1] * 21, 21) == 0
     assert flap_percent([0, 1] * 10 + [0], 21) == pytest.approx(100.0)
-    history = [1, 0, 0, 1, 1, 0]
+    assert not is_flapping([1, 1, 0, 0, 1, 1], False, rules)  # one outage and its recovery
+    history = [1, 0, 1, 1, 0, 1, 0]
     assert is_flapping(history, False, rules)
     calm = history + [1] * 10
     assert is_flapping(calm, True, rules) is (flap_percent(calm, 21) >= rules.stop_pct)
