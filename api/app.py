@@ -40,7 +40,7 @@ def create_app(ctx: ApiContext, lifespan: Lifespan | None = None) -> FastAPI:
     app = FastAPI(
         title="Trucban",
         version="0.2.0",
-        lifespan=lifespan,
+        lifespan=lifespan,  # type: ignore[arg-type]
         description="Giám sát mạng truyền số liệu chuyên dùng và trạm BTS cấp xã. "
         "Errors are application/problem+json; lists page with limit/offset "
         "(total in X-Total-Count, next page in Link).",

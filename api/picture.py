@@ -207,7 +207,7 @@ def build_picture(ctx: ApiContext, index: Index, ups: dict | None = None) -> Pic
                 lon=ref.lon,
                 status=summary.status.value,
                 status_label=STATUS_VI[summary.status],
-                devices=DeviceCounts.model_construct(**summary.counts),
+                devices=DeviceCounts(**summary.counts),
                 problem_devices=list(summary.problems),
             )
         )

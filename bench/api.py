@@ -23,11 +23,13 @@ import statistics
 import tempfile
 import threading
 import time
+from ipaddress import ip_address
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
 import uvicorn
+from fastapi import FastAPI
 
 from alerting.core import AlertingCore
 from alerting.db import database_url, open_database
@@ -38,8 +40,9 @@ from api.auth.audit import AuditLog
 from api.auth.roles import Role
 from api.context import ApiContext, Security, WebOptions
 from inventory.inventory import Inventory
-from inventory.model import CommuneEntry, Device, Link, Site
+from inventory.model import CommuneEntry, Device, DeviceRole, Link, LinkKind, LinkMedium, Site, SiteKind
 from inventory.reference import load_reference
+from poller.cycle import CycleReport
 from store.base import Sample
 from store.sqlite import SqliteMetricStore
 
@@ -60,7 +63,7 @@ ROLES = (
 class NoCycle:
     """No poller in the benchmark: the states are set up front."""
 
-    last = None
+    last: CycleReport | None = None
 
 
 def national_inventory(limit: int | None = None) -> Inventory:
@@ -77,7 +80,12 @@ def national_inventory(limit: int | None = None) -> Inventory:
             (f"c{code}-bts2", "bts_site", -0.004),
         ):
             sites[sid] = Site(
-                id=sid, name=f"{sid} {c.name}", kind=kind, commune=code, lat=c.lat + off, lon=c.lon + off
+                id=sid,
+                name=f"{sid} {c.name}",
+                kind=SiteKind(kind),
+                commune=code,
+                lat=c.lat + off,
+                lon=c.lon + off,
             )
         for suffix, role in ROLES:
             site = (
@@ -90,8 +98,8 @@ def national_inventory(limit: int | None = None) -> Inventory:
                 id=dev_id,
                 name=f"{role} {c.name}",
                 site=site,
-                role=role,
-                address="127.0.0.1",
+                role=DeviceRole(role),
+                address=ip_address("127.0.0.1"),
                 parents=() if suffix == "r1" else (f"c{code}-r1",),
                 hardening_level=4 if role in ("bts", "power") else None,
             )
@@ -99,12 +107,17 @@ def national_inventory(limit: int | None = None) -> Inventory:
             id=f"c{code}-primary",
             device=f"c{code}-r1",
             if_index=1,
-            kind="primary",
-            medium="fibre",
+            kind=LinkKind.PRIMARY,
+            medium=LinkMedium.FIBRE,
             commune=code,
         )
         links[f"c{code}-backup"] = Link(
-            id=f"c{code}-backup", device=f"c{code}-r1", if_index=2, kind="backup", medium="4g", commune=code
+            id=f"c{code}-backup",
+            device=f"c{code}-r1",
+            if_index=2,
+            kind=LinkKind.BACKUP,
+            medium=LinkMedium.CELLULAR_4G,
+            commune=code,
         )
     return Inventory(
         province=PROVINCE,
@@ -152,7 +165,7 @@ def seed(core: AlertingCore, store: SqliteMetricStore, inv: Inventory, now: int)
     return picked
 
 
-def serve(app: object, port: int) -> uvicorn.Server:
+def serve(app: FastAPI, port: int) -> uvicorn.Server:
     """Uvicorn in a thread of this process (the load comes from another process)."""
     server = uvicorn.Server(
         uvicorn.Config(

@@ -96,7 +96,7 @@ class AccountStore:
         )
         try:
             with self.engine.begin() as conn:
-                new_id = conn.execute(insert(users).values(**values)).inserted_primary_key[0]
+                new_id = conn.execute(insert(users).values(**values)).inserted_primary_key[0]  # type: ignore[index]
         except IntegrityError:
             raise AccountError(f"tên đăng nhập {username!r} đã tồn tại (username taken)") from None
         return self.get_user(int(new_id))
@@ -209,7 +209,7 @@ class AccountStore:
             expires_at=expires_at,
         )
         with self.engine.begin() as conn:
-            new_id = conn.execute(insert(api_tokens).values(**values)).inserted_primary_key[0]
+            new_id = conn.execute(insert(api_tokens).values(**values)).inserted_primary_key[0]  # type: ignore[index]
         return self.get_token(int(new_id)), secret
 
     def get_token(self, token_id: int) -> ApiToken:

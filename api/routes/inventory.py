@@ -7,6 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import TypeAdapter
 
+from alerting.incidents import Incident
 from api import views
 from api.auth.roles import Permission, Principal
 from api.context import ApiContext
@@ -80,7 +81,7 @@ def router(ctx: ApiContext, guard: Guard, picture: PictureCache) -> APIRouter:
         commune_visible(who, code)
         post, contacts = views.contacts(ctx, code)
         site_ids = [s.id for s in inv.sites.values() if s.commune == code]
-        active = []
+        active: list[Incident] = []
         if ctx.alerting is not None:
             active, _ = find_incidents(ctx.alerting.engine, status="active", commune=code, limit=200)
         return CommuneDetailOut(
