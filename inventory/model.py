@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, IPvAnyAddress, field_validator
+from ipaddress import IPv6Address
+
+from pydantic import BaseModel, ConfigDict, Field, IPvAnyAddress, ValidationInfo, field_validator
 
 
 class _Record(BaseModel):
@@ -150,7 +152,8 @@ class Device(_Record):
     name: str = Field(min_length=1)
     site: str
     role: DeviceRole
-    address: IPvAnyAddress
+    address: IPvAnyAddress  # management address, IPv4 or IPv6
+    address6: IPvAnyAddress | None = None  # IPv6 address of a dual-stack device whose address is IPv4
     snmp: SnmpAccess | None = None
     netconf: NetconfAccess | None = None
     ssh: SshAccess | None = None
@@ -159,6 +162,31 @@ class Device(_Record):
     operator: str | None = None
     hardening_level: int | None = Field(default=None, ge=0, le=5)
     parents: tuple[str, ...] = ()
+
+    @field_validator("address6")
+    @classmethod
+    def _check_address6(cls, value: object, info: ValidationInfo) -> object:
+        """``address6`` is a usable global/ULA IPv6 address, and only beside an IPv4 ``address``."""
+        if value is None:
+            return value
+        if not isinstance(value, IPv6Address):
+            raise ValueError("must be an IPv6 address (address6 is the IPv6 side of a dual-stack device)")
+        if value.ipv4_mapped is not None or value.is_multicast or value.is_unspecified or value.is_link_local:
+            raise ValueError("must be a unicast IPv6 address the poller can reach (not IPv4-mapped, "
+                             "multicast, :: or link-local)")
+        address = info.data.get("address")
+        if isinstance(address, IPv6Address) and address != value:
+            raise ValueError(f"address is already IPv6 ({address}); address6 is only for a device whose "
+                             "address is IPv4")
+        return value
+
+    @property
+    def families(self) -> dict[str, str]:
+        """Management address per IP family: ``{"ipv4": …, "ipv6": …}`` (one or both)."""
+        out = {f"ipv{self.address.version}": str(self.address)}
+        if self.address6 is not None:
+            out["ipv6"] = str(self.address6)
+        return out
 
     @field_validator("parents", mode="before")
     @classmethod
