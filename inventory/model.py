@@ -9,7 +9,6 @@ across records (unknown references, duplicates, cycles) live in
 from __future__ import annotations
 
 from enum import StrEnum
-
 from ipaddress import IPv6Address
 
 from pydantic import BaseModel, ConfigDict, Field, IPvAnyAddress, ValidationInfo, field_validator

@@ -14,7 +14,7 @@ ENV = {"TRUCBAN_TEST_AUTH": "authkey123"}
 
 
 def _dual(address6: str, address: str = "10.0.0.2") -> str:
-    return GOOD.replace(f"    address: 10.0.0.2\n", f"    address: {address}\n    address6: \"{address6}\"\n")
+    return GOOD.replace("    address: 10.0.0.2\n", f"    address: {address}\n    address6: \"{address6}\"\n")
 
 
 def test_ipv6_only_device_and_dual_stack_device_load(tmp_path: Path) -> None:
