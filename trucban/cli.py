@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from api.auth.cli import user_app
+from trucban.cli_storm import storm_app
 from trucban.errors import TrucbanError
 from trucban.settings import Settings, load_settings
 
@@ -20,6 +21,7 @@ app.add_typer(lab_app, name="lab")
 app.add_typer(inventory_app, name="inventory")
 typhoon_app = typer.Typer(help="Chế độ bão (typhoon mode): công bố, kết thúc, xem.", no_args_is_help=True)
 app.add_typer(typhoon_app, name="typhoon")
+app.add_typer(storm_app, name="storm")
 influx_app = typer.Typer(help="InfluxDB: lưu trữ số liệu (metric store).", no_args_is_help=True)
 app.add_typer(influx_app, name="influx")
 app.add_typer(user_app, name="user")
@@ -163,12 +165,11 @@ def lab_clear(device: Annotated[str | None, typer.Argument()] = None, config: Co
 def _notify(config: Path | None):  # type: ignore[no-untyped-def]
     """The notification service on the configured database and inventory (lab when none)."""
     from alerting.notify.wiring import offline_service
-    from inventory.loader import load_inventory
+    from trucban.service import configured_inventory
 
     settings = _settings(config)
     try:
-        inventory = load_inventory(settings.inventory or settings.lab_dir / "inventory.yaml")
-        return offline_service(settings, inventory)
+        return offline_service(settings, configured_inventory(settings))
     except TrucbanError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
@@ -203,7 +204,8 @@ def typhoon_declare(
     ready = decl.readiness
     console.print(f"[yellow]Bão {decl.name}[/yellow] #{decl.id}: {len(decl.communes)} xã/phường; "
                   f"BTS đủ điện/ắc quy {len(ready.get('mains_full', []))}, chạy ắc quy "
-                  f"{len(ready.get('on_battery', []))}; xã thiếu dự phòng {len(ready.get('backup_missing', []))}; "
+                  f"{len(ready.get('on_battery', []))}; "
+                  f"xã thiếu dự phòng {len(ready.get('backup_missing', []))}; "
                   f"thiết bị hỏng {len(ready.get('down', []))}. Báo cáo sẵn sàng đã vào hàng đợi gửi.")
 
 

@@ -159,8 +159,11 @@ async def start_traps(service: Service) -> TrapReceiver | None:
     return receiver
 
 
-def load_configured_inventory(settings: Settings) -> Inventory:
-    """The operator's inventory; the lab's is handled by the CLI."""
-    if settings.inventory is None:
-        raise ValueError("no inventory configured")
-    return load_inventory(settings.inventory)
+def configured_inventory(settings: Settings) -> Inventory:
+    """The operator's inventory, or the simulated lab's (generated on first use)."""
+    if settings.inventory is not None:
+        return load_inventory(settings.inventory)
+    from lab.generator import generate_lab
+
+    layout = generate_lab(settings.lab_dir, settings.lab_province, settings.lab_port, settings.lab_limit)
+    return load_inventory(layout.inventory)

@@ -60,12 +60,8 @@ def notify_from_settings(
     return service
 
 
-def offline_service(settings: Any, inventory: Inventory) -> NotifyService:
-    """A NotifyService on the configured database without a running core (for the CLI).
-
-    Messages it produces (readiness report, recovery summary) wait in the outbox
-    for the running service's worker; the readiness report reads the saved states.
-    """
+def offline_core(settings: Any, inventory: Inventory) -> Any:
+    """The alerting core's read side without running it (for the CLI): database, saved states, store."""
     from types import SimpleNamespace
 
     from alerting.db import database_url, open_database
@@ -77,9 +73,17 @@ def offline_service(settings: Any, inventory: Inventory) -> NotifyService:
     engine = open_database(database_url(settings.database_url or settings.alerting_db))
     tracker = StateTracker(inventory)
     StateRepository(engine).restore(tracker)
-    core = SimpleNamespace(
+    return SimpleNamespace(
         engine=engine, tracker=tracker, store=open_backend(settings), subscribers=[], rules=RulesConfig()
     )
-    service = notify_from_settings(settings, inventory, core)
+
+
+def offline_service(settings: Any, inventory: Inventory, core: Any | None = None) -> NotifyService:
+    """A NotifyService on the configured database without a running core (for the CLI).
+
+    Messages it produces (readiness report, recovery summary) wait in the outbox
+    for the running service's worker; the readiness report reads the saved states.
+    """
+    service = notify_from_settings(settings, inventory, core or offline_core(settings, inventory))
     service.typhoon.listeners.clear()  # no live thresholds to shift here
     return service
