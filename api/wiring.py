@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -44,3 +46,26 @@ def web_options(settings: Settings) -> WebOptions:
         public_base_url=base,
         secure_cookies=bool(base and base.startswith("https://")),
     )
+
+
+class TyphoonBanner:
+    """Adapts the notify side's typhoon mode (``alerting/notify/typhoon.py``) to :class:`TyphoonSource`."""
+
+    def __init__(self, mode: Any) -> None:
+        self.mode = mode
+
+    def current(self) -> dict[str, Any] | None:
+        """The storm in force, as the banner shows it."""
+        decl = self.mode.active(int(time.time()))
+        if decl is None:
+            return None
+        summary = decl.summary or {}
+        digest = summary.get("text") if isinstance(summary, dict) else None
+        return {"name": decl.name, "communes": list(decl.communes), "declared_at": decl.declared_at,
+                "digest": digest}
+
+
+def typhoon_banner(notify: Any) -> TyphoonBanner | None:
+    """The banner source for a service with notification (None without)."""
+    mode = getattr(notify, "typhoon", None)
+    return TyphoonBanner(mode) if mode is not None else None

@@ -25,7 +25,7 @@ from alerting.notify.wiring import notify_from_settings
 from alerting.rules.config import load_rules
 from api.app import create_app
 from api.context import ApiContext
-from api.wiring import web_options, web_security
+from api.wiring import typhoon_banner, web_options, web_security
 from collectors.base import CollectorRegistry
 from collectors.dns.collector import DnsCollector
 from collectors.icmp.collector import IcmpCollector
@@ -73,7 +73,7 @@ class Service:
         ctx = ApiContext(self.inventory, self.alerting.tracker, self.store, self.cycle,
                          ZoneInfo(self.settings.timezone), self.alerting,
                          security=web_security(self.settings, self.alerting.engine),
-                         web=web_options(self.settings))
+                         web=web_options(self.settings), typhoon=typhoon_banner(self.notify))
         return create_app(ctx, lifespan=self._lifespan)
 
     @asynccontextmanager
