@@ -61,6 +61,15 @@ class Settings(BaseModel):
     tile_url: str | None = None  # e.g. https://tiles.example.vn/{z}/{x}/{y}.png; None: plain SVG map
     tile_attribution: str = ""
     public_base_url: str | None = None  # https://… sets Secure cookies
+    # Metric store (store/SCHEMA.md): InfluxDB when influx_url is set, else embedded SQLite.
+    influx_url: str | None = None
+    influx_token: SecretStr | None = None  # 2.x/3.x token, or "user:password" for 1.x
+    influx_org: str = "trucban"
+    influx_bucket: str = "trucban"  # v2 writes; on 1.8 "database/retention_policy"
+    influx_database: str | None = None  # InfluxQL reads and v1 writes; default: the bucket's name
+    influx_retention_policy: str | None = None  # v1 writes/reads; default: the database's default
+    influx_api: Literal["auto", "v1", "v2"] = "auto"  # auto: v1 /write for servers before 1.8
+    spool_max_mb: int = Field(default=512, ge=1)  # on-disk spool while the store is unreachable
 
     @property
     def metrics_db(self) -> Path:
@@ -71,6 +80,11 @@ class Settings(BaseModel):
     def alerting_db(self) -> Path:
         """Device states, incidents and the like."""
         return self.data_dir / "alerting.sqlite"
+
+    @property
+    def spool_dir(self) -> Path:
+        """Samples waiting for the metric store."""
+        return self.data_dir / "spool"
 
     @property
     def lab_dir(self) -> Path:
