@@ -44,3 +44,22 @@ def test_error_responses_documented_as_problem_json() -> None:
     out = problem_openapi(schema)["paths"]["/x"]["get"]["responses"]
     assert "application/json" in out["200"]["content"]
     assert out["404"]["content"] == {"application/problem+json": {"s": 1}}
+
+
+def test_typhoon_banner_reads_the_active_declaration() -> None:
+    from types import SimpleNamespace
+
+    from api.wiring import TyphoonBanner, typhoon_banner
+
+    decl = SimpleNamespace(
+        name="Yagi", communes=("11311",), declared_at=1767225600, summary={"text": "2 BTS"}
+    )
+    banner = TyphoonBanner(SimpleNamespace(active=lambda now: decl))
+    assert banner.current() == {
+        "name": "Yagi",
+        "communes": ["11311"],
+        "declared_at": 1767225600,
+        "digest": "2 BTS",
+    }
+    assert TyphoonBanner(SimpleNamespace(active=lambda now: None)).current() is None
+    assert typhoon_banner(None) is None
