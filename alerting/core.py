@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
+from alerting.history import StateHistory
 from alerting.incidents import Condition
 from alerting.maintenance import MaintenanceRepository, devices_in_maintenance
 from alerting.manager import Change, IncidentManager
@@ -25,6 +26,7 @@ from alerting.rules.config import RulesConfig
 from alerting.rules.context import RuleContext
 from alerting.rules.dns import dns_conditions
 from alerting.rules.failover import failover_conditions
+from alerting.rules.ipv6 import ipv6_path_conditions
 from alerting.rules.power import power_conditions
 from alerting.staterepo import StateRepository
 from alerting.states import StateTracker, Status
@@ -35,7 +37,8 @@ from store.base import MetricStore
 log = logging.getLogger(__name__)
 Rule = Callable[[RuleContext], list[Condition]]
 Subscriber = Callable[[list[Change]], None]
-DEFAULT_RULES: tuple[Rule, ...] = (device_conditions, failover_conditions, power_conditions, dns_conditions)
+DEFAULT_RULES: tuple[Rule, ...] = (device_conditions, failover_conditions, power_conditions, dns_conditions,
+                                   ipv6_path_conditions)
 
 
 @dataclass
@@ -66,6 +69,8 @@ class AlertingCore:
         self.maintenance = MaintenanceRepository(self.engine)
         self.manager = IncidentManager(self.incidents)
         self.state_repo = StateRepository(self.engine)
+        self.history = StateHistory(self.engine)
+        self._link_ids = set(self.inventory.links)
         restored = self.state_repo.restore(self.tracker)
         self.last = EvaluationReport()
         log.info("alerting core: %d saved states restored", restored)
@@ -80,9 +85,11 @@ class AlertingCore:
         started = time.perf_counter()
         maintained = devices_in_maintenance(self.maintenance.all(), self.inventory, now, self.timezone)
         self.tracker.in_maintenance = maintained
-        for change in self.tracker.apply(results, now):
+        transitions = self.tracker.apply(results, now)
+        for change in transitions:
             level = logging.INFO if change.new in (Status.UP, Status.UNKNOWN) else logging.WARNING
             log.log(level, "%s: %s → %s (%s)", change.device, change.old, change.new, change.reason)
+        self.history.record(transitions, self._link_ids)
         self.state_repo.save(self.tracker.states.values(), self.tracker.links.values())
         conditions = self.conditions(now)
         kept = [c for c in conditions if c.device not in maintained]

@@ -40,6 +40,7 @@ class IncidentKind(StrEnum):
     DNS_NOT_ANSWERING = "dns_not_answering"
     DNS_STALE_SERIAL = "dns_stale_serial"
     DNS_NO_IPV6 = "dns_no_ipv6"
+    IPV6_PATH_DOWN = "ipv6_path_down"
     FLAPPING = "flapping"
     POLLER_DEGRADED = "poller_degraded"
     STORE_UNREACHABLE = "store_unreachable"

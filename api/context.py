@@ -6,11 +6,13 @@ writes only acknowledgements, maintenance windows and accounts (each audited).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from alerting.core import AlertingCore
+from alerting.rules.ipv6 import Ipv6Readiness, family_state, ipv6_readiness
 from alerting.states import DeviceState
 from api.auth.accounts import AccountStore
 from api.auth.audit import AuditLog
@@ -77,3 +79,12 @@ class ApiContext:
     security: Security | None = None
     web: WebOptions = field(default_factory=WebOptions)
     typhoon: TyphoonSource | None = None
+
+    def family_state(self, now: int | None = None) -> dict[str, dict[str, dict[str, object]]]:
+        """Per-family (IPv4/IPv6) reachability of dual-stack devices: ``{device: {family: {...}}}``."""
+        return family_state(self.store, int(time.time()) if now is None else now)
+
+    def ipv6_readiness(self, communes: set[str] | None = None, now: int | None = None) -> Ipv6Readiness:
+        """IPv6 readiness indicators (devices managed over IPv6, DNS over IPv6 and AAAA)."""
+        return ipv6_readiness(self.inventory, self.store, int(time.time()) if now is None else now,
+                              communes=communes)

@@ -74,12 +74,21 @@ class LabAgents:
         *,
         log_path: Path | None = None,
         log_level: str = "error",
+        extra_hosts: tuple[str, ...] = (),
+        netns: str | None = None,
     ) -> None:
-        """Remember where data, state, indexes and the log live; nothing starts yet."""
+        """Remember where data, state, indexes and the log live; nothing starts yet.
+
+        ``host`` and ``extra_hosts`` may be IPv4 or IPv6 addresses (the agents listen on
+        each, same port); ``netns`` runs snmpsim inside that network namespace
+        (``ip netns exec``), where port 0 means 161.
+        """
         self.data_dir = Path(data_dir)
         self.state_dir = Path(state_dir)
         self.cache_dir = Path(cache_dir)
         self.host = host
+        self.extra_hosts = tuple(extra_hosts)
+        self.netns = netns
         self.log_path = Path(log_path) if log_path else self.state_dir.parent / "snmpsim.log"
         self.log_level = log_level
         self._port = port
@@ -97,11 +106,14 @@ class LabAgents:
 
     def command(self) -> list[str]:
         """Command line that starts snmpsim through the patching wrapper."""
+        prefix = ["ip", "netns", "exec", self.netns] if self.netns else []
+        endpoints = [_endpoint_option(h, self._port) for h in (self.host, *self.extra_hosts)]
         return [
+            *prefix,
             sys.executable,
             str(WRAPPER),
             f"--data-dir={self.data_dir}",
-            f"--agent-udpv4-endpoint={self.host}:{self._port}",
+            *endpoints,
             f"--cache-dir={self.cache_dir}",
             f"--variation-modules-dir={VARIATION_DIR}",
             f"--variation-module-options=trucban_state:state_dir={self.state_dir}",
@@ -123,8 +135,8 @@ class LabAgents:
         for path in (self.state_dir, self.cache_dir, self.log_path.parent):
             path.mkdir(parents=True, exist_ok=True)
         if not self._port:
-            self._port = free_udp_port(self.host)
-        elif not udp_port_free(self.host, self._port):
+            self._port = 161 if self.netns else free_udp_port(self.host)
+        elif not self.netns and not udp_port_free(self.host, self._port):
             # pysnmp binds with SO_REUSEADDR, so a second lab would start "fine"
             # and silently share the port with the first one.
             raise LabError(
@@ -220,16 +232,27 @@ def _check_snmpsim_installed() -> None:
         )
 
 
+def _endpoint_option(host: str, port: int) -> str:
+    """snmpsim's listen option for one address: ``--agent-udpv6-endpoint=[::1]:161`` for IPv6."""
+    if ":" in host:
+        return f"--agent-udpv6-endpoint=[{host}]:{port}"
+    return f"--agent-udpv4-endpoint={host}:{port}"
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
 def free_udp_port(host: str = "127.0.0.1") -> int:
-    """A UDP port on ``host`` that is free right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+    """A UDP port on ``host`` (IPv4 or IPv6) that is free right now."""
+    with socket.socket(_family(host), socket.SOCK_DGRAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
 
 
 def udp_port_free(host: str, port: int) -> bool:
     """True if nothing is bound to UDP ``host:port`` (checked without SO_REUSEADDR)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+    with socket.socket(_family(host), socket.SOCK_DGRAM) as sock:
         try:
             sock.bind((host, port))
         except OSError:
@@ -243,20 +266,22 @@ def udp_port_free(host: str, port: int) -> bool:
 async def snmp_get(
     host: str, port: int, community: str, oid: str, timeout: float, retries: int
 ) -> Any | None:
-    """SNMPv2c GET of one OID; the value, or None on timeout/error."""
+    """SNMPv2c GET of one OID over UDP or UDP6; the value, or None on timeout/error."""
     from pysnmp.hlapi.v3arch.asyncio import (
         CommunityData,
         ContextData,
         ObjectIdentity,
         ObjectType,
         SnmpEngine,
+        Udp6TransportTarget,
         UdpTransportTarget,
         get_cmd,
     )
 
     engine = SnmpEngine()
     try:
-        target = await UdpTransportTarget.create((host, port), timeout=timeout, retries=retries)
+        kind = Udp6TransportTarget if ":" in host else UdpTransportTarget
+        target = await kind.create((host, port), timeout=timeout, retries=retries)
         err, status, _, var_binds = await get_cmd(
             engine,
             CommunityData(community, mpModel=1),

@@ -12,6 +12,7 @@ service stores it and re-polls that device.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import socket
 import time
@@ -71,13 +72,27 @@ class TrapEvent:
 TrapCallback = Callable[[TrapEvent], None]
 
 
+def sender_address(raw: str) -> str:
+    """The sender as the inventory writes it: no ``%scope``, IPv4-mapped (``::ffff:a.b.c.d``) → IPv4.
+
+    A receiver on ``::`` (dual-stack) sees IPv4 senders as IPv4-mapped IPv6 addresses.
+    """
+    try:
+        addr = ipaddress.ip_address(raw.split("%", 1)[0])
+    except ValueError:
+        return raw
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        return str(addr.ipv4_mapped)
+    return str(addr)
+
+
 class TrapReceiver:
     """Listens for notifications on ``host:port`` and calls ``on_event`` for each."""
 
     def __init__(self, devices: Iterable[Device], credentials: dict[str, object], on_event: TrapCallback,
                  host: str = "127.0.0.1", port: int = 16162, v3_engine_ids: Iterable[bytes] = ()) -> None:
         """Accept the communities/users of ``credentials`` that ``devices`` use."""
-        self.host, self.port = host, port
+        self.host, self.port = host.strip().removeprefix("[").removesuffix("]"), port  # "[::1]" → "::1"
         self.on_event = on_event
         self.received = 0
         self._engine: Any = None
@@ -85,7 +100,8 @@ class TrapReceiver:
         self._by_security: dict[str, set[str]] = {}
         used: dict[str, object] = {}
         for device in devices:
-            self._by_address.setdefault(str(device.address), []).append(device)
+            for address in device.families.values():  # a dual-stack device may send from either
+                self._by_address.setdefault(address, []).append(device)
             if device.snmp is not None and device.snmp.credential in credentials:
                 cred = credentials[device.snmp.credential]
                 used[device.snmp.credential] = cred
@@ -98,6 +114,8 @@ class TrapReceiver:
         """Bind the UDP port and start receiving; a busy port is a clear ConfigError."""
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_DGRAM)
+        if family == socket.AF_INET6 and self.host in ("::", "::0", "0:0:0:0:0:0:0:0"):
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)  # "::" takes IPv4 senders too
         try:
             sock.bind((self.host, self.port))
         except OSError as exc:
@@ -141,7 +159,7 @@ class TrapReceiver:
                   var_binds: Any, cb_ctx: Any) -> None:
         try:
             ctx = snmp_engine.observer.get_execution_context("rfc3412.receiveMessage:request")
-            source = str(ctx["transportAddress"][0])
+            source = sender_address(str(ctx["transportAddress"][0]))
             security = str(ctx["securityName"])
             pdu_tag = ctx["pdu"].getTagSet()
             event = self._event(source, security, var_binds,

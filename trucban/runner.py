@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -11,6 +12,7 @@ from rich.console import Console
 
 from inventory.inventory import Inventory
 from inventory.loader import load_inventory
+from trucban.errors import ConfigError, Problem
 from trucban.service import build_service
 from trucban.settings import Settings
 
@@ -20,10 +22,51 @@ def serve(settings: Settings, console: Console) -> None:
     with ExitStack() as stack:
         inventory = _inventory(settings, console, stack)
         service = build_service(settings, inventory)
+        sockets = listen_sockets(settings.http_host, settings.http_port)
+        stack.callback(lambda: [s.close() for s in sockets])
+        urls = " ".join(http_url(h, settings.http_port) for h in http_hosts(settings.http_host))
         console.print(f"[bold green]Trực ban[/bold green] đang giám sát {len(inventory.devices)} thiết bị ở "
-                      f"{len(inventory.watched_communes)} xã/phường — http://{settings.http_host}:"
-                      f"{settings.http_port}/")
-        uvicorn.run(service.app(), host=settings.http_host, port=settings.http_port, log_level="warning")
+                      f"{len(inventory.watched_communes)} xã/phường — {urls}")
+        server = uvicorn.Server(uvicorn.Config(service.app(), log_level="warning"))
+        server.run(sockets=sockets)
+
+
+def http_hosts(value: str) -> list[str]:
+    """The addresses ``http_host`` names: ``"127.0.0.1"``, ``"::"`` (IPv6 and IPv4) or ``"127.0.0.1,::1"``."""
+    hosts = [h.strip().removeprefix("[").removesuffix("]") for h in value.replace(" ", ",").split(",")]
+    return [h for h in hosts if h] or ["127.0.0.1"]
+
+
+def http_url(host: str, port: int) -> str:
+    """``http://host:port/`` with IPv6 literals in brackets."""
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+
+
+def listen_sockets(value: str, port: int) -> list[socket.socket]:
+    """Bound TCP sockets for every address of ``http_host`` (uvicorn serves them all).
+
+    ``::`` listens on IPv6 and IPv4 alike (IPV6_V6ONLY off); a specific IPv6 address
+    listens on IPv6 only. A busy or foreign address is a ConfigError naming it.
+    """
+    out: list[socket.socket] = []
+    for host in http_hosts(value):
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0 if host in ("::", "::0") else 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            sock.close()
+            for other in out:
+                other.close()
+            raise ConfigError([Problem("settings", None, "http_host", value,
+                                       f"cannot listen on {http_url(host, port)}: {exc.strerror or exc}")],
+                              "web server") from None
+        sock.set_inheritable(True)
+        out.append(sock)
+    return out
 
 
 def _inventory(settings: Settings, console: Console, stack: ExitStack) -> Inventory:

@@ -34,6 +34,7 @@ from collectors.snmp.collector import SnmpCollector
 from collectors.ssh.collector import SshCollector
 from inventory.inventory import Inventory
 from inventory.loader import load_inventory
+from poller.families import FamilyCollector, family_plans
 from poller.scheduler import Poller, protocol_plans, snmp_plans
 from poller.traps import TrapEvent, TrapReceiver
 from store.base import Sample
@@ -53,6 +54,7 @@ def default_collectors() -> CollectorRegistry:
     registry.register("ssh", SshCollector)
     registry.register("dns", DnsCollector)
     registry.register("icmp", IcmpCollector)
+    registry.register("family", FamilyCollector)  # dual-stack devices, per IP family
     return registry
 
 
@@ -112,6 +114,8 @@ def build_service(settings: Settings, inventory: Inventory) -> Service:
                        settings.inventory_interval_s, settings.snmp_engine)
     plans += protocol_plans(settings.poll_interval_s, settings.health_interval_s,
                             settings.inventory_interval_s, inventory.credentials)
+    if any(len(d.families) == 2 for d in inventory.devices.values()):
+        plans += family_plans(settings.poll_interval_s, inventory.credentials, settings.snmp_engine)
     poller = Poller(inventory, default_collectors(), store, alerting, plans,
                     concurrency=settings.poll_concurrency, jitter=settings.poll_jitter)
     diagnostics = build_diagnostics(inventory, alerting.incidents)
