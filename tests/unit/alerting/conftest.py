@@ -61,7 +61,7 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         url = request.getfixturevalue("pg_server")
         engine = open_database(url)
         with engine.begin() as conn:
-            conn.execute(text("TRUNCATE incidents, incident_events, device_states, maintenance_windows "
-                              "RESTART IDENTITY CASCADE"))
+            conn.execute(text("TRUNCATE incidents, incident_events, device_states, maintenance_windows, "
+                              "state_history RESTART IDENTITY CASCADE"))
     yield engine
     engine.dispose()

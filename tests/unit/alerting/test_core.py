@@ -257,3 +257,28 @@ def test_dns_rules_from_collector_samples(
     # readings go stale (collector stopped): the incidents do not linger
     changes = core(results(inv, ts + 3600))
     assert sorted(c.kind.value for c in changes) == ["resolved"] * 3
+
+
+def test_state_history_gives_intervals_to_the_second(
+    lab_inventory: Inventory, store: SqliteMetricStore, db: Engine
+) -> None:
+    core = AlertingCore(lab_inventory, store, db)
+    cut = set(behind(lab_inventory, "p31-agg01"))
+    router = f"c{lab_inventory.watched_communes[0]}-r1"
+    core(results(lab_inventory, T0))
+    core(results(lab_inventory, T0 + 30, silent=cut))
+    core(results(lab_inventory, T0 + 95, if_down={router: {1}}))
+    spans = core.history.intervals(
+        T0, T0 + 200, ["p31-agg01", router, f"link:c{lab_inventory.watched_communes[0]}-primary"]
+    )
+    by = {}
+    for span in spans:
+        by.setdefault(span.subject, []).append((span.status, span.start, span.end))
+    assert by["p31-agg01"] == [("up", T0, T0 + 30), ("down", T0 + 30, T0 + 95), ("up", T0 + 95, T0 + 200)]
+    assert by[router] == [
+        ("up", T0, T0 + 30),
+        ("unreachable", T0 + 30, T0 + 95),
+        ("degraded", T0 + 95, T0 + 200),
+    ]
+    link = f"link:c{lab_inventory.watched_communes[0]}-primary"
+    assert by[link][-1] == ("down", T0 + 95, T0 + 200)

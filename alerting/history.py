@@ -1,0 +1,90 @@
+"""State history: when each device and link was up, down, unreachable, in maintenance.
+
+Every status transition closes the subject's open interval and opens the next,
+so availability can be computed to the second for any period without reading
+raw samples. Links are stored as ``link:<id>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Engine,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    insert,
+    or_,
+    select,
+    update,
+)
+
+from alerting.states import Transition
+
+metadata = MetaData()
+state_history = Table(
+    "state_history", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("subject", String(80), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("started_at", BigInteger, nullable=False),
+    Column("ended_at", BigInteger),
+    Column("reason", Text, nullable=False),
+    Index("ix_state_history_subject", "subject", "started_at"),
+    Index("ix_state_history_open", "ended_at"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """One status interval of a subject, clipped to the period asked for."""
+
+    subject: str
+    status: str
+    start: int
+    end: int
+
+
+class StateHistory:
+    """Appends transitions; answers "what was each subject's status during [start, end)"."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def record(self, transitions: Iterable[Transition], links: set[str]) -> None:
+        """Close open intervals and open new ones, one transaction for the whole cycle."""
+        rows = [{"subject": f"link:{t.device}" if t.device in links else t.device, "status": t.new.value,
+                 "started_at": t.ts, "ended_at": None, "reason": t.reason[:500]} for t in transitions]
+        if not rows:
+            return
+        c = state_history.c
+        with self.engine.begin() as conn:
+            conn.execute(update(state_history).where(and_(c.subject == bindparam("s"), c.ended_at.is_(None)))
+                         .values(ended_at=bindparam("t")),
+                         [{"s": r["subject"], "t": r["started_at"]} for r in rows])
+            conn.execute(insert(state_history), rows)
+
+    def intervals(self, start: int, end: int, subjects: Iterable[str] | None = None) -> list[Interval]:
+        """Every interval overlapping [start, end), clipped to it; open intervals run to ``end``."""
+        c = state_history.c
+        query = select(c.subject, c.status, c.started_at, c.ended_at).where(
+            and_(c.started_at < end, or_(c.ended_at.is_(None), c.ended_at > start)))
+        wanted = None if subjects is None else set(subjects)
+        out = []
+        with self.engine.connect() as conn:
+            for subject, status, s, e in conn.execute(query):
+                if wanted is not None and subject not in wanted:
+                    continue
+                lo, hi = max(s, start), min(e if e is not None else end, end)
+                if hi > lo:
+                    out.append(Interval(subject, status, lo, hi))
+        return sorted(out, key=lambda i: (i.subject, i.start))
