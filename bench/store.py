@@ -135,7 +135,7 @@ def spool_replay(backend: MetricStore, batches: list[list[Sample]], directory: P
     assert total == sum(map(len, batches)), (total, store.state())
     switch.down = False
     started = time.perf_counter()
-    store._wake.set()  # the flusher would find out at its next retry; start the clock now instead
+    store.retry_now()  # rather than at the flusher's next backoff step: the clock runs from now
     assert store.wait_drained(timeout=3600), store.state()
     rate = total / (time.perf_counter() - started)
     expected = sum(1 for b in batches for s in b if s.measurement == "reachability")

@@ -112,7 +112,8 @@ class InfluxMetricStore:
                                max_retry_delay=int(max_retry_time_s * 1000 / 2),
                                max_retry_time=int(max_retry_time_s * 1000),
                                exponential_base=2).to_retry_strategy()
-        self._client = InfluxDBClient(url=self.url, token=_v2_token(token), org=org, enable_gzip=True,
+        # influxdb-client sends "Token <token>"; InfluxDB 1.8+ takes "user:password" there too.
+        self._client = InfluxDBClient(url=self.url, token=token or "", org=org, enable_gzip=True,
                                       timeout=int(timeout_s * 1000), retries=retries)
         self._writer: WriteApi = self._client.write_api(write_options=SYNCHRONOUS)
 
@@ -317,11 +318,6 @@ def _auth(token: str | None) -> dict[str, Any]:
         user, password = token.split(":", 1)
         return {"auth": (user, password)}
     return {"headers": {"Authorization": f"Token {token}"}}
-
-
-def _v2_token(token: str | None) -> str:
-    """influxdb-client sends ``Token <token>``; 1.8+ takes ``user:password`` there too."""
-    return token or ""
 
 
 def _reason(exc: BaseException) -> str:

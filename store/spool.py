@@ -406,6 +406,10 @@ class SpoolingStore:
         return SpoolState(self.spool.depth, self.spool.size, self.spool.max_bytes, self._full,
                           self._dropped, self._rejected, self._backend_ok, self._last_error)
 
+    def retry_now(self) -> None:
+        """Try the backend at once instead of at the next backoff step (the store is known to be back)."""
+        self._wake.set()
+
     def wait_drained(self, timeout: float) -> bool:
         """Block until the spool is empty and the backend healthy (tests, shutdown); False on timeout."""
         deadline = time.monotonic() + timeout
@@ -414,7 +418,6 @@ class SpoolingStore:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
-                self._wake.set()
                 self._drained.wait(min(remaining, 0.2))
         return True
 

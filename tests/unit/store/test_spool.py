@@ -217,6 +217,10 @@ def test_while_down_writes_do_not_hammer_the_backend(tmp_path: Path) -> None:
         for k in range(20):
             store.write(batch(k))
         assert backend.calls <= 3  # the first write, at most a replay attempt or two; then backoff
+        backend.down = False
+        assert not store.wait_drained(0.3)  # the next retry is 10 s away …
+        store.retry_now()  # … unless asked
+        assert store.wait_drained(5) and len(backend.taken) == 60
     finally:
         store.close()
 
