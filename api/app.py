@@ -24,7 +24,7 @@ from api.errors import install_error_handlers, problem_openapi
 from api.guard import Guard
 from api.picture import PictureCache
 from api.render import Renderer, package_dir
-from api.routes import admin, incidents, inventory, login, pages, series
+from api.routes import admin, incidents, inventory, login, pages, series, storm
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]] | Callable[[FastAPI], AsyncIterator[None]]
 
@@ -58,6 +58,7 @@ def create_app(ctx: ApiContext, lifespan: Lifespan | None = None) -> FastAPI:
     app.include_router(incidents.router(ctx, guard, ops))
     app.include_router(series.router(ctx, guard))
     app.include_router(admin.router(ctx, guard))
+    app.include_router(storm.router(ctx, guard))
     app.include_router(login.router(ctx, guard, render))
     app.include_router(pages.router(ctx, guard, render, picture, ops))
 

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from alerting.core import AlertingCore
 from alerting.rules.ipv6 import Ipv6Readiness, family_state, ipv6_readiness
 from alerting.states import DeviceState
+from alerting.storm.desk import StormDesk
 from api.auth.accounts import AccountStore
 from api.auth.audit import AuditLog
 from api.auth.ratelimit import LoginLimiter
@@ -79,6 +80,7 @@ class ApiContext:
     security: Security | None = None
     web: WebOptions = field(default_factory=WebOptions)
     typhoon: TyphoonSource | None = None
+    storms: StormDesk | None = None  # storm-track desk (imports, exposure, typhoon proposals)
 
     def family_state(self, now: int | None = None) -> dict[str, dict[str, dict[str, object]]]:
         """Per-family (IPv4/IPv6) reachability of dual-stack devices: ``{device: {family: {...}}}``."""

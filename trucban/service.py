@@ -23,6 +23,7 @@ from alerting.diagnostics import DiagnosticsSubscriber, build_diagnostics
 from alerting.notify.facade import NotifyService
 from alerting.notify.wiring import notify_from_settings
 from alerting.rules.config import load_rules
+from alerting.storm.desk import StormDesk
 from api.app import create_app
 from api.context import ApiContext
 from api.wiring import typhoon_banner, web_options, web_security
@@ -75,7 +76,8 @@ class Service:
         ctx = ApiContext(self.inventory, self.alerting.tracker, self.store, self.cycle,
                          ZoneInfo(self.settings.timezone), self.alerting,
                          security=web_security(self.settings, self.alerting.engine),
-                         web=web_options(self.settings), typhoon=typhoon_banner(self.notify))
+                         web=web_options(self.settings), typhoon=typhoon_banner(self.notify),
+                         storms=StormDesk(self.alerting.engine, self.inventory, self.alerting, self.notify))
         return create_app(ctx, lifespan=self._lifespan)
 
     @asynccontextmanager

@@ -122,6 +122,9 @@ class StormDesk:
             raise ValueError("notification service is off: typhoon mode cannot be declared")
         now = int(self.clock())
         etas = [int(e["eta"]) for e in storm.exposure]
+        if max(etas) + TAIL_S <= now:
+            raise ValueError(f"storm {storm_id} has already passed (a historical track is for replay "
+                             "and exercises, not for typhoon mode)")
         decl = self.notify.declare_typhoon(storm.name, by=by, communes=storm.communes,
                                            starts_at=max(now, min(etas) - LEAD_S),
                                            ends_at=max(etas) + TAIL_S)

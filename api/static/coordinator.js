@@ -20,7 +20,8 @@
     const pad = 0.05 * Math.max(w, h);
     svg.setAttribute("viewBox", `${-pad} ${-pad} ${w + 2 * pad} ${h + 2 * pad}`);
     const r = Math.max(w, h) / 160;
-    return { r, at: (row) => [(+row.dataset.x - minX) * k, maxY - +row.dataset.y] };
+    const xy = (lon, lat) => [(lon - minX) * k, maxY - lat];
+    return { r, xy, at: (row) => xy(+row.dataset.x, +row.dataset.y) };
   }
   function drawPlain() {
     const rs = rows();
@@ -40,7 +41,78 @@
       title.textContent = row.cells[0].textContent + " — " + row.cells[1].textContent;
       c.appendChild(title); a.appendChild(c); svg.appendChild(a);
     }
+    drawStorm(p);
   }
+  // Storm overlay: the newest imported forecast (track, wind radii, cone/warning areas).
+  let storm = null;
+  function ring(p, coords) { return coords.map(([lon, lat]) => p.xy(lon, lat).join(",")).join(" "); }
+  function drawStorm(p) {
+    if (!storm || !p) return;
+    const g = document.createElementNS(NS, "g");
+    g.id = "storm-overlay";
+    for (const f of storm.overlay.features) {
+      const geom = f.geometry, kind = f.properties.kind;
+      const polys = geom.type === "Polygon" ? [geom.coordinates] : geom.type === "MultiPolygon" ? geom.coordinates : [];
+      for (const poly of polys) {
+        const el = document.createElementNS(NS, "polygon");
+        el.setAttribute("points", ring(p, poly[0]));
+        el.setAttribute("class", "storm-" + kind);
+        g.appendChild(el);
+      }
+      if (geom.type === "LineString") {
+        const el = document.createElementNS(NS, "polyline");
+        el.setAttribute("points", ring(p, geom.coordinates));
+        el.setAttribute("class", "storm-track");
+        g.appendChild(el);
+      } else if (geom.type === "Point") {
+        const [cx, cy] = p.xy(geom.coordinates[0], geom.coordinates[1]);
+        const el = document.createElementNS(NS, "circle");
+        el.setAttribute("cx", cx); el.setAttribute("cy", cy); el.setAttribute("r", p.r * 1.2);
+        el.setAttribute("class", "storm-fix");
+        g.appendChild(el);
+      }
+    }
+    svg.insertBefore(g, svg.firstChild);
+    for (const e of storm.exposure) {
+      const dot = document.getElementById("p" + e.code);
+      if (dot) dot.classList.add("exposed");
+    }
+  }
+  function showStorm() {
+    const box = document.getElementById("storm");
+    if (!storm) { box.hidden = true; return; }
+    box.hidden = false;
+    document.getElementById("storm-name").textContent = storm.name;
+    document.getElementById("storm-status").textContent = storm.status === "proposed" ? "(đề xuất, chờ xác nhận)"
+      : storm.status === "confirmed" ? "(đã công bố chế độ bão)" : "(" + storm.status + ")";
+    document.getElementById("storm-summary").textContent = storm.exposure.length + " xã/phường nằm trên đường đi của bão";
+    const list = document.getElementById("storm-exposed");
+    list.textContent = "";
+    for (const e of storm.exposure) {
+      const li = document.createElement("li");
+      const eta = new Date(e.eta_utc).toLocaleString("vi-VN", { timeZone: "Asia/Ho_Chi_Minh", hour: "2-digit", minute: "2-digit", day: "2-digit", month: "2-digit" });
+      li.textContent = e.name + " — " + eta + " — " + e.wind_class + " (" + e.via + ")";
+      li.dataset.code = e.code;
+      list.appendChild(li);
+      const row = document.getElementById("k" + e.code);
+      if (row) row.classList.add("exposed");
+    }
+    const btn = document.getElementById("storm-confirm");
+    btn.hidden = !(storm.status === "proposed" && box.dataset.canConfirm);
+  }
+  async function loadStorm() {
+    try {
+      storm = await T.getJSON("/api/storms/current");
+    } catch (e) { storm = null; }
+    showStorm();
+    drawPlain();
+    drawLeaflet();
+  }
+  document.getElementById("storm-confirm").addEventListener("click", async () => {
+    const res = await fetch("/api/storms/" + storm.id + "/confirm", { method: "POST", credentials: "same-origin",
+      headers: { Accept: "application/json", "X-CSRF-Token": T.cookie("tb_csrf") } });
+    if (res.ok) { storm = await res.json(); showStorm(); }
+  });
   function tryTiles() {
     const url = mapBox.dataset.tiles;
     if (!url) return;
@@ -67,6 +139,7 @@
   function drawLeaflet() {
     if (!leafletLayer) return;
     leafletLayer.clearLayers();
+    if (storm) L.geoJSON(storm.overlay, { style: { color: "#5b2a86", weight: 1, fillOpacity: 0.08 } }).addTo(leafletLayer);
     for (const row of rows()) {
       L.circleMarker([+row.dataset.y, +row.dataset.x], { radius: 6, className: row.dataset.b })
         .bindTooltip(row.cells[0].textContent + " — " + row.cells[1].textContent).addTo(leafletLayer);
@@ -116,5 +189,6 @@
   sortRows();
   drawPlain();
   tryTiles();
+  loadStorm();
   T.every(Math.max(T.refresh, 10), refresh);
 })();

@@ -1,0 +1,136 @@
+"""JSON API of the storm desk: import a forecast, see exposure and readiness, confirm typhoon mode."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, UploadFile
+from pydantic import BaseModel
+
+from alerting.storm.desk import StormDesk, StormNotFound, StormProposal
+from alerting.storm.model import TrackError
+from api.auth.roles import Permission, Principal
+from api.context import ApiContext
+from api.errors import responses
+from api.guard import Guard
+from api.views import utc_iso
+
+MAX_UPLOAD = 5 * 2**20
+
+
+class ExposureOut(BaseModel):
+    """One exposed commune."""
+
+    code: str
+    name: str
+    eta_utc: str
+    wind_kt: int | None
+    wind_class: str
+    via: str
+    closest_km: float | None
+
+
+class StormOut(BaseModel):
+    """An imported forecast, its exposure, readiness and the decision taken."""
+
+    id: int
+    name: str
+    source: str
+    filename: str
+    imported_utc: str
+    imported_by: str
+    status: str
+    decided_by: str | None
+    declaration_id: int | None
+    exposure: list[ExposureOut]
+    readiness: dict[str, list[str]]
+    overlay: dict[str, Any]
+
+
+def storm_out(s: StormProposal, who: Principal | None = None) -> StormOut:
+    """API form; a command-post viewer sees only its own communes' exposure."""
+    rows = [e for e in s.exposure if who is None or who.sees(e["code"])]
+    return StormOut(
+        id=s.id, name=s.name, source=s.source, filename=s.filename, imported_utc=utc_iso(s.imported_at),
+        imported_by=s.imported_by, status=s.status, decided_by=s.decided_by, declaration_id=s.declaration_id,
+        exposure=[ExposureOut(code=e["code"], name=e["name"], eta_utc=utc_iso(int(e["eta"])),
+                              wind_kt=e["wind_kt"] or None, wind_class=e["wind_class"], via=e["via"],
+                              closest_km=e["closest_km"]) for e in rows],
+        readiness=s.readiness, overlay=s.overlay,
+    )
+
+
+def router(ctx: ApiContext, guard: Guard) -> APIRouter:
+    """Storm endpoints: read for everyone logged in, import/confirm for coordinators."""
+    api = APIRouter(prefix="/api/storms", tags=["storms"], responses=responses(401, 403, 404, 422))
+    reader = Depends(guard.need(Permission.READ))
+    coordinator = Depends(guard.need(Permission.TYPHOON))
+
+    def desk() -> StormDesk:
+        if ctx.storms is None:
+            raise HTTPException(404, "bàn theo dõi bão chưa được bật (storm desk is off)")
+        return ctx.storms
+
+    def get(storm_id: int) -> StormProposal:
+        try:
+            return desk().get(storm_id)
+        except StormNotFound as exc:
+            raise HTTPException(404, str(exc)) from None
+
+    @api.get("", response_model=list[StormOut])
+    def list_storms(who: Principal = reader) -> list[StormOut]:
+        """Recently imported forecasts, newest first."""
+        return [storm_out(s, who) for s in desk().recent()]
+
+    @api.get("/current", response_model=StormOut)
+    def current_storm(who: Principal = reader) -> StormOut:
+        """The newest forecast not dismissed (what the coordinator map overlays)."""
+        for storm in desk().recent():
+            if storm.status != "dismissed":
+                return storm_out(storm, who)
+        raise HTTPException(404, "chưa có bản tin bão nào (no storm imported)")
+
+    @api.get("/{storm_id}", response_model=StormOut)
+    def get_storm(storm_id: int, who: Principal = reader) -> StormOut:
+        """One imported forecast."""
+        return storm_out(get(storm_id), who)
+
+    @api.post("", response_model=StormOut, status_code=201)
+    async def import_storm(file: UploadFile, who: Principal = coordinator) -> StormOut:
+        """Import a bulletin (GeoJSON, CAP 1.2 XML or IBTrACS CSV); a malformed file is rejected whole."""
+        content = await file.read(MAX_UPLOAD + 1)
+        if len(content) > MAX_UPLOAD:
+            raise HTTPException(422, f"tệp quá lớn (> {MAX_UPLOAD // 2**20} MB)")
+        try:
+            storm = desk().import_track(Path(Path(file.filename or "bulletin").name), who.name, content)
+        except (TrackError, UnicodeDecodeError) as exc:
+            raise HTTPException(422, f"bản tin không hợp lệ: {exc}") from None
+        _audit(ctx, who, "storm.import", f"{storm.id} {storm.name}")
+        return storm_out(storm)
+
+    @api.post("/{storm_id}/confirm", response_model=StormOut)
+    def confirm_storm(storm_id: int, who: Principal = coordinator) -> StormOut:
+        """Declare typhoon mode for exactly the exposed communes."""
+        get(storm_id)
+        try:
+            storm = desk().confirm(storm_id, by=who.name)
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from None
+        _audit(ctx, who, "storm.confirm", f"{storm_id} → typhoon #{storm.declaration_id}")
+        return storm_out(storm)
+
+    @api.post("/{storm_id}/dismiss", response_model=StormOut)
+    def dismiss_storm(storm_id: int, who: Principal = coordinator) -> StormOut:
+        """Record that the proposal was not taken."""
+        get(storm_id)
+        storm = desk().dismiss(storm_id, by=who.name)
+        _audit(ctx, who, "storm.dismiss", str(storm_id))
+        return storm_out(storm)
+
+    return api
+
+
+def _audit(ctx: ApiContext, who: Principal, action: str, detail: str) -> None:
+    if ctx.security is not None:
+        ctx.security.audit.record(who.name, action, detail)
