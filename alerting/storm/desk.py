@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
 
+from alerting.history import StateHistory
 from alerting.notify.readiness import CoreView, readiness
 from alerting.storm.exposure import CommuneExposure, commune_places, exposure
 from alerting.storm.model import Track, TrackError
@@ -23,13 +24,19 @@ from alerting.storm.overlay import overlay
 from alerting.storm.parse_cap import parse_cap
 from alerting.storm.parse_geojson import parse_geojson
 from alerting.storm.parse_ibtracs import parse_ibtracs
+from alerting.storm.replay import CommuneReplay, replay
 from alerting.storm.tables import storm_tracks
 from inventory.inventory import Inventory
 
 LEAD_S = 6 * 3600  # typhoon mode starts this long before the first arrival
 TAIL_S = 24 * 3600  # and lasts this long after the last
-PARSERS: dict[str, Callable[..., Track]] = {".geojson": parse_geojson, ".json": parse_geojson, ".xml": parse_cap, ".cap": parse_cap,
-           ".csv": parse_ibtracs}
+PARSERS: dict[str, Callable[..., Track]] = {
+    ".geojson": parse_geojson,
+    ".json": parse_geojson,
+    ".xml": parse_cap,
+    ".cap": parse_cap,
+    ".csv": parse_ibtracs,
+}
 
 
 class StormNotFound(LookupError):
@@ -74,8 +81,14 @@ def parse_track(path: Path, content: bytes | None = None) -> Track:
 class StormDesk:
     """Imports forecasts and turns a confirmed one into typhoon mode."""
 
-    def __init__(self, engine: Engine, inventory: Inventory, core: Any, notify: Any | None = None,
-                 clock: Any = time.time) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        inventory: Inventory,
+        core: Any,
+        notify: Any | None = None,
+        clock: Any = time.time,
+    ) -> None:
         self.engine = engine
         self.inventory = inventory
         self.core = core
@@ -88,10 +101,17 @@ class StormDesk:
         names = {c: self.inventory.commune_ref(c).name for c in self.inventory.watched_communes}
         exposed = exposure(track, commune_places(self.inventory), names)
         report = readiness(self.inventory, CoreView(self.core), [e.code for e in exposed])
-        values = dict(name=track.name, source=track.source, filename=path.name,
-                      imported_at=int(self.clock()), imported_by=by, overlay=overlay(track),
-                      exposure=[_exposure_row(e) for e in exposed], readiness=report.as_dict(),
-                      status="proposed")
+        values = dict(
+            name=track.name,
+            source=track.source,
+            filename=path.name,
+            imported_at=int(self.clock()),
+            imported_by=by,
+            overlay=overlay(track),
+            exposure=[_exposure_row(e) for e in exposed],
+            readiness=report.as_dict(),
+            status="proposed",
+        )
         with self.engine.begin() as conn:
             key = conn.execute(insert(storm_tracks).values(**values)).inserted_primary_key
         assert key is not None
@@ -123,11 +143,17 @@ class StormDesk:
         now = int(self.clock())
         etas = [int(e["eta"]) for e in storm.exposure]
         if max(etas) + TAIL_S <= now:
-            raise ValueError(f"storm {storm_id} has already passed (a historical track is for replay "
-                             "and exercises, not for typhoon mode)")
-        decl = self.notify.declare_typhoon(storm.name, by=by, communes=storm.communes,
-                                           starts_at=max(now, min(etas) - LEAD_S),
-                                           ends_at=max(etas) + TAIL_S)
+            raise ValueError(
+                f"storm {storm_id} has already passed (a historical track is for replay "
+                "and exercises, not for typhoon mode)"
+            )
+        decl = self.notify.declare_typhoon(
+            storm.name,
+            by=by,
+            communes=storm.communes,
+            starts_at=max(now, min(etas) - LEAD_S),
+            ends_at=max(etas) + TAIL_S,
+        )
         self._decide(storm_id, "confirmed", by, now, decl.id)
         return self.get(storm_id)
 
@@ -136,10 +162,17 @@ class StormDesk:
         self._decide(storm_id, "dismissed", by, int(self.clock()), None)
         return self.get(storm_id)
 
+    def replay(self, storm_id: int) -> list[CommuneReplay]:
+        """The recorded fate of the exposed communes around the storm's arrival (drills, reviews)."""
+        return replay(self.get(storm_id).exposure, self.inventory, StateHistory(self.engine))
+
     def _decide(self, storm_id: int, status: str, by: str, now: int, declaration: int | None) -> None:
         with self.engine.begin() as conn:
-            conn.execute(update(storm_tracks).where(storm_tracks.c.id == storm_id).values(
-                status=status, decided_by=by, decided_at=now, declaration_id=declaration))
+            conn.execute(
+                update(storm_tracks)
+                .where(storm_tracks.c.id == storm_id)
+                .values(status=status, decided_by=by, decided_at=now, declaration_id=declaration)
+            )
 
 
 def _exposure_row(e: CommuneExposure) -> dict[str, Any]:

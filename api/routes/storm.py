@@ -48,6 +48,18 @@ class StormOut(BaseModel):
     overlay: dict[str, Any]
 
 
+class ReplayOut(BaseModel):
+    """How an exposed commune fared around the storm's arrival, from the state history."""
+
+    code: str
+    name: str
+    start_utc: str
+    end_utc: str
+    up_pct: float | None
+    went_down: list[str]
+    cut_off: list[str]
+
+
 def storm_out(s: StormProposal, who: Principal | None = None) -> StormOut:
     """API form; a command-post viewer sees only its own communes' exposure."""
     rows = [e for e in s.exposure if who is None or who.sees(e["code"])]
@@ -95,6 +107,14 @@ def router(ctx: ApiContext, guard: Guard) -> APIRouter:
     def get_storm(storm_id: int, who: Principal = reader) -> StormOut:
         """One imported forecast."""
         return storm_out(get(storm_id), who)
+
+    @api.get("/{storm_id}/replay", response_model=list[ReplayOut])
+    def replay_storm(storm_id: int, who: Principal = reader) -> list[ReplayOut]:
+        """Replay against recorded data: up-time and failures of each exposed commune (drills)."""
+        get(storm_id)
+        return [ReplayOut(code=r.code, name=r.name, start_utc=utc_iso(r.start), end_utc=utc_iso(r.end),
+                          up_pct=r.up_pct, went_down=list(r.went_down), cut_off=list(r.cut_off))
+                for r in desk().replay(storm_id) if who.sees(r.code)]
 
     @api.post("", response_model=StormOut, status_code=201)
     async def import_storm(file: UploadFile, who: Principal = coordinator) -> StormOut:

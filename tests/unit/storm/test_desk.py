@@ -66,3 +66,27 @@ def test_bad_file_is_rejected_whole(desk: StormDesk, tmp_path: Path) -> None:
     with pytest.raises(TrackError, match="unknown forecast format"):
         desk.import_track(tmp_path / "storm.kml", by="dp")
     assert desk.recent() == []
+
+
+def test_replay_against_recorded_history(desk: StormDesk) -> None:
+    from collectors.base import PollResult
+
+    storm = desk.import_track(DATA / "track.geojson", by="dp")
+    cat_hai = next(e for e in storm.exposure if e["code"] == CAT_HAI)
+    eta = int(cat_hai["eta"])
+    inv = desk.inventory
+    victim = f"c{CAT_HAI}-bts1"
+
+    def cycle(ts: int, silent: set[str]) -> None:
+        desk.core.evaluate({d: PollResult(d, d not in silent, ts) for d in inv.devices}, ts)
+
+    cycle(eta - 7 * 3600, set())
+    cycle(eta, {victim})  # the BTS dies on arrival
+    cycle(eta + 3 * 3600, set())  # and is back three hours later
+    rows = {r.code: r for r in desk.replay(storm.id)}
+    row = rows[CAT_HAI]
+    assert row.went_down == (victim,)
+    devices = len(inv.devices_by_commune[CAT_HAI])
+    window = 30 * 3600
+    assert row.up_pct == pytest.approx(round(100 * (devices * window - 3 * 3600) / (devices * window), 2))
+    assert rows[BLV].went_down == ()
