@@ -60,6 +60,70 @@ def run(
         raise typer.Exit(2) from None
 
 
+InventoriesOpt = Annotated[list[Path] | None, typer.Option("--inventory", help="inventory YAML (repeatable)")]
+ClusterOpt = Annotated[str | None, typer.Option("--cluster", help="NATS hub, e.g. nats://127.0.0.1:4222")]
+
+
+def _cluster_main(run: object, settings: Settings, *args: object) -> None:
+    """Run a scale-out process; configuration mistakes exit 2 with the message."""
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        run(settings, *args)  # type: ignore[operator]
+    except (TrucbanError, ValueError) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def poller(
+    config: ConfigOpt = None,
+    cluster: ClusterOpt = None,
+    inventory: InventoriesOpt = None,
+    poller_id: Annotated[str | None, typer.Option("--id", help="poller name (default host-pid)")] = None,
+    partitions: Annotated[int | None, typer.Option(help="work partitions (same on every poller)")] = None,
+    interval: Annotated[float | None, typer.Option(help="poll interval, seconds")] = None,
+    exclude_commune: Annotated[list[str] | None, typer.Option(help="communes an edge post polls")] = None,
+) -> None:
+    """Scale-out poller: take partitions by lease on NATS JetStream, poll them, publish the results."""
+    from poller.cluster.run import run_poller
+
+    settings = _settings(config, cluster_url=cluster, cluster_partitions=partitions, poll_interval_s=interval)
+    _cluster_main(run_poller, settings, inventory or [], poller_id, exclude_commune or [])
+
+
+@app.command()
+def ingest(
+    config: ConfigOpt = None,
+    cluster: ClusterOpt = None,
+    inventory: InventoriesOpt = None,
+    edge: Annotated[list[str] | None, typer.Option(help="edge post to source (repeatable)")] = None,
+) -> None:
+    """Central ingest: results stream → metric store → alerting core and notifications."""
+    from poller.cluster.run import run_ingest
+
+    edges = ",".join(edge) if edge else None
+    settings = _settings(config, cluster_url=cluster, cluster_edges=edges)
+    _cluster_main(run_ingest, settings, inventory or [])
+
+
+@app.command("edge")
+def edge_post(
+    config: ConfigOpt = None,
+    post: Annotated[str | None, typer.Option(help="edge post name (letters, digits, - _)")] = None,
+    commune: Annotated[list[str] | None, typer.Option(help="commune the post polls (repeatable)")] = None,
+    local: Annotated[str | None, typer.Option(help="the post's NATS leaf node URL")] = None,
+    inventory: InventoriesOpt = None,
+    interval: Annotated[float | None, typer.Option(help="poll interval, seconds")] = None,
+) -> None:
+    """Edge command post: poll its communes, alert locally, buffer results for the centre on disk."""
+    from poller.cluster.run import run_edge
+
+    communes = ",".join(commune) if commune else None
+    settings = _settings(config, edge_post=post, edge_communes=communes, edge_nats_url=local,
+                         poll_interval_s=interval)
+    _cluster_main(run_edge, settings, inventory or [])
+
+
 @inventory_app.command("check")
 def inventory_check(path: Path) -> None:
     """Validate an inventory; print every problem with file and line."""

@@ -55,6 +55,17 @@ class Settings(BaseModel):
     smtp_from: str = "trucban@localhost"
     smtp_starttls: bool = True
     smtp_verify: bool = True  # verify the server's certificate
+    # Scale-out (poller/cluster, trucban/ingest.py): NATS JetStream hub, partitions, leases.
+    cluster_url: str | None = None  # nats://host:4222 of the hub; None: single node
+    cluster_partitions: int = Field(default=64, ge=1, le=4096)
+    cluster_lease_ttl_s: float = Field(default=10.0, ge=1)  # keep well under poll_interval_s
+    cluster_dedup_window_s: float = Field(default=900.0, ge=10)
+    cluster_edges: str = ""  # comma-separated edge posts whose streams the hub sources
+    # Edge command post (poller/cluster/edge.py): its own leaf node, communes and disk buffer.
+    edge_post: str | None = None
+    edge_communes: str = ""  # comma-separated commune codes the post polls
+    edge_nats_url: str = "nats://127.0.0.1:4222"  # the post's local leaf node
+    edge_buffer_mb: int = Field(default=256, ge=1)  # local stream bound; oldest batches dropped first
     # Web front (api/): session key, map tiles, public address.
     session_secret: SecretStr | None = None  # keys session/token digests; None: session_secret_file
     session_secret_file: Path | None = None  # None: data_dir/session.key, created on first start (0600)

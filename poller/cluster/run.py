@@ -1,0 +1,151 @@
+"""Wiring from settings for the three scale-out processes: poller, edge post and ingest.
+
+Each runs until SIGINT/SIGTERM (a clean stop hands leases back at once; a
+kill -9 lets them expire after one TTL).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from inventory.inventory import Inventory
+from inventory.loader import load_inventory
+from poller.cluster.config import ClusterConfig
+from poller.cluster.partitions import merge_inventories
+from poller.scheduler import PollPlan, protocol_plans, snmp_plans
+from trucban.settings import Settings
+
+
+def split(text: str | None) -> tuple[str, ...]:
+    """A comma-separated setting as a tuple."""
+    return tuple(x.strip() for x in (text or "").split(",") if x.strip())
+
+
+def cluster_config(settings: Settings) -> ClusterConfig:
+    """The cluster part of the settings."""
+    if not settings.cluster_url:
+        raise ValueError("no cluster configured: set cluster_url (TRUCBAN_CLUSTER_URL) or --cluster")
+    return ClusterConfig(url=settings.cluster_url, partitions=settings.cluster_partitions,
+                         lease_ttl_s=settings.cluster_lease_ttl_s,
+                         duplicate_window_s=settings.cluster_dedup_window_s,
+                         edges=split(settings.cluster_edges))
+
+
+def load_inventories(paths: Sequence[Path]) -> Inventory:
+    """One inventory from one or more files."""
+    if not paths:
+        raise ValueError("give at least one --inventory (scale-out does not generate a lab)")
+    return merge_inventories([load_inventory(Path(p)) for p in paths])
+
+
+def plans_for(settings: Settings, inventory: Inventory) -> list[PollPlan]:
+    """The same plans as the single node."""
+    plans = snmp_plans(inventory.credentials, settings.poll_interval_s, settings.health_interval_s,
+                       settings.inventory_interval_s, settings.snmp_engine)
+    return plans + protocol_plans(settings.poll_interval_s, settings.health_interval_s,
+                                  settings.inventory_interval_s, inventory.credentials)
+
+
+def run_until_signalled(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    """Run ``main(stop)``; SIGINT/SIGTERM set ``stop``."""
+    async def runner() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        await main(stop)
+
+    asyncio.run(runner())
+
+
+def run_poller(settings: Settings, inventories: Sequence[Path], poller_id: str | None,
+               exclude: Sequence[str] = ()) -> None:
+    """``trucban poller``: hold leases, poll, publish."""
+    from poller.cluster.worker import ClusterPoller
+    from trucban.service import default_collectors
+
+    inventory = load_inventories(inventories)
+    config = cluster_config(settings)
+    excluded = tuple(exclude) or split(settings.edge_communes)
+    poller = ClusterPoller(inventory, default_collectors(), plans_for(settings, inventory), config,
+                           poller_id=poller_id, concurrency=settings.poll_concurrency,
+                           jitter=settings.poll_jitter, exclude_communes=excluded)
+    run_until_signalled(poller.run)
+
+
+def run_ingest(settings: Settings, inventories: Sequence[Path]) -> None:
+    """``trucban ingest``: results stream → metric store → alerting core (+ notifications)."""
+    from alerting.core import AlertingCore
+    from alerting.db import database_url, open_database
+    from alerting.rules.config import load_rules
+    from store.factory import open_store
+    from trucban.ingest import Ingest
+
+    inventory = load_inventories(inventories)
+    config = cluster_config(settings)
+    store = open_store(settings)
+    engine = open_database(database_url(settings.database_url or settings.alerting_db))
+    core = AlertingCore(inventory, store, engine, rules=load_rules(settings.rules_file),
+                        timezone=ZoneInfo(settings.timezone))
+
+    async def main(stop: asyncio.Event) -> None:
+        notify = None
+        if settings.notify_enabled:
+            from alerting.notify.wiring import notify_from_settings
+
+            notify = notify_from_settings(settings, inventory, core)
+            await notify.start()
+        try:
+            await Ingest(store, core, config).run(stop)
+        finally:
+            if notify is not None:
+                await notify.stop()
+            store.close()
+            core.engine.dispose()
+
+    run_until_signalled(main)
+
+
+def run_edge(settings: Settings, inventories: Sequence[Path]) -> None:
+    """``trucban edge``: poll the post's communes, alert locally, buffer towards the centre."""
+    from alerting.core import AlertingCore
+    from alerting.db import database_url, open_database
+    from alerting.rules.config import load_rules
+    from poller.cluster.edge import EdgePoller
+    from store.factory import open_store
+    from trucban.service import default_collectors
+
+    if not settings.edge_post or not split(settings.edge_communes):
+        raise ValueError("an edge post needs edge_post and edge_communes (or --post and --commune)")
+    inventory = load_inventories(inventories)
+    store = open_store(settings)  # the post's own store (embedded SQLite in data_dir by default)
+    engine = open_database(database_url(settings.database_url or settings.alerting_db))
+    core = AlertingCore(inventory, store, engine, rules=load_rules(settings.rules_file),
+                        timezone=ZoneInfo(settings.timezone))
+    edge = EdgePoller(inventory, default_collectors(), plans_for(settings, inventory), settings.edge_post,
+                      split(settings.edge_communes), settings.edge_nats_url, store, core,
+                      buffer_mb=settings.edge_buffer_mb, duplicate_window_s=settings.cluster_dedup_window_s,
+                      concurrency=settings.poll_concurrency, jitter=settings.poll_jitter)
+
+    async def main(stop: asyncio.Event) -> None:
+        notify = None
+        if settings.notify_enabled:  # the post's local channel(s): notify_routes at the post
+            from alerting.notify.wiring import notify_from_settings
+
+            notify = notify_from_settings(settings, inventory, core)
+            await notify.start()
+        try:
+            await edge.run(stop)
+        finally:
+            if notify is not None:
+                await notify.stop()
+            store.close()
+            core.engine.dispose()
+
+    run_until_signalled(main)

@@ -1,0 +1,83 @@
+"""The results stream on the hub (sourcing every edge post's stream) and publishing to it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js.api import (
+    DiscardPolicy,
+    ExternalStream,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+    StreamSource,
+)
+from nats.js.client import JetStreamContext
+from nats.js.errors import NoStreamResponseError
+
+from poller.cluster.config import ClusterConfig, edge_domain, edge_stream
+from poller.cluster.messages import PollBatch, encode
+
+log = logging.getLogger(__name__)
+
+
+def results_stream_config(config: ClusterConfig) -> StreamConfig:
+    """The hub's results stream: file storage, de-duplication window, edge streams as sources."""
+    sources = [StreamSource(name=edge_stream(post),
+                            external=ExternalStream(api=f"$JS.{edge_domain(post)}.API"))
+               for post in config.edges]
+    return StreamConfig(name=config.stream, subjects=[f"{config.subject_prefix}.>"],
+                        storage=StorageType.FILE, retention=RetentionPolicy.LIMITS,
+                        duplicate_window=config.duplicate_window_s, max_bytes=config.max_stream_mb * 2**20,
+                        discard=DiscardPolicy.OLD, sources=sources or None)
+
+
+async def ensure_results_stream(js: JetStreamContext, config: ClusterConfig) -> None:
+    """Create the stream, or bring an existing one's sources up to date."""
+    wanted = results_stream_config(config)
+    try:
+        info = await js.stream_info(config.stream)
+    except Exception:  # not found
+        await js.add_stream(wanted)
+        return
+    have = sorted(s.name for s in info.config.sources or [])
+    if have != sorted(s.name for s in wanted.sources or []):
+        await js.update_stream(wanted)
+
+
+class Publisher:
+    """Publishes batches with their message id, retrying until JetStream acknowledges."""
+
+    def __init__(self, js: JetStreamContext, subject_of: dict[str, str] | None = None, *, subject: str = "",
+                 attempts: int = 30) -> None:
+        """``subject`` fixed (edge posts) or derived per partition by ``subject_of``."""
+        self.js = js
+        self.subject = subject
+        self.subject_of = subject_of or {}
+        self.attempts = attempts
+        self.published = 0
+        self.duplicates = 0
+
+    async def publish(self, batch: PollBatch, subject: str | None = None) -> bool:
+        """Publish one batch; True if stored, False if JetStream already had its id."""
+        data = encode(batch)
+        target = subject or self.subject_of.get(batch.partition) or self.subject
+        delay = 0.2
+        for attempt in range(1, self.attempts + 1):
+            try:
+                ack = await self.js.publish(target, data, headers={"Nats-Msg-Id": batch.msg_id}, timeout=5)
+            except (NatsTimeout, NoStreamResponseError, ConnectionError, OSError) as exc:
+                if attempt == self.attempts:
+                    raise
+                log.warning("publish %s failed (%s); retrying in %.1f s", batch.msg_id, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            if ack.duplicate:
+                self.duplicates += 1
+                return False
+            self.published += 1
+            return True
+        return False
