@@ -33,6 +33,7 @@ from alerting.states import StateTracker, Status
 from collectors.base import PollResult
 from inventory.inventory import Inventory
 from store.base import MetricStore
+from trucban.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
 Rule = Callable[[RuleContext], list[Condition]]
@@ -71,6 +72,7 @@ class AlertingCore:
         self.state_repo = StateRepository(self.engine)
         self.history = StateHistory(self.engine)
         self._link_ids = set(self.inventory.links)
+        self._last_found: dict[str, list[Condition]] = {}
         restored = self.state_repo.restore(self.tracker)
         self.last = EvaluationReport()
         log.info("alerting core: %d saved states restored", restored)
@@ -109,5 +111,13 @@ class AlertingCore:
         ctx = RuleContext(self.inventory, self.tracker, self.store, self.rules, now)
         out: list[Condition] = []
         for rule in self.rule_set:
-            out += rule(ctx)
+            try:
+                found = rule(ctx)
+            except StoreUnavailable as exc:
+                # Metrics cannot be read: keep this rule's last findings rather than close incidents
+                # (a battery incident must not "recover" because InfluxDB is down).
+                found = self._last_found.get(rule.__name__, [])
+                log.warning("rule %s kept its last %d findings: %s", rule.__name__, len(found), exc)
+            self._last_found[rule.__name__] = found
+            out += found
         return out

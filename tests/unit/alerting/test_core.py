@@ -282,3 +282,31 @@ def test_state_history_gives_intervals_to_the_second(
     ]
     link = f"link:c{lab_inventory.watched_communes[0]}-primary"
     assert by[link][-1] == ("down", T0 + 95, T0 + 200)
+
+
+def test_store_outage_keeps_metric_based_incidents_open(
+    lab_inventory: Inventory, store: SqliteMetricStore, db: Engine
+) -> None:
+    from trucban.errors import StoreUnavailable
+
+    class FlakyStore:
+        """The real store, until it goes away."""
+
+        down = False
+
+        def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+            if self.down and name in ("latest", "range"):
+                raise StoreUnavailable("metric store unreachable")
+            return getattr(store, name)
+
+    flaky = FlakyStore()
+    core = AlertingCore(lab_inventory, flaky, db)  # type: ignore[arg-type]
+    pwr = f"c{lab_inventory.watched_communes[1]}-pwr1"
+    store.write([Sample("ups", {"device": pwr}, {"output_source": 5, "charge_pct": 70.0}, T0)])
+    core(results(lab_inventory, T0))
+    assert f"bts_on_battery:{pwr}" in core.incidents.active()
+    flaky.down = True
+    assert core(results(lab_inventory, T0 + STEP)) == []  # nothing resolved while blind
+    flaky.down = False
+    store.write([Sample("ups", {"device": pwr}, {"output_source": 3, "charge_pct": 71.0}, T0 + 2 * STEP)])
+    assert [c.kind.value for c in core(results(lab_inventory, T0 + 2 * STEP))] == ["resolved"]
