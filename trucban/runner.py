@@ -23,7 +23,8 @@ def serve(settings: Settings, console: Console) -> None:
         inventory = _inventory(settings, console, stack)
         service = build_service(settings, inventory)
         sockets = listen_sockets(settings.http_host, settings.http_port)
-        stack.callback(lambda: [s.close() for s in sockets])
+        for sock in sockets:
+            stack.callback(sock.close)
         urls = " ".join(http_url(h, settings.http_port) for h in http_hosts(settings.http_host))
         console.print(f"[bold green]Trực ban[/bold green] đang giám sát {len(inventory.devices)} thiết bị ở "
                       f"{len(inventory.watched_communes)} xã/phường — {urls}")
