@@ -57,10 +57,17 @@ class IncidentRepository:
         status: str | None = None,
         commune: str | None = None,
         communes: Iterable[str] | None = None,
+        severity: int | None = None,
+        kind: str | None = None,
+        device: str | None = None,
         limit: int = 100,
         offset: int = 0,
     ) -> tuple[list[Incident], int]:
-        """A page of incidents, newest first, and the total matching count."""
+        """A page of incidents, newest first, and the total matching count.
+
+        ``status`` 'active' means open or acknowledged; ``severity`` is a minimum;
+        ``communes`` limits to a scope (city-level incidents without a commune are out).
+        """
         query = select(incidents)
         if status == "active":
             query = query.where(incidents.c.status != IncidentStatus.RESOLVED.value)
@@ -70,6 +77,12 @@ class IncidentRepository:
             query = query.where(incidents.c.commune == commune)
         if communes is not None:
             query = query.where(incidents.c.commune.in_(list(communes)))
+        if severity is not None:
+            query = query.where(incidents.c.severity >= severity)
+        if kind:
+            query = query.where(incidents.c.kind == kind)
+        if device:
+            query = query.where(incidents.c.device == device)
         with self.engine.connect() as conn:
             total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
             rows = conn.execute(

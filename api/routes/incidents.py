@@ -17,7 +17,6 @@ from api.errors import responses
 from api.guard import Guard, client_ip, commune_visible
 from api.paging import Limit, Offset, page, set_headers
 from api.picture import PictureCache
-from api.queries import find_incidents
 from api.schemas import AckIn, IncidentDetailOut, IncidentOut, MaintenanceIn, MaintenanceOut
 
 StatusQ = Literal["active", "open", "acknowledged", "resolved"]
@@ -182,8 +181,7 @@ def router(ctx: ApiContext, guard: Guard, ops: Incidents) -> APIRouter:
         """Incidents, newest first; filter by status, commune, minimum severity, kind and device."""
         if commune is not None:
             commune_visible(who, commune)
-        items, total = find_incidents(
-            ops.core.engine,
+        items, total = ops.core.incidents.list(
             status=status,
             commune=commune,
             communes=who.communes,

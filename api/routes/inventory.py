@@ -15,7 +15,6 @@ from api.errors import responses
 from api.guard import Guard, commune_visible
 from api.paging import Limit, Offset, page, set_headers
 from api.picture import PictureCache
-from api.queries import find_incidents
 from api.schemas import (
     CommuneDetailOut,
     CommuneOut,
@@ -83,7 +82,7 @@ def router(ctx: ApiContext, guard: Guard, picture: PictureCache) -> APIRouter:
         site_ids = [s.id for s in inv.sites.values() if s.commune == code]
         active: list[Incident] = []
         if ctx.alerting is not None:
-            active, _ = find_incidents(ctx.alerting.engine, status="active", commune=code, limit=200)
+            active, _ = ctx.alerting.incidents.list(status="active", commune=code, limit=200)
         return CommuneDetailOut(
             **summary.model_dump(),
             command_post=post,

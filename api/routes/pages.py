@@ -14,7 +14,6 @@ from api.auth.roles import TOKEN_SCOPES, Permission, Principal, Role
 from api.context import ApiContext
 from api.guard import Guard, check_csrf, client_ip, commune_visible
 from api.picture import PictureCache
-from api.queries import find_incidents
 from api.render import Renderer, lang_of
 from api.routes.incidents import Incidents
 from api.routes.inventory import current_typhoon
@@ -70,8 +69,7 @@ def router(
         who = who_of(request)
         if commune:
             commune_visible(who, commune)
-        items, total = find_incidents(
-            ops.core.engine,
+        items, total = ops.core.incidents.list(
             status=status or None,
             commune=commune or None,
             communes=who.communes,
@@ -160,7 +158,7 @@ def router(
         who = who_of(request)
         if device_id not in inv.devices or not who.sees(inv.commune_of(device_id)):
             raise HTTPException(404, f"thiết bị {device_id!r} không tồn tại")
-        items, _ = find_incidents(ops.core.engine, device=device_id, limit=20)
+        items, _ = ops.core.incidents.list(device=device_id, limit=20)
         metrics = ["rtt", "utilisation", "errors"] + (
             ["battery"] if inv.devices[device_id].role.value == "power" else []
         )
@@ -186,7 +184,7 @@ def router(
             raise HTTPException(404, f"xã {code!r} không được giám sát")
         commune_visible(who, code)
         post, contacts = views.contacts(ctx, code)
-        items, _ = find_incidents(ops.core.engine, commune=code, limit=50)
+        items, _ = ops.core.incidents.list(commune=code, limit=50)
         return render.page(
             request,
             "commune.html",
