@@ -25,7 +25,7 @@ from poller.downtime import Downtime
 from store.base import MetricStore, Sample
 
 log = logging.getLogger(__name__)
-ResultSink = Callable[[dict[str, PollResult]], None]
+ResultSink = Callable[[dict[str, PollResult]], object]  # the return value is ignored
 DeviceSelector = Callable[[Device], bool]
 # below this interval a cycle is dominated by timeouts, not load: starts are not spread
 MIN_JITTER_INTERVAL_S = 10.0

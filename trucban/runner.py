@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 import socket
 import time
 from contextlib import ExitStack
@@ -13,7 +15,7 @@ from rich.console import Console
 from inventory.inventory import Inventory
 from inventory.loader import load_inventory
 from trucban.errors import ConfigError, Problem
-from trucban.service import build_service
+from trucban.service import Service, build_service
 from trucban.settings import Settings
 
 
@@ -28,8 +30,34 @@ def serve(settings: Settings, console: Console) -> None:
         urls = " ".join(http_url(h, settings.http_port) for h in http_hosts(settings.http_host))
         console.print(f"[bold green]Trực ban[/bold green] đang giám sát {len(inventory.devices)} thiết bị ở "
                       f"{len(inventory.watched_communes)} xã/phường — {urls}")
+        if settings.inventory is None:
+            demo_admin(service, settings, console)
         server = uvicorn.Server(uvicorn.Config(service.app(), log_level="warning"))
         server.run(sockets=sockets)
+
+
+def demo_admin(service: Service, settings: Settings, console: Console) -> None:
+    """Lab demo only: with no account yet, make an admin with a random password, shown once.
+
+    Never a default password: it is random, printed to this console and kept in
+    ``data_dir/demo-admin.txt`` (0600). Real deployments use ``trucban user create-admin``.
+    """
+    from api.auth.accounts import AccountStore
+    from api.auth.roles import Role
+    from api.wiring import server_key
+
+    store = AccountStore(service.alerting.engine, server_key(settings))
+    note = Path(settings.data_dir) / "demo-admin.txt"
+    if not store.list_users():
+        password = secrets.token_urlsafe(15)
+        store.create_user("admin", password, Role.ADMIN, display_name="Quản trị (demo)")
+        note.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(note, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(f"admin {password}\n")
+    if note.exists():
+        user, password = note.read_text().split()[:2]
+        console.print(f"Đăng nhập (log in): [bold]{user}[/bold] / [bold]{password}[/bold]  (lưu tại {note})")
 
 
 def http_hosts(value: str) -> list[str]:
