@@ -164,6 +164,8 @@ class ChannelSender:
             obj.notify_url = ch.api_base.rstrip("/") + "/bot{token}/sendMessage"
         if ch.api_base and ch.kind is ChannelKind.TELEGRAM:
             obj.notify_url = ch.api_base.rstrip("/") + "/bot"
+        if isinstance(getattr(obj, "smtp_host", None), str):  # apprise keeps "[::1]"; smtplib wants ::1
+            obj.smtp_host = obj.smtp_host.removeprefix("[").removesuffix("]")
         if ch.kind is ChannelKind.EMAIL and isinstance(getattr(obj, "headers", None), dict):
             obj.headers.update({"X-Trucban-Outbox": tracking, **headers})
         if ch.kind is ChannelKind.WEBHOOK and isinstance(getattr(obj, "headers", None), dict):

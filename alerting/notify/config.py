@@ -328,6 +328,8 @@ def smtp_channel(
         secret = password.get_secret_value() if password else ""
         auth = f"{quote(user, safe='')}:{quote(secret, safe='')}@"
     scheme, mode = ("mailtos", "starttls") if starttls else ("mailto", "insecure")
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 literal in a URL
     url = (
         f"{scheme}://{auth}{host}:{port}/?from={quote(sender, safe='@')}&to={{target}}&mode={mode}"
         f"&verify={'yes' if verify else 'no'}"

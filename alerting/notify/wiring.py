@@ -36,7 +36,7 @@ def notify_from_settings(
     base_url = (
         settings.notify_base_url
         or getattr(settings, "public_base_url", None)
-        or f"http://{settings.http_host}:{settings.http_port}"
+        or _local_url(settings.http_host, settings.http_port)
     )
     service = NotifyService.build(
         core.engine,
@@ -87,3 +87,11 @@ def offline_service(settings: Any, inventory: Inventory, core: Any | None = None
     service = notify_from_settings(settings, inventory, core or offline_core(settings, inventory))
     service.typhoon.listeners.clear()  # no live thresholds to shift here
     return service
+
+
+def _local_url(http_host: str, port: int) -> str:
+    """A base URL for links when no public one is set (first listen address; wildcards → localhost)."""
+    from trucban.runner import http_hosts, http_url
+
+    host = http_hosts(http_host)[0]
+    return http_url("localhost" if host in ("::", "0.0.0.0") else host, port).rstrip("/")

@@ -87,9 +87,6 @@ def test_webhook_to_an_ipv6_host(peers6: Peers6) -> None:
     assert source == "::1" and "Mất đường IPv6" in body["message"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "IPv6 SMTP host: smtp_channel() writes mailto://::1:PORT (no brackets) and apprise hands '[::1]' "
-    "with brackets to smtplib; fix in alerting/notify (config.smtp_channel, channels.ChannelSender._tune)"))
 def test_email_to_an_ipv6_smtp_server(peers6: Peers6) -> None:
     email = smtp_channel("::1", peers6.smtp_port, "trucban@lab.invalid", starttls=False, verify=False)
     result = ChannelSender({"email": email}, timeout_s=5).send("email", "noc@lab.invalid", MESSAGE, "t-mail")
