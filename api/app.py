@@ -24,7 +24,7 @@ from api.errors import install_error_handlers, problem_openapi
 from api.guard import Guard
 from api.picture import PictureCache
 from api.render import Renderer, package_dir
-from api.routes import admin, incidents, inventory, login, pages, series, storm
+from api.routes import admin, incidents, inventory, ipv6, login, pages, series, storm
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]] | Callable[[FastAPI], AsyncIterator[None]]
 
@@ -59,6 +59,7 @@ def create_app(ctx: ApiContext, lifespan: Lifespan | None = None) -> FastAPI:
     app.include_router(series.router(ctx, guard))
     app.include_router(admin.router(ctx, guard))
     app.include_router(storm.router(ctx, guard))
+    app.include_router(ipv6.router(ctx, guard))
     app.include_router(login.router(ctx, guard, render))
     app.include_router(pages.router(ctx, guard, render, picture, ops))
 
