@@ -53,6 +53,7 @@ def run(
     settings = _settings(config, inventory=inventory, http_host=host, http_port=port,
                          poll_interval_s=interval, lab_limit=limit)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per job run is noise
     try:
         serve(settings, console)
     except TrucbanError as exc:
@@ -67,6 +68,7 @@ ClusterOpt = Annotated[str | None, typer.Option("--cluster", help="NATS hub, e.g
 def _cluster_main(run: object, settings: Settings, *args: object) -> None:
     """Run a scale-out process; configuration mistakes exit 2 with the message."""
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per job run is noise
     try:
         run(settings, *args)  # type: ignore[operator]
     except (TrucbanError, ValueError) as exc:
