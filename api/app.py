@@ -24,7 +24,7 @@ from api.errors import install_error_handlers, problem_openapi
 from api.guard import Guard
 from api.picture import PictureCache
 from api.render import Renderer, package_dir
-from api.routes import admin, incidents, inventory, ipv6, login, pages, series, storm
+from api.routes import admin, health, incidents, inventory, ioc, ipv6, login, pages, reports, series, storm
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]] | Callable[[FastAPI], AsyncIterator[None]]
 
@@ -62,16 +62,17 @@ def create_app(ctx: ApiContext, lifespan: Lifespan | None = None) -> FastAPI:
     app.include_router(ipv6.router(ctx, guard))
     app.include_router(login.router(ctx, guard, render))
     app.include_router(pages.router(ctx, guard, render, picture, ops))
-
-    @app.get("/healthz", tags=["health"])
-    def healthz() -> dict[str, str]:
-        """Liveness: the process answers (no login needed)."""
-        return {"status": "ok"}
+    report_cache = reports.ReportCache(ctx)
+    app.include_router(reports.router(ctx, guard, render, report_cache))
+    app.include_router(ioc.router(ctx, guard, picture, report_cache))
+    ioc.document_webhooks(app)
+    app.include_router(health.router(ctx, app))  # /healthz, /readyz, /metrics (+ HTTP latency middleware)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = get_openapi(
-                title=app.title, version=app.version, description=app.description, routes=app.routes
+                title=app.title, version=app.version, description=app.description, routes=app.routes,
+                webhooks=app.webhooks.routes,
             )
             app.openapi_schema = problem_openapi(schema)
         return app.openapi_schema

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -80,6 +81,8 @@ class ApiContext:
     security: Security | None = None
     web: WebOptions = field(default_factory=WebOptions)
     typhoon: TyphoonSource | None = None
+    selfmon: Any = None  # alerting.rules.selfmon.SelfMonitor: /healthz, /readyz, /metrics
+    reports_dir: Path | None = None  # where the monthly reports are written (data_dir/reports)
     storms: StormDesk | None = None  # storm-track desk (imports, exposure, typhoon proposals)
 
     def family_state(self, now: int | None = None) -> dict[str, dict[str, dict[str, object]]]:

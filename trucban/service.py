@@ -22,6 +22,7 @@ from alerting.db import database_url, open_database
 from alerting.diagnostics import DiagnosticsSubscriber, build_diagnostics
 from alerting.notify.facade import NotifyService
 from alerting.notify.wiring import notify_from_settings
+from alerting.reports.wiring import ReportingParts, reporting_parts
 from alerting.rules.config import load_rules
 from alerting.storm.desk import StormDesk
 from api.app import create_app
@@ -70,6 +71,7 @@ class Service:
     cycle: Poller  # every poll plan; ``cycle.last`` is the reachability plan's last CycleReport
     notify: NotifyService | None = None  # alert delivery (outbox worker runs in the lifespan)
     diagnostics: DiagnosticsSubscriber | None = None  # runbook diagnostics when an incident opens
+    reporting: ReportingParts | None = None  # self-monitoring rule, IOC feed, monthly report
 
     def app(self) -> FastAPI:
         """The FastAPI app, with the poller scheduled in its lifespan."""
@@ -78,6 +80,8 @@ class Service:
                          security=web_security(self.settings, self.alerting.engine),
                          web=web_options(self.settings), typhoon=typhoon_banner(self.notify),
                          storms=StormDesk(self.alerting.engine, self.inventory, self.alerting, self.notify))
+        if self.reporting is not None:
+            ctx.selfmon, ctx.reports_dir = self.reporting.selfmon, self.reporting.reports_dir
         return create_app(ctx, lifespan=self._lifespan)
 
     @asynccontextmanager
@@ -90,6 +94,8 @@ class Service:
             typhoon_polling(self, scheduler)
             await self.notify.start()
         traps = await start_traps(self) if self.settings.trap_port else None
+        if self.reporting is not None:
+            self.reporting.schedule(scheduler, self.alerting, self.settings.poll_interval_s)
         try:
             yield
         finally:
@@ -123,7 +129,9 @@ def build_service(settings: Settings, inventory: Inventory) -> Service:
     diagnostics = build_diagnostics(inventory, alerting.incidents)
     alerting.subscribers.append(diagnostics)
     notify = notify_from_settings(settings, inventory, alerting) if settings.notify_enabled else None
-    return Service(settings, inventory, store, alerting, poller, notify=notify, diagnostics=diagnostics)
+    reporting = reporting_parts(settings, inventory, alerting, poller, store, notify)
+    return Service(settings, inventory, store, alerting, poller, notify=notify, diagnostics=diagnostics,
+                   reporting=reporting)
 
 
 def typhoon_polling(service: Service, scheduler: AsyncIOScheduler) -> None:

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, func, insert, select
 
+from alerting.history import state_history
 from alerting.notify.messages import Rendered
 from alerting.reports.export import devices_csv, groups_csv
 from alerting.reports.render import PdfError, duration, html_to_pdf, pct, render_html
@@ -48,6 +49,9 @@ class MonthlyReports:
         with self.engine.connect() as conn:
             if conn.execute(select(report_runs.c.period).where(report_runs.c.period == label)).first():
                 return None
+            first = conn.execute(select(func.min(state_history.c.started_at))).scalar_one_or_none()
+        if first is None or first >= end:  # Trucban was not watching yet that month: nothing to report
+            return None
         self.generate(label, start, end, now)
         return label
 
@@ -86,7 +90,7 @@ class MonthlyReports:
     def message(self, title: str, report: AvailabilityReport, label: str) -> Rendered:
         """The e-mail: headline figures, DII indicators, the link to the full report."""
         total, ind = report.total(), report.indicators
-        link = f"{self.base_url.rstrip('/')}/reports/runs/{label}"
+        link = f"{self.base_url.rstrip('/')}/reports?period=month&date={label}-01"
         lines = [
             f"Khả dụng toàn mạng: {pct(total.availability)}",
             f"Số lần mất kết nối: {total.outages}; MTTR: {duration(total.mttr_s)}",

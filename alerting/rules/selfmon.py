@@ -92,6 +92,7 @@ class SelfMonitor:
         self.province = province
         self.thresholds = thresholds or SelfmonThresholds()
         self.clock = clock
+        self.__name__ = "selfmon_conditions"  # the core names rules by __name__
         self.started = int(clock())
         self.intervals: dict[str, float] = {}  # plan → interval, learnt from reports
         self._since: dict[str, int] = {}

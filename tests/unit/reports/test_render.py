@@ -80,14 +80,18 @@ class FakeNotifier:
         return 1
 
 
-def test_monthly_job_runs_once_per_month(report_inventory: Inventory, engine: Engine, tmp_path: Path) -> None:
+def test_monthly_job_runs_once_per_month(report_inventory: Inventory, metric_store: SqliteMetricStore,
+                                         engine: Engine, tmp_path: Path) -> None:
     notifier = FakeNotifier()
     job = MonthlyReports(engine, report_inventory, tmp_path, TZ, notifier=notifier, posts=("coordinators",),
                          base_url="http://127.0.0.1:8000", pdf=False)
     now = 1_790_000_000  # 2026-09-21 local: the previous month is 2026-08
-    assert job.run_once(now) == "2026-08"
+    assert job.run_once(now) is None  # no history yet: Trucban was not watching in August
+    stage(report_inventory, metric_store, engine)  # history from 2026-09-21 on
+    assert job.run_once(now + 40 * 86400) == "2026-09"
+    assert job.run_once(now + 40 * 86400 + 3600) is None
     assert job.run_once(now + 3600) is None
     (run,) = report_runs_list(engine)
-    assert run["period"] == "2026-08" and (tmp_path / "2026-08" / run["files"]["html"]).exists()
-    subject = "Báo cáo khả dụng tháng 08/2026"
-    assert notifier.sent == [("coordinators", "report:2026-08:coordinators", subject)]
+    assert run["period"] == "2026-09" and (tmp_path / "2026-09" / run["files"]["html"]).exists()
+    subject = "Báo cáo khả dụng tháng 09/2026"
+    assert notifier.sent == [("coordinators", "report:2026-09:coordinators", subject)]

@@ -1,0 +1,160 @@
+"""Self-monitoring endpoints: ``/healthz`` (liveness), ``/readyz`` (readiness), ``/metrics`` (Prometheus).
+
+No login needed and nothing secret inside: counts, durations and problem
+codes only. ``/healthz`` fails (503) when the scheduler has stalled — the
+process should be restarted; ``/readyz`` fails when anything major is wrong
+(metric store unreachable, spool filling or full, scheduler stalled, alert
+delivery failing, alerting database not answering) and says what, in the
+same words as the self-monitoring incidents.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
+from pydantic import BaseModel
+from sqlalchemy import text
+
+from alerting.incidents import Severity
+from alerting.rules.selfmon import Problem, SelfMonitor
+from api.context import ApiContext
+from api.metrics import TrucbanCollector
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class ProblemOut(BaseModel):
+    """One thing wrong with Trucban itself."""
+
+    kind: str
+    code: str
+    severity: int
+    text: str
+
+
+class HealthOut(BaseModel):
+    """``ok`` or ``failing``, with the problems found."""
+
+    status: str
+    problems: list[ProblemOut]
+    checked_at: int
+
+
+def monitor_of(ctx: ApiContext) -> SelfMonitor:
+    """The service's monitor, or one over what the context holds."""
+    if ctx.selfmon is not None:
+        return ctx.selfmon  # type: ignore[no-any-return]
+    poller = ctx.cycle if hasattr(ctx.cycle, "reports") else None
+    return SelfMonitor(poller, ctx.store, ctx.alerting.engine if ctx.alerting else None)  # type: ignore[arg-type]
+
+
+def _out(problems: list[Problem], failing: bool, now: int) -> JSONResponse:
+    body = HealthOut(
+        status="failing" if failing else "ok",
+        checked_at=now,
+        problems=[
+            ProblemOut(kind=p.kind.value, code=p.code, severity=int(p.severity), text=p.text)
+            for p in problems
+        ],
+    )
+    return JSONResponse(
+        body.model_dump(), status_code=503 if failing else 200, headers={"Cache-Control": "no-store"}
+    )
+
+
+def router(ctx: ApiContext, app: FastAPI) -> APIRouter:
+    """The three endpoints, and the HTTP latency middleware on ``app``."""
+    monitor = monitor_of(ctx)
+    registry = CollectorRegistry(auto_describe=True)
+    latency = Histogram(
+        "trucban_http_request_duration_seconds",
+        "HTTP request latency",
+        ["method", "route", "status"],
+        registry=registry,
+        buckets=LATENCY_BUCKETS,
+    )
+    registry.register(TrucbanCollector(ctx, monitor))
+    app.add_middleware(LatencyMiddleware, histogram=latency)
+    api = APIRouter(tags=["health"])
+    responses: dict[int | str, dict[str, Any]] = {
+        503: {"model": HealthOut, "description": "something is wrong"}
+    }
+
+    @api.get("/healthz", response_model=HealthOut, responses=responses)
+    def healthz() -> JSONResponse:
+        """Liveness: fails only when the scheduler stalled (restart the process)."""
+        now = int(time.time())
+        problems = monitor.problems(now)
+        return _out(problems, any(p.code.startswith("scheduler_stalled") for p in problems), now)
+
+    @api.get("/readyz", response_model=HealthOut, responses=responses)
+    def readyz() -> JSONResponse:
+        """Readiness: fails when the store, spool, scheduler, delivery or database has a major problem."""
+        now = int(time.time())
+        problems = monitor.problems(now)
+        if ctx.alerting is not None:
+            try:
+                with ctx.alerting.engine.connect() as conn:
+                    conn.execute(text("SELECT 1"))
+            except Exception:  # noqa: BLE001 - any database failure means "not ready"
+                problems.append(
+                    Problem(
+                        problems[0].kind if problems else _db_kind(),
+                        "database_unreachable",
+                        Severity.CRITICAL,
+                        "cơ sở dữ liệu cảnh báo không trả lời",
+                    )
+                )
+        return _out(problems, any(p.severity >= Severity.MAJOR for p in problems), now)
+
+    @api.get(
+        "/metrics",
+        response_class=Response,
+        responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format"}},
+    )
+    def metrics() -> Response:
+        """Prometheus metrics: poller, spool, outbox, rules, self-monitoring problems, HTTP latency."""
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    return api
+
+
+def _db_kind() -> Any:
+    from alerting.incidents import IncidentKind
+
+    return IncidentKind.STORE_UNREACHABLE
+
+
+class LatencyMiddleware:
+    """Pure ASGI middleware: request duration per method, route template and status."""
+
+    def __init__(self, app: Any, histogram: Histogram) -> None:
+        self.app = app
+        self.histogram = histogram
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = [500]
+
+        async def sending(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            route = scope.get("route")
+            path = getattr(route, "path", None) or (
+                "/static" if scope["path"].startswith("/static") else "other"
+            )
+            self.histogram.labels(scope["method"], path, str(status[0])).observe(
+                time.perf_counter() - started
+            )

@@ -1,0 +1,251 @@
+"""The IOC API, version 1: a stable JSON contract for the city's Intelligent Operations Center.
+
+``/api/ioc/v1/…`` (read scope; a token limited to communes sees only those):
+commune status, incidents, DII indicators and availability for a period. Field
+names and meanings do not change within v1; additions are backwards compatible.
+The outgoing webhooks (incident open/ack/resolve, typhoon declare/end, signed
+with HMAC-SHA256) are documented under ``webhooks`` in the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from alerting.reports.ioc_payloads import IocIncident, IocWebhookEvent
+from alerting.reports.report import AvailabilityReport
+from api.auth.roles import Permission, Principal
+from api.context import ApiContext
+from api.errors import responses
+from api.guard import Guard
+from api.picture import PictureCache
+from api.routes.reports import ReportCache, period_of
+from api.schemas import DeviceCounts
+
+VERSION = "1"
+
+
+class IocCommune(BaseModel):
+    """A commune's live status."""
+
+    code: str = Field(description="official commune/ward code")
+    name: str
+    province_code: str
+    status: str = Field(description="ok | warning | down | cut_off | unknown (the dashboard's colour)")
+    bts: str = Field(description="up | battery | down | isolated | unknown | none")
+    bts_minutes_left: float | None = Field(description="battery runtime left when on battery")
+    connectivity: str = Field(description="primary | backup:<medium> | isolated | unknown")
+    active_incidents: int
+    devices: DeviceCounts
+
+
+class IocIncidentPage(BaseModel):
+    """A page of incidents, newest first."""
+
+    version: str = VERSION
+    total: int
+    items: list[IocIncident]
+
+
+class IocAvailability(BaseModel):
+    """Pooled availability of one group over the period."""
+
+    key: str
+    name: str
+    devices: int
+    availability_pct: float | None = Field(
+        description="maintenance excluded; cut-off time counts for the parent"
+    )
+    observed_s: int
+    down_s: int
+    outages: int
+    mttr_s: float | None
+    maintenance_s: int
+    backup_s: int
+    battery_s: int
+
+
+class IocIndicators(BaseModel):
+    """DII-style indicators and network totals over a period (UTC epoch bounds)."""
+
+    version: str = VERSION
+    start: int
+    end: int
+    availability_pct: float | None
+    outages: int
+    mttr_s: float | None
+    indicators: dict[str, int | float | None]
+
+
+class IocAvailabilityPage(BaseModel):
+    """Availability per group over a period."""
+
+    version: str = VERSION
+    start: int
+    end: int
+    by: str
+    items: list[IocAvailability]
+
+
+def _pct(value: float | None) -> float | None:
+    return None if value is None else round(100 * value, 4)
+
+
+def availability_items(report: AvailabilityReport, by: str, who: Principal) -> list[IocAvailability]:
+    """Groups of ``report`` visible to ``who`` (commune-scoped principals see their communes only)."""
+    inv = report.inventory
+    groups = report.groups(by)
+    if who.communes is not None:
+        if by == "commune":
+            groups = [g for g in groups if who.sees(g.key)]
+        elif by == "device":
+            groups = [g for g in groups if who.sees(inv.sites[inv.devices[g.key].site].commune)]
+        else:
+            raise HTTPException(
+                403, "tài khoản theo xã chỉ xem được theo xã hoặc thiết bị (by=commune|device)"
+            )
+    return [
+        IocAvailability(
+            key=g.key,
+            name=report.name_of(by, g.key),
+            devices=g.devices,
+            availability_pct=_pct(g.availability),
+            observed_s=g.observed_s,
+            down_s=g.down_s,
+            outages=g.outages,
+            mttr_s=g.mttr_s,
+            maintenance_s=g.maintenance_s,
+            backup_s=g.backup_s,
+            battery_s=g.battery_s,
+        )
+        for g in groups
+    ]
+
+
+def router(ctx: ApiContext, guard: Guard, picture: PictureCache, reports: ReportCache) -> APIRouter:
+    """The v1 endpoints."""
+    api = APIRouter(prefix="/api/ioc/v1", tags=["ioc"], responses=responses(401, 403, 422))
+    reader = Depends(guard.need(Permission.READ))
+    repo = ctx.alerting.incidents if ctx.alerting is not None else None
+
+    @api.get("/communes", response_model=list[IocCommune])
+    def communes(who: Principal = reader) -> list[IocCommune]:
+        """Every commune's live status (BTS, connectivity, devices, active incidents)."""
+        pic = picture.get()
+        rows = {r.code: r for r in pic.coordinator}
+        out = []
+        for c in pic.communes:
+            if not who.sees(c.code):
+                continue
+            r = rows.get(c.code)
+            out.append(
+                IocCommune(
+                    code=c.code,
+                    name=c.name,
+                    province_code=c.province_code,
+                    status=c.status,
+                    bts=r.bts if r else "none",
+                    bts_minutes_left=r.minutes_left if r else None,
+                    connectivity=r.connectivity if r else "unknown",
+                    active_incidents=r.incidents if r else 0,
+                    devices=c.devices,
+                )
+            )
+        return out
+
+    @api.get("/incidents", response_model=IocIncidentPage)
+    def incidents(
+        response: Response,
+        who: Principal = reader,
+        status: Literal["active", "open", "acknowledged", "resolved"] | None = None,
+        commune: str | None = Query(default=None, pattern=r"^[0-9]{5}$"),
+        limit: int = Query(default=100, ge=1, le=1000),
+        offset: int = Query(default=0, ge=0),
+    ) -> IocIncidentPage:
+        """Incidents, newest first (``status=active``: open or acknowledged)."""
+        if repo is None:
+            raise HTTPException(503, "alerting database not available")
+        if commune is not None and not who.sees(commune):
+            raise HTTPException(403, f"xã {commune} nằm ngoài phạm vi của token này")
+        scope = None if who.communes is None else sorted(who.communes)
+        found, total = repo.list(status=status, commune=commune, communes=scope, limit=limit, offset=offset)
+        response.headers["X-Total-Count"] = str(total)
+        items = [
+            IocIncident(
+                id=i.id,
+                kind=i.kind.value,
+                severity=int(i.severity),
+                status=i.status.value,
+                title=i.title,
+                why=i.why,
+                province=i.province or ctx.inventory.province,
+                commune=i.commune,
+                commune_name=ctx.inventory.commune_ref(i.commune).name if i.commune else None,
+                site=i.site,
+                device=i.device,
+                affected=list(i.affected),
+                opened_at=i.opened_at,
+                resolved_at=i.resolved_at,
+                acked_by=i.acked_by,
+                acked_at=i.acked_at,
+            )
+            for i in found
+        ]
+        return IocIncidentPage(total=total, items=items)
+
+    @api.get("/indicators", response_model=IocIndicators)
+    def indicators(
+        request: Request,
+        who: Principal = reader,
+        period: Literal["day", "week", "month"] = "month",
+        date: str | None = None,
+        start: int | None = None,
+        end: int | None = None,
+    ) -> IocIndicators:
+        """Network availability and DII indicators for a local day/week/month (``date`` YYYY-MM-DD) or
+        a custom [start, end) in epoch seconds."""
+        lo, hi = period_of(ctx, period, date, start, end)
+        report = reports.get(lo, hi)
+        total = report.total()
+        return IocIndicators(
+            start=lo,
+            end=hi,
+            availability_pct=_pct(total.availability),
+            outages=total.outages,
+            mttr_s=total.mttr_s,
+            indicators=report.indicators.as_dict(),
+        )
+
+    @api.get("/availability", response_model=IocAvailabilityPage)
+    def availability(
+        who: Principal = reader,
+        by: Literal["commune", "site", "device", "operator", "role", "province"] = "commune",
+        period: Literal["day", "week", "month"] = "month",
+        date: str | None = None,
+        start: int | None = None,
+        end: int | None = None,
+    ) -> IocAvailabilityPage:
+        """Availability, outages, MTTR, backup and battery time per group for a period."""
+        lo, hi = period_of(ctx, period, date, start, end)
+        return IocAvailabilityPage(
+            start=lo, end=hi, by=by, items=availability_items(reports.get(lo, hi), by, who)
+        )
+
+    return api
+
+
+def document_webhooks(app: FastAPI) -> None:
+    """Put the IOC webhook payloads in the OpenAPI document (``webhooks``, OpenAPI 3.1)."""
+    for name, doc in (
+        ("incident", "Incident opened, acknowledged or resolved (event incident.*)"),
+        ("typhoon", "Typhoon mode declared or ended (event typhoon.*)"),
+    ):
+
+        def hook(body: IocWebhookEvent) -> None:
+            """Trucban POSTs this body to each ``ioc_webhooks`` channel; header ``X-Trucban-Signature:
+            sha256=<hex HMAC-SHA256(secret, raw body)>``, ``X-Trucban-Event``, ``X-Trucban-Delivery``
+            (stable per event: deduplicate on it). Answer 2xx; anything else is retried with backoff."""
+
+        app.webhooks.post(f"ioc-{name}", summary=doc, tags=["ioc"])(hook)
