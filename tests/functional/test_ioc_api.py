@@ -12,7 +12,9 @@ pytestmark = pytest.mark.functional
 
 
 def token(running: RunningService, name: str, communes: list[str] | None = None) -> dict[str, str]:
-    _, secret = accounts_of(running.service).create_token(name, ["read"], created_by="test", communes=communes)
+    _, secret = accounts_of(running.service).create_token(
+        name, ["read"], created_by="test", communes=communes
+    )
     return {"Authorization": f"Bearer {secret}"}
 
 
@@ -40,7 +42,9 @@ def test_commune_token_sees_its_commune_only(running: RunningService) -> None:
     assert {c["code"] for c in httpx.get(base + "/communes", headers=headers, timeout=10).json()} == {mine}
     assert httpx.get(base + f"/incidents?commune={other}", headers=headers, timeout=10).status_code == 403
     assert httpx.get(base + "/availability?by=operator", headers=headers, timeout=10).status_code == 403
-    items = httpx.get(base + "/availability?by=commune&period=day", headers=headers, timeout=10).json()["items"]
+    items = httpx.get(base + "/availability?by=commune&period=day", headers=headers, timeout=10).json()[
+        "items"
+    ]
     assert [i["key"] for i in items] == [mine]
 
 
@@ -52,8 +56,12 @@ def test_no_token_no_data(running: RunningService) -> None:
 
 def test_openapi_documents_ioc_paths_and_webhooks(running: RunningService) -> None:
     doc = httpx.get(running.url + "/openapi.json", timeout=10).json()
-    assert {"/api/ioc/v1/communes", "/api/ioc/v1/incidents", "/api/ioc/v1/indicators",
-            "/api/ioc/v1/availability"} <= set(doc["paths"])
+    assert {
+        "/api/ioc/v1/communes",
+        "/api/ioc/v1/incidents",
+        "/api/ioc/v1/indicators",
+        "/api/ioc/v1/availability",
+    } <= set(doc["paths"])
     assert {"ioc-incident", "ioc-typhoon"} <= set(doc["webhooks"])
     schema = doc["components"]["schemas"]["IocWebhookEvent"]
     assert {"event", "delivery", "occurred_at", "incident", "typhoon"} <= set(schema["properties"])
