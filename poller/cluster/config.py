@@ -31,7 +31,7 @@ class ClusterConfig:
     members: str = MEMBERS
     consumer: str = CONSUMER
     edges: tuple[str, ...] = field(default_factory=tuple)  # edge posts whose streams the hub sources
-    max_stream_mb: int = 4096  # hub stream bound (results are also in the metric store)
+    max_stream_mb: int = 1024  # hub stream bound (results are also in the metric store)
 
     def __post_init__(self) -> None:
         """Refuse settings that cannot work."""

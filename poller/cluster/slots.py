@@ -29,6 +29,7 @@ from store.base import REACHABILITY, Sample
 log = logging.getLogger(__name__)
 Deliver = Callable[[PollBatch], Awaitable[None]]
 CHUNK_SIZE = 200
+MAX_OVERLAP = 3  # slots of one partition and plan in flight at once
 
 
 def slot_of(t: float, interval_s: float) -> int:
@@ -91,24 +92,42 @@ class SlotRunner:
         return tags
 
     async def run_forever(self, partition: str, devices: list[Device], first_slot: int | None = None) -> None:
-        """Run slot after slot for ``devices`` until cancelled (the lease was lost or released)."""
+        """Start each slot on time until cancelled (the lease was lost or released).
+
+        A slot does not wait for the previous one: dead devices' timeouts may
+        make a cycle longer than the interval, and the next slot must still
+        start when due. At most ``MAX_OVERLAP`` slots of a partition run at once.
+        """
         targets = [d for d in devices if self.plan.selector(d)]
         if not targets:
             return
         interval = self.plan.interval_s
         slot = slot_of(time.time(), interval) if first_slot is None else first_slot
-        while True:
-            start = slot * interval
-            delay = start - time.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            try:
-                await self.run_slot(partition, targets, slot)
-            except Exception:  # the next slot must still run; the gap shows as missed polls
-                log.exception("%s %s slot %d failed", partition, self.plan.name, slot)
-            # next slot; after a long stall (suspended host) jump ahead instead of racing through
-            # slots whose polls are all more than an interval late
-            slot = max(slot + 1, slot_of(time.time(), interval) - 1)
+        running: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                delay = slot * interval - time.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                while len(running) >= MAX_OVERLAP:
+                    await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                task = asyncio.create_task(self._run_logged(partition, targets, slot))
+                running.add(task)
+                task.add_done_callback(running.discard)
+                # after a long stall (suspended host) jump ahead instead of racing through
+                # slots whose polls are all more than an interval late
+                slot = max(slot + 1, slot_of(time.time(), interval) - 1)
+        finally:
+            for task in list(running):
+                task.cancel()
+            if running:
+                await asyncio.gather(*running, return_exceptions=True)
+
+    async def _run_logged(self, partition: str, devices: list[Device], slot: int) -> None:
+        try:
+            await self.run_slot(partition, devices, slot)
+        except Exception:  # the next slot must still run; the gap shows as missed polls
+            log.exception("%s %s slot %d failed", partition, self.plan.name, slot)
 
     async def run_slot(self, partition: str, devices: list[Device], slot: int) -> list[PollBatch]:
         """Poll the devices due in ``slot`` (skipping those already an interval late) and deliver."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from nats.errors import TimeoutError as NatsTimeout
@@ -15,7 +16,7 @@ from nats.js.api import (
     StreamSource,
 )
 from nats.js.client import JetStreamContext
-from nats.js.errors import NoStreamResponseError
+from nats.js.errors import BadRequestError, NoStreamResponseError, NotFoundError
 
 from poller.cluster.config import ClusterConfig, edge_domain, edge_stream
 from poller.cluster.messages import PollBatch, encode
@@ -39,8 +40,9 @@ async def ensure_results_stream(js: JetStreamContext, config: ClusterConfig) -> 
     wanted = results_stream_config(config)
     try:
         info = await js.stream_info(config.stream)
-    except Exception:  # not found
-        await js.add_stream(wanted)
+    except NotFoundError:
+        with contextlib.suppress(BadRequestError):  # another process created it just now
+            await js.add_stream(wanted)
         return
     have = sorted(s.name for s in info.config.sources or [])
     if have != sorted(s.name for s in wanted.sources or []):

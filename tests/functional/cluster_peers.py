@@ -33,7 +33,7 @@ class NatsServer:
     """One nats-server with JetStream on 127.0.0.1, config and store under ``root``."""
 
     def __init__(self, root: Path, name: str, *, domain: str = "hub", leaf_listen: bool = True,
-                 hub_leaf_url: str | None = None, max_store_mb: int = 1024) -> None:
+                 hub_leaf_url: str | None = None, max_store_mb: int = 2048) -> None:
         """Choose ports and write nothing yet; ``hub_leaf_url`` makes this an edge leaf node."""
         self.root = Path(root) / name
         self.name = name
@@ -179,3 +179,104 @@ class TcpProxy:
             self._loop.call_soon_threadsafe(self._server.close)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
+
+
+TRUCBAN = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "trucban"
+
+
+class TrucbanProcess:
+    """One ``trucban poller|ingest|edge`` child process, its log in ``root``."""
+
+    def __init__(self, root: Path, name: str, args: list[str], env: dict[str, str]) -> None:
+        """Prepare; :meth:`start` runs it."""
+        self.root = Path(root)
+        self.name = name
+        self.args = args
+        self.env = env
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def log_path(self) -> Path:
+        """Where stdout/stderr go."""
+        return self.root / f"{self.name}.log"
+
+    def start(self) -> TrucbanProcess:
+        """Start the process (own session, so a kill reaches only it)."""
+        import os
+        import sys
+
+        self.root.mkdir(parents=True, exist_ok=True)
+        exe = str(TRUCBAN) if TRUCBAN.exists() else sys.executable
+        cmd = [exe, *self.args] if TRUCBAN.exists() else [exe, "-m", "trucban.cli", *self.args]
+        env = dict(os.environ, PYTHONUNBUFFERED="1", **self.env)
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                         env=env, start_new_session=True)
+        return self
+
+    @property
+    def running(self) -> bool:
+        """True while alive."""
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill9(self) -> None:
+        """SIGKILL: no clean-up, leases expire by TTL."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+    def stop(self, timeout: float = 20) -> None:
+        """SIGTERM (a clean stop), SIGKILL after ``timeout``."""
+        proc = self.proc
+        if proc is None or proc.poll() is not None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+    def log_tail(self, lines: int = 30) -> str:
+        """Last lines of the log."""
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+
+async def lease_owners(url: str, bucket: str = "trucban_leases") -> dict[str, str]:
+    """partition → poller id, as the lease bucket says now."""
+    import nats
+    from nats.js.errors import BucketNotFoundError, NoKeysError
+
+    nc = await nats.connect(url)
+    try:
+        try:
+            kv = await nc.jetstream().key_value(bucket)
+        except BucketNotFoundError:
+            return {}
+        try:
+            keys = await kv.keys()
+        except NoKeysError:
+            return {}
+        out = {}
+        for key in keys:
+            with contextlib.suppress(Exception):
+                entry = await kv.get(key)
+                out[key] = (entry.value or b"").decode()
+        return out
+    finally:
+        await nc.close()
+
+
+async def consumer_pending(url: str, stream: str, consumer: str) -> int:
+    """Messages the ingest has not acknowledged yet."""
+    import nats
+
+    nc = await nats.connect(url)
+    try:
+        info = await nc.jetstream().consumer_info(stream, consumer)
+        return int(info.num_pending or 0) + int(info.num_ack_pending or 0)
+    finally:
+        await nc.close()
