@@ -70,7 +70,7 @@ class Ingest:
                                 reconnect_time_wait=0.5)
         try:
             js = nc.jetstream()
-            await ensure_results_stream(js, self.config)
+            await ensure_results_stream(js, self.config, manage_sources=True)
             consumer = ConsumerConfig(durable_name=self.config.consumer, ack_policy=AckPolicy.EXPLICIT,
                                       deliver_policy=DeliverPolicy.ALL, ack_wait=60, max_ack_pending=20_000,
                                       max_deliver=-1)

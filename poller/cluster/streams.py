@@ -35,14 +35,20 @@ def results_stream_config(config: ClusterConfig) -> StreamConfig:
                         discard=DiscardPolicy.OLD, sources=sources or None)
 
 
-async def ensure_results_stream(js: JetStreamContext, config: ClusterConfig) -> None:
-    """Create the stream, or bring an existing one's sources up to date."""
+async def ensure_results_stream(js: JetStreamContext, config: ClusterConfig, *,
+                                manage_sources: bool = False) -> None:
+    """Create the stream when missing; the ingest (``manage_sources``) also keeps its edge sources current.
+
+    Pollers never change an existing stream, so they cannot drop the sources the ingest set.
+    """
     wanted = results_stream_config(config)
     try:
         info = await js.stream_info(config.stream)
     except NotFoundError:
         with contextlib.suppress(BadRequestError):  # another process created it just now
             await js.add_stream(wanted)
+        return
+    if not manage_sources:
         return
     have = sorted(s.name for s in info.config.sources or [])
     if have != sorted(s.name for s in wanted.sources or []):

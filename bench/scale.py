@@ -1,0 +1,282 @@
+"""Scale-out load and fault run: simulated provinces, ≥ 3 pollers, an edge post, kill -9, WAN cut, PG restart.
+
+Starts its own peers: one snmpsim process per province lab, a NATS hub and an
+edge leaf node (behind a cuttable TCP link), the central ingest (SQLite metric
+store, alerting on a throw-away PostgreSQL database on the local server) and
+the pollers, all as real ``trucban`` processes. During the run it stages
+outages on a few access routers, kills one poller with SIGKILL, cuts the edge
+post's link to the hub for a while and restarts PostgreSQL. Then it proves by
+counts (``poller/cluster/audit.py``): every poll due in the window was
+delivered once and less than one interval late, every delivered sample is in
+the store, every staged outage opened exactly one incident.
+
+Defaults are sized for a few minutes on a small shared machine (2 provinces,
+~1,000 devices, 30 s interval, 4 min measured); ``--provinces`` with more codes
+and ``--minutes 10`` is the full-size run. Last line::
+
+    scale devices=N pollers=P polls_per_s=X missed_polls=M lost_samples=L duplicate_incidents=D
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import glob
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+from inventory.loader import load_inventory
+from lab import outages
+from lab.generator import generate_lab
+from lab.runner import LabAgents, free_udp_port
+from poller.cluster import audit
+from poller.cluster.config import CONSUMER, STREAM
+from poller.cluster.partitions import merge_inventories
+from poller.cluster.run import plans_for
+from store.sqlite import SqliteMetricStore
+from tests.functional.cluster_peers import (
+    NatsServer,
+    TcpProxy,
+    TrucbanProcess,
+    consumer_pending,
+    lease_owners,
+)
+from trucban.settings import load_settings
+
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def log(msg: str) -> None:
+    """Progress on stdout."""
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def restart_postgres() -> float:
+    """Restart the local PostgreSQL cluster (benchmark only); seconds it took."""
+    started = time.monotonic()
+    version = sorted(Path(p).name for p in glob.glob("/etc/postgresql/*"))[-1]
+    subprocess.run(
+        ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    return time.monotonic() - started
+
+
+def main() -> None:  # noqa: C901 - a scripted scenario reads best top to bottom
+    """Run the scenario and print the counts."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--provinces", default="31,01", help="province labs, one snmpsim process each")
+    ap.add_argument("--limit", type=int, default=None, help="communes per province (default all)")
+    ap.add_argument("--pollers", type=int, default=3)
+    ap.add_argument("--interval", type=float, default=30.0, help="reachability interval, s (health 2×)")
+    ap.add_argument("--minutes", type=float, default=4.0, help="measured window")
+    ap.add_argument("--partitions", type=int, default=32)
+    ap.add_argument("--lease-ttl", type=float, default=6.0)
+    ap.add_argument("--cut-s", type=float, default=60.0, help="edge WAN cut length")
+    ap.add_argument("--outages", type=int, default=3, help="access routers to fail during the run")
+    ap.add_argument("--no-pg-restart", action="store_true")
+    args = ap.parse_args()
+
+    root = Path(tempfile.mkdtemp(prefix="bench-scale-"))
+    labs, agents, inventories = [], [], []
+    procs: list[TrucbanProcess] = []
+    hub = edge = None
+    proxy = None
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
+    dbname = f"trucban_scale_{uuid.uuid4().hex[:8]}"
+    pg_url = PG_ADMIN.rsplit("/", 1)[0] + f"/{dbname}"
+    try:
+        for code in args.provinces.split(","):
+            port = free_udp_port()
+            layout = generate_lab(root / f"lab{code}", code.strip(), port=port, limit=args.limit)
+            lab = LabAgents(layout.data_dir, layout.state_dir, layout.cache_dir, port=port)
+            log(f"starting snmpsim for province {code} on udp {port}")
+            lab.start(timeout=600)
+            labs.append(layout)
+            agents.append(lab)
+            inventories.append(load_inventory(layout.inventory))
+        inventory = merge_inventories(inventories)
+        devices = sorted(inventory.devices.values(), key=lambda d: d.id)
+        edge_commune = load_inventory(labs[0].inventory).watched_communes[-1]
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{dbname}"'))
+
+        hub = NatsServer(root, "hub", max_store_mb=4096)
+        proxy = TcpProxy(hub.leaf_port or 0).start()
+        hub.leaf_advertise = f"127.0.0.1:{proxy.port}"
+        hub.start()
+        edge = NatsServer(root, "edge", domain="edge-e1", leaf_listen=False, hub_leaf_url=proxy.url).start()
+        env = {
+            "TRUCBAN_POLL_INTERVAL_S": str(args.interval),
+            "TRUCBAN_HEALTH_INTERVAL_S": str(2 * args.interval),
+            "TRUCBAN_INVENTORY_INTERVAL_S": str(10 * args.interval),
+            "TRUCBAN_CLUSTER_LEASE_TTL_S": str(args.lease_ttl),
+            "TRUCBAN_CLUSTER_PARTITIONS": str(args.partitions),
+            "TRUCBAN_NOTIFY_ENABLED": "false",
+            "TRUCBAN_TRAP_PORT": "0",
+            "TRUCBAN_LOG_LEVEL": "WARNING",
+        }
+        invs = [a for layout in labs for a in ("--inventory", str(layout.inventory))]
+        ingest = TrucbanProcess(
+            root,
+            "ingest",
+            ["ingest", "--cluster", hub.url, *invs, "--edge", "e1"],
+            {**env, "TRUCBAN_DATA_DIR": str(root / "central"), "TRUCBAN_DATABASE_URL": pg_url},
+        )
+        pollers = [
+            TrucbanProcess(
+                root,
+                f"poller{i}",
+                [
+                    "poller",
+                    "--cluster",
+                    hub.url,
+                    *invs,
+                    "--id",
+                    f"poller{i}",
+                    "--exclude-commune",
+                    edge_commune,
+                ],
+                {**env, "TRUCBAN_DATA_DIR": str(root / f"p{i}")},
+            )
+            for i in range(1, args.pollers + 1)
+        ]
+        edge_proc = TrucbanProcess(
+            root,
+            "edge",
+            ["edge", "--post", "e1", "--commune", edge_commune, "--local", edge.url, *invs],
+            {**env, "TRUCBAN_DATA_DIR": str(root / "edge-post")},
+        )
+        procs = [ingest, *pollers, edge_proc]
+        for p in procs:
+            p.start()
+        ids = {p.name for p in pollers}
+        deadline = time.monotonic() + 120
+        while True:
+            owners = asyncio.run(lease_owners(hub.url))
+            if len(owners) == args.partitions and set(owners.values()) == ids:
+                break
+            if time.monotonic() > deadline:
+                raise SystemExit(f"partitions not shared in 120 s: {owners}\n{pollers[0].log_tail()}")
+            time.sleep(1)
+        engine = create_engine(pg_url, pool_pre_ping=True)
+        log(f"{len(devices)} devices, {args.pollers} pollers + edge post e1 ({edge_commune}); warming up")
+        time.sleep(2 * args.interval)
+        since = int(time.time()) - 1
+        window_start = time.time()
+        total = args.minutes * 60
+        routers = [f"c{c}-r1" for c in inventory.watched_communes if c != edge_commune][: args.outages]
+        events = [
+            (0.10, "outage"),
+            (0.25, "kill"),
+            (0.35, "cut"),
+            (0.35 + args.cut_s / total, "heal"),
+            (0.70, "pg"),
+            (0.80, "restore"),
+        ]
+        state_of = {
+            d: next(layout.state_dir for layout in labs if d in load_inventory(layout.inventory).devices)
+            for d in routers
+        }
+        for at, what in events:
+            wait = window_start + at * total - time.time()
+            if wait > 0:
+                time.sleep(wait)
+            if what == "outage":
+                for r in routers:
+                    outages.cut(state_of[r], inventory, r)
+                log(f"outage staged on {', '.join(routers)}")
+            elif what == "kill":
+                victim = pollers[0]
+                victim.kill9()
+                t0 = time.monotonic()
+                alive = {p.name for p in pollers[1:]}
+                while set(asyncio.run(lease_owners(hub.url)).values()) != alive:
+                    time.sleep(0.2)
+                log(f"kill -9 {victim.name}: partitions taken over in {time.monotonic() - t0:.1f} s")
+            elif what == "cut":
+                proxy.set_cut(True)
+                log(f"edge post e1 cut off from the hub for {args.cut_s:.0f} s")
+            elif what == "heal":
+                proxy.set_cut(False)
+                log("edge link restored")
+            elif what == "pg" and not args.no_pg_restart:
+                log(f"PostgreSQL restarted in {restart_postgres():.1f} s")
+            elif what == "restore":
+                for r in routers:
+                    outages.restore(state_of[r], inventory, r)
+                log("outages restored")
+        time.sleep(max(0.0, window_start + total - time.time()))
+        window_end = time.time()
+        for p in [*pollers, edge_proc]:
+            p.stop()
+        deadline = time.monotonic() + 300
+        while asyncio.run(consumer_pending(hub.url, STREAM, CONSUMER)) > 0:
+            if time.monotonic() > deadline:
+                raise SystemExit("the ingest did not drain the stream in 300 s\n" + ingest.log_tail())
+            time.sleep(1)
+        ingest.stop()
+        log("audit")
+        batches = asyncio.run(audit.read_stream(hub.url, STREAM))
+        settings = load_settings(
+            None,
+            env={},
+            poll_interval_s=args.interval,
+            health_interval_s=2 * args.interval,
+            inventory_interval_s=10 * args.interval,
+        )
+        polls = audit.audit_polls(
+            batches, plans_for(settings, inventory), devices, (window_start, window_end), settings.poll_jitter
+        )
+        store = SqliteMetricStore(root / "central" / "metrics.sqlite")
+        try:
+            lost = audit.lost_samples(batches, store)
+        finally:
+            store.close()
+        incidents = audit.audit_incidents(engine, since, {f"device_down:{r}" for r in routers})
+        engine.dispose()
+        seconds = window_end - window_start
+        scheduled = polls.expected / seconds
+        rate = (polls.on_time + polls.late) / seconds
+        log(
+            f"window {seconds:.0f} s: {polls.expected} polls due, {polls.on_time} on time, "
+            f"{polls.late} late, "
+            f"{polls.missed} missing, {polls.duplicates} duplicate; "
+            f"scheduled {scheduled:.1f}/s"
+        )
+        log(
+            f"samples checked {len(audit.sample_identities(batches))}, lost {lost}; "
+            f"incidents {incidents.by_key}; "
+            f"missed incidents {sorted(incidents.missed)}"
+        )
+        if polls.missed_examples:
+            log(f"missed e.g. {polls.missed_examples[:5]}")
+        print(
+            f"scale devices={len(devices)} pollers={args.pollers} polls_per_s={rate:.1f} "
+            f"missed_polls={polls.missed_polls} lost_samples={lost} "
+            f"duplicate_incidents={incidents.duplicates}"
+        )
+    finally:
+        for p in procs:
+            p.stop(timeout=5)
+        for lab in agents:
+            lab.stop()
+        for server in (edge, hub):
+            if server is not None:
+                server.stop()
+        if proxy is not None:
+            proxy.stop()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
