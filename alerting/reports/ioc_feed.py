@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, func, or_, select
@@ -72,9 +73,10 @@ class IocFeed:
         for row in conn.execute(query).mappings().all():
             last = int(row["event_id"])
             payload = IocWebhookEvent(
-                event=EVENT_NAMES[row["event_kind"]], delivery=f"incident-event-{row['event_id']}",  # type: ignore[arg-type]
+                event=EVENT_NAMES[row["event_kind"]],  # type: ignore[arg-type]
+                delivery=f"incident-event-{row['event_id']}",
                 occurred_at=int(row["ts"]), occurred_at_local=self._local(int(row["ts"])), actor=row["actor"],
-                incident=self.incident(row, STATUS_AFTER[row["event_kind"]]))
+                incident=self.incident(dict(row), STATUS_AFTER[row["event_kind"]]))
             added += self._enqueue(conn, payload, now)
         set_cursor(conn, "ioc:events", last)
         return added
@@ -92,7 +94,8 @@ class IocFeed:
                                province=row["province"], starts_at=row["starts_at"], ends_at=row["ends_at"],
                                declared_by=row["declared_by"], declared_at=row["declared_at"],
                                ended_at=row["ended_at"])
-            events = [("typhoon.declared", row["declared_at"], row["declared_by"])]
+            events: list[tuple[Any, int, str]] = [
+                ("typhoon.declared", row["declared_at"], row["declared_by"])]
             if row["ended_at"] is not None:
                 events.append(("typhoon.ended", row["ended_at"], "trucban"))
             for name, ts, actor in events:
@@ -104,11 +107,12 @@ class IocFeed:
                 added += self._enqueue(conn, payload, now)
         return added
 
-    def incident(self, row: dict, status: str | None = None) -> IocIncident:  # type: ignore[type-arg]
+    def incident(self, row: Mapping[str, Any], status: str | None = None) -> IocIncident:
         """An incident row (mapping) as the IOC sees it."""
         commune = row["commune"]
         return IocIncident(
-            id=row["id"], kind=row["kind"], severity=row["severity"], status=status or row["status"],
+            id=row["id"], kind=row["kind"], severity=row["severity"],
+            status=status or row["status"],  # type: ignore[arg-type]
             title=row["title"], why=row["why"], province=row["province"] or self.inventory.province,
             commune=commune, commune_name=self.inventory.commune_ref(commune).name if commune else None,
             site=row["site"], device=row["device"], affected=list(row["affected"] or []),

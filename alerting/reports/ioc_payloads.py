@@ -6,7 +6,6 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-PAYLOAD_VERSION = "1"
 IncidentEventName = Literal["incident.opened", "incident.acknowledged", "incident.resolved"]
 TyphoonEventName = Literal["typhoon.declared", "typhoon.ended"]
 
@@ -52,7 +51,7 @@ class IocWebhookEvent(BaseModel):
     Signed: ``X-Trucban-Signature: sha256=<hex HMAC-SHA256(secret, raw body)>``.
     """
 
-    version: Literal["1"] = PAYLOAD_VERSION
+    version: Literal["1"] = "1"
     event: IncidentEventName | TyphoonEventName
     delivery: str = Field(description="stable id of this event: the same on every retry (deduplicate on it)")
     occurred_at: int = Field(description="UTC epoch seconds")

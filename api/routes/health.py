@@ -40,8 +40,8 @@ class HealthOut(BaseModel):
     """``ok`` or ``failing``, with the problems found."""
 
     status: str
-    problems: list[ProblemOut]
-    checked_at: int
+    problems: list[ProblemOut] = []
+    checked_at: int | None = None
 
 
 def monitor_of(ctx: ApiContext) -> SelfMonitor:
@@ -52,7 +52,9 @@ def monitor_of(ctx: ApiContext) -> SelfMonitor:
     return SelfMonitor(poller, ctx.store, ctx.alerting.engine if ctx.alerting else None)  # type: ignore[arg-type]
 
 
-def _out(problems: list[Problem], failing: bool, now: int) -> JSONResponse:
+def _out(problems: list[Problem], failing: bool, now: int, brief: bool = False) -> JSONResponse:
+    if brief and not problems:  # a healthy liveness answer stays the plain {"status": "ok"}
+        return JSONResponse({"status": "ok"}, headers={"Cache-Control": "no-store"})
     body = HealthOut(
         status="failing" if failing else "ok",
         checked_at=now,
@@ -89,7 +91,7 @@ def router(ctx: ApiContext, app: FastAPI) -> APIRouter:
         """Liveness: fails only when the scheduler stalled (restart the process)."""
         now = int(time.time())
         problems = monitor.problems(now)
-        return _out(problems, any(p.code.startswith("scheduler_stalled") for p in problems), now)
+        return _out(problems, any(p.code.startswith("scheduler_stalled") for p in problems), now, brief=True)
 
     @api.get("/readyz", response_model=HealthOut, responses=responses)
     def readyz() -> JSONResponse:

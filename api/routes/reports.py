@@ -157,7 +157,7 @@ def router(ctx: ApiContext, guard: Guard, render: Renderer, cache: ReportCache) 
         return {"start": lo, "end": hi, "days": rows}
 
     @api.get(
-        "/reports/availability.csv",
+        "/api/reports/availability.csv",
         response_class=Response,
         responses={200: {"content": {"text/csv": {}}, "description": "UTF-8 CSV with BOM"}},
     )

@@ -22,7 +22,7 @@ def test_report_page_json_and_csv(running: RunningService) -> None:
     assert data["availability_pct"] is None or 0 <= data["availability_pct"] <= 100
     daily = running.get("/api/reports/daily?period=day").json()
     assert len(daily["days"]) == 1
-    answer = running.get("/reports/availability.csv?by=device&period=day")
+    answer = running.get("/api/reports/availability.csv?by=device&period=day")
     assert answer.status_code == 200 and "attachment" in answer.headers["content-disposition"]
     rows = list(csv.DictReader(io.StringIO(answer.content.decode("utf-8-sig"))))
     assert {r["thiet_bi"] for r in rows} == set(running.service.inventory.devices)
