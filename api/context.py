@@ -33,7 +33,9 @@ class StateSource(Protocol):
 class CycleSource(Protocol):
     """Anything that knows the last poll cycle's self-metrics."""
 
-    last: CycleReport | None
+    @property
+    def last(self) -> CycleReport | None:
+        """The last cycle's report (None before the first)."""
 
 
 class TyphoonSource(Protocol):

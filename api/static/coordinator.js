@@ -45,6 +45,7 @@
   }
   // Storm overlay: the newest imported forecast (track, wind radii, cone/warning areas).
   let storm = null;
+  let exposed = new Set();
   function ring(p, coords) { return coords.map(([lon, lat]) => p.xy(lon, lat).join(",")).join(" "); }
   function drawStorm(p) {
     if (!storm || !p) return;
@@ -80,6 +81,7 @@
   }
   function showStorm() {
     const box = document.getElementById("storm");
+    exposed = new Set(storm ? storm.exposure.map((e) => e.code) : []);
     if (!storm) { box.hidden = true; return; }
     box.hidden = false;
     document.getElementById("storm-name").textContent = storm.name;
@@ -175,7 +177,7 @@
       row.cells[3].textContent = c.connectivity;
       row.classList.toggle("storm", c.storm);
       const dot = document.getElementById("p" + c.code);
-      if (dot) dot.setAttribute("class", c.bts);
+      if (dot) dot.setAttribute("class", c.bts + (exposed.has(c.code) ? " exposed" : ""));
     }
     if (moved) { drawPlain(); drawLeaflet(); sortRows(); applyFilter(); }
     document.getElementById("updated").textContent = new Date().toLocaleTimeString(T.lang === "en" ? "en-GB" : "vi-VN", { timeZone: "Asia/Ho_Chi_Minh" });
