@@ -64,7 +64,9 @@ def national_inventory(province: str | None = None) -> Inventory:
                 link_id = f"c{c.code}-{kind.value}"
                 links[link_id] = Link.model_construct(id=link_id, device=r1, if_index=index, kind=kind,
                                                       medium=medium, commune=c.code, operator="VNPT")
-    creds = {"bench": SnmpCommunity.model_construct(kind="snmp_v2c", community=None, community_env=None)}
+    creds: dict[str, object] = {
+        "bench": SnmpCommunity.model_construct(kind="snmp_v2c", community=None, community_env=None)
+    }
     return Inventory(province=province or "00", reference=ref, communes={}, sites=sites, devices=devices,
                      links=links, credentials=creds)
 

@@ -20,8 +20,8 @@ from inventory.inventory import Inventory
 from inventory.loader import load_inventory
 from lab.generator import LabLayout, generate_lab
 from lab.runner import LabAgents, clear, free_udp_port
-from trucban.service import Service, build_service
 from tests.functional.web_peers import ensure_user, login
+from trucban.service import Service, build_service
 from trucban.settings import load_settings
 
 LAB_COMMUNES = 6
