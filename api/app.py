@@ -24,7 +24,20 @@ from api.errors import install_error_handlers, problem_openapi
 from api.guard import Guard
 from api.picture import PictureCache
 from api.render import Renderer, package_dir
-from api.routes import admin, health, incidents, inventory, ioc, ipv6, login, pages, reports, series, storm
+from api.routes import (
+    admin,
+    health,
+    incidents,
+    inventory,
+    ioc,
+    ipv6,
+    login,
+    pages,
+    reports,
+    runbooks,
+    series,
+    storm,
+)
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]] | Callable[[FastAPI], AsyncIterator[None]]
 
@@ -60,6 +73,7 @@ def create_app(ctx: ApiContext, lifespan: Lifespan | None = None) -> FastAPI:
     app.include_router(admin.router(ctx, guard))
     app.include_router(storm.router(ctx, guard))
     app.include_router(ipv6.router(ctx, guard))
+    app.include_router(runbooks.router(ctx, guard, render))
     app.include_router(login.router(ctx, guard, render))
     app.include_router(pages.router(ctx, guard, render, picture, ops))
     report_cache = reports.ReportCache(ctx)

@@ -58,8 +58,8 @@ class Links:
     timezone: ZoneInfo
 
     def runbook(self, snap: dict[str, Any]) -> str:
-        """Absolute runbook link (runbooks/<kind>.md)."""
-        return f"{self.base_url.rstrip('/')}/{snap['runbook']}"
+        """Absolute runbook link (runbooks/<kind>.md), filled with this incident's values when opened."""
+        return f"{self.base_url.rstrip('/')}/{snap['runbook']}?incident={snap['id']}"
 
     def incident(self, incident_id: int) -> str:
         """The incident page, where it can be acknowledged."""
