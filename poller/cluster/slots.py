@@ -140,7 +140,7 @@ class SlotRunner:
                 self.stats.too_late += 1
             else:
                 due.append((device, planned))
-        polled = await asyncio.gather(*(self._poll(d, p) for d, p in due))
+        polled = await self._recheck_parents(list(await asyncio.gather(*(self._poll(d, p) for d, p in due))))
         self.stats.cycles += 1
         self.stats.polls += len(polled)
         batches = []
@@ -154,6 +154,28 @@ class SlotRunner:
             await self.deliver(batch)
             self.stats.batches += 1
         return batches
+
+    async def _recheck_parents(self, polled: list[PolledDevice]) -> list[PolledDevice]:
+        """Re-poll parents that answered before a child then timed out (as the single-node cycle does).
+
+        Poll starts are spread over the slot, so a parent may answer just before a
+        cut that silences its child; re-polling it keeps the child *unreachable*
+        rather than *down*. Up to 8 levels.
+        """
+        by_id = {p.result.device: p for p in polled}
+        checked: set[str] = set()
+        devices = self.inventory.devices
+        for _ in range(8):
+            suspects = {parent for p in by_id.values() if not p.result.ok and p.result.error_kind == "timeout"
+                        for parent in devices[p.result.device].parents
+                        if parent in by_id and by_id[parent].result.ok and parent not in checked}
+            if not suspects:
+                break
+            checked |= suspects
+            again = await asyncio.gather(*(self._poll(devices[d], by_id[d].planned)
+                                           for d in sorted(suspects)))
+            by_id.update({p.result.device: p for p in again})
+        return [by_id[p.result.device] for p in polled]
 
     async def _poll(self, device: Device, planned: float) -> PolledDevice:
         delay = planned - time.time()
