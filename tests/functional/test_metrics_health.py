@@ -37,8 +37,11 @@ def test_metrics_cover_the_pipeline(running: RunningService) -> None:
 
 def test_health_and_readiness_say_ok(running: RunningService) -> None:
     wait_for(lambda: running.service.cycle.last is not None, 30)
-    assert httpx.get(running.url + "/healthz", timeout=10).json() == {"status": "ok"}
+    health = httpx.get(running.url + "/healthz", timeout=10)
+    assert health.status_code == 200 and health.json()["status"] == "ok", health.text
     answer = httpx.get(running.url + "/readyz", timeout=10)
     assert answer.status_code == 200, answer.text
     body = answer.json()
-    assert body["status"] == "ok" and body["problems"] == []
+    # a loaded CI machine may make a 2-second lab cycle late: a warning, never "not ready"
+    serious = [p for p in body["problems"] if not p["code"].startswith(("cycle_late", "late_polls"))]
+    assert body["status"] == "ok" and serious == [], body

@@ -18,7 +18,7 @@ from tests.functional.browser_peers import browser_fixture, log_in, shot  # noqa
 from tests.functional.conftest import Lab, RunningService
 from tests.functional.web_peers import PASSWORD, csrf_headers, ensure_user, login
 
-pytestmark = [pytest.mark.functional, pytest.mark.asyncio(loop_scope="session")]
+pytestmark = pytest.mark.functional
 TAN_HUNG = "10537"
 
 def _iso(ts: float) -> str:
@@ -65,6 +65,7 @@ def test_import_is_for_coordinators_and_exposes_by_hand(running: RunningService,
     coord.close()
 
 
+@pytest.mark.asyncio(loop_scope="session")
 async def test_overlay_appears_on_the_coordinator_map(browser, running: RunningService,  # noqa: F811
                                                       healthy_lab: Lab) -> None:
     ensure_user(running.service, "dieuphoi-map", Role.COORDINATOR)
