@@ -29,21 +29,13 @@ AVAILABLE = ("up", "degraded")
 GROUPINGS = ("device", "site", "commune", "province", "operator", "role")
 
 
-@dataclass(slots=True)
-class DeviceAvailability:
-    """One device's figures over a period (seconds, UTC epoch)."""
+class _Ratios:
+    """Availability and MTTR from available/down seconds and outages (devices and groups alike)."""
 
-    device: str
-    period_s: int
-    available_s: int = 0
-    down_s: int = 0
-    maintenance_s: int = 0
-    unreachable_s: int = 0
-    unknown_s: int = 0
-    outages: int = 0
-    longest_outage_s: int = 0
-    caused_unreachable_s: int = 0  # device-seconds its descendants were cut off while it was down
-    battery_s: int = 0  # time on battery (bts_on_battery incidents of this device)
+    __slots__ = ()
+    available_s: int
+    down_s: int
+    outages: int
 
     @property
     def observed_s(self) -> int:
@@ -62,7 +54,24 @@ class DeviceAvailability:
 
 
 @dataclass(slots=True)
-class GroupAvailability:
+class DeviceAvailability(_Ratios):
+    """One device's figures over a period (seconds, UTC epoch)."""
+
+    device: str
+    period_s: int
+    available_s: int = 0
+    down_s: int = 0
+    maintenance_s: int = 0
+    unreachable_s: int = 0
+    unknown_s: int = 0
+    outages: int = 0
+    longest_outage_s: int = 0
+    caused_unreachable_s: int = 0  # device-seconds its descendants were cut off while it was down
+    battery_s: int = 0  # time on battery (bts_on_battery incidents of this device)
+
+
+@dataclass(slots=True)
+class GroupAvailability(_Ratios):
     """Pooled figures of a group of devices (a site, commune, operator, role, province)."""
 
     by: str
@@ -77,21 +86,6 @@ class GroupAvailability:
     battery_s: int = 0
     backup_s: int = 0  # communes only: time on the backup link (link_on_backup incidents)
     members: list[str] = field(default_factory=list)
-
-    @property
-    def observed_s(self) -> int:
-        """Pooled denominator."""
-        return self.available_s + self.down_s
-
-    @property
-    def availability(self) -> float | None:
-        """Pooled availability (0–1)."""
-        return self.available_s / self.observed_s if self.observed_s else None
-
-    @property
-    def mttr_s(self) -> float | None:
-        """Pooled mean time to repair."""
-        return self.down_s / self.outages if self.outages else None
 
 
 def compute_devices(intervals: Iterable[Interval], inventory: Inventory, start: int, end: int
