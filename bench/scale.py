@@ -253,7 +253,7 @@ def main() -> None:  # noqa: C901 - a scripted scenario reads best top to bottom
         )
         log(
             f"samples checked {len(audit.sample_identities(batches))}, lost {lost}; "
-            f"incidents {incidents.by_key}; "
+            f"incidents {incidents.by_key} ({incidents.reopened} real re-openings); "
             f"missed incidents {sorted(incidents.missed)}"
         )
         if polls.missed_examples:

@@ -130,15 +130,27 @@ def lost_samples(batches: Sequence[PollBatch], store: MetricStore) -> int:
 
 @dataclass
 class IncidentAudit:
-    """Incidents opened since a time, per key."""
+    """Incidents opened since a time: per key, and per (key, start of the problem).
+
+    A *duplicate* is the same problem opened twice: same key and same start
+    (a replayed or doubly ingested result would re-create exactly that). A key
+    opened again later with a new start is a real second occurrence (the device
+    recovered in between), counted in ``reopened`` but not as a duplicate.
+    """
 
     by_key: dict[str, int]
     expected: set[str]
+    by_problem: dict[tuple[str, int], int] = field(default_factory=dict)
 
     @property
     def duplicates(self) -> int:
-        """Incidents beyond the first for the same key."""
-        return sum(n - 1 for n in self.by_key.values() if n > 1)
+        """Incidents beyond the first for the same problem (key and start)."""
+        return sum(n - 1 for n in self.by_problem.values() if n > 1)
+
+    @property
+    def reopened(self) -> int:
+        """Keys opened more than once with different starts (real recurrences)."""
+        return sum(n - 1 for n in self.by_key.values() if n > 1) - self.duplicates
 
     @property
     def missed(self) -> set[str]:
@@ -147,11 +159,16 @@ class IncidentAudit:
 
 
 def audit_incidents(engine: Engine, since: int, expected: Iterable[str] = ()) -> IncidentAudit:
-    """Count incidents opened at or after ``since`` per key."""
+    """Count incidents opened at or after ``since``, per key and per problem."""
     with engine.connect() as conn:
-        rows = conn.execute(text("SELECT key, count(*) FROM incidents WHERE opened_at >= :t GROUP BY key"),
-                            {"t": since}).all()
-    return IncidentAudit({str(k): int(n) for k, n in rows}, set(expected))
+        rows = conn.execute(text("SELECT key, opened_at, count(*) FROM incidents WHERE opened_at >= :t "
+                                 "GROUP BY key, opened_at"), {"t": since}).all()
+    by_key: dict[str, int] = {}
+    by_problem: dict[tuple[str, int], int] = {}
+    for key, opened_at, n in rows:
+        by_key[str(key)] = by_key.get(str(key), 0) + int(n)
+        by_problem[(str(key), int(opened_at))] = int(n)
+    return IncidentAudit(by_key, set(expected), by_problem)
 
 
 def run(coro):  # type: ignore[no-untyped-def]
