@@ -52,7 +52,12 @@ class InventoryError(ConfigError):
 
 
 class CollectorError(TrucbanError):
-    """A device could not be collected from (base of the per-protocol errors)."""
+    """A device could not be collected from (base of the per-protocol errors).
+
+    ``kind`` is the ``error_kind`` a PollResult reports; drivers' named errors override it.
+    """
+
+    kind = "protocol"
 
     def __init__(self, device: str, message: str) -> None:
         self.device = device
@@ -62,9 +67,13 @@ class CollectorError(TrucbanError):
 class PollTimeout(CollectorError, TimeoutError):
     """The device did not answer within its timeout and retries."""
 
+    kind = "timeout"
+
 
 class DeviceAuthError(CollectorError, PermissionError):
     """The device rejected our credentials (wrong community, v3 user or key)."""
+
+    kind = "auth"
 
 
 class DeviceProtocolError(CollectorError, ConnectionError):

@@ -32,7 +32,6 @@ from collectors.netconf.errors import (
     NetconfRpcError,
     NetconfTimeout,
     NetconfUnreachable,
-    kind_of,
 )
 from collectors.netconf.vendors import NetconfFilter, load_vendors
 from inventory.model import Device
@@ -92,7 +91,7 @@ class NetconfCollector:
                 loop.run_in_executor(self._pool, self._collect, device, tags, ts), budget)
             result.ok = True
         except CollectorError as exc:
-            result.error, result.error_kind = str(exc), kind_of(exc)
+            result.error, result.error_kind = str(exc), exc.kind
         except TimeoutError:
             result.error = f"{device.id}: no NETCONF answer within the poll budget"
             result.error_kind = "timeout"

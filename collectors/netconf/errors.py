@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from trucban.errors import CollectorError, DeviceAuthError, DeviceProtocolError, PollTimeout
+from trucban.errors import DeviceAuthError, DeviceProtocolError, PollTimeout
 
 
 class NetconfTimeout(PollTimeout):
@@ -33,15 +33,3 @@ class MalformedReply(DeviceProtocolError):
     """The device sent an answer that is not well-formed XML or not the expected shape."""
 
     kind = "malformed_xml"
-
-
-def kind_of(exc: CollectorError) -> str:
-    """The ``error_kind`` for a collector error (named kinds first, then the generic ones)."""
-    named = getattr(exc, "kind", None)
-    if isinstance(named, str):
-        return named
-    if isinstance(exc, PollTimeout):
-        return "timeout"
-    if isinstance(exc, DeviceAuthError):
-        return "auth"
-    return "protocol"

@@ -27,7 +27,7 @@ from collectors.snmp.pysnmp_engine import PysnmpEngine
 from collectors.snmp.rates import RateTracker
 from collectors.snmp.values import Absent, Oid, Value
 from inventory.model import Device
-from trucban.errors import CollectorError, DeviceAuthError, DeviceProtocolError, PollTimeout
+from trucban.errors import CollectorError, DeviceProtocolError
 
 log = logging.getLogger(__name__)
 MAX_BULK_ROUNDS = 64
@@ -77,7 +77,7 @@ class SnmpCollector:
                 self._sys_oid[device.id] = oid
             result.ok = True
         except CollectorError as exc:
-            result.error, result.error_kind = str(exc), _kind(exc)
+            result.error, result.error_kind = str(exc), exc.kind
         except KeyError as exc:  # unknown profile / credential: the message names the device
             result.error, result.error_kind = str(exc.args[0]), "protocol"
         except Exception as exc:  # a bug or odd device must not abort the cycle
@@ -184,11 +184,3 @@ def _walk_rows(pending: dict[Oid, Oid], rows: list[tuple[Oid, Any]], values: dic
             values[oid] = val
         last[col] = oid if inside and oid > pending[col] else None
     return {col: oid for col, oid in last.items() if oid is not None}
-
-
-def _kind(exc: CollectorError) -> str:
-    if isinstance(exc, PollTimeout):
-        return "timeout"
-    if isinstance(exc, DeviceAuthError):
-        return "auth"
-    return "protocol"

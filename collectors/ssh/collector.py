@@ -23,7 +23,6 @@ from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutExc
 from paramiko.ssh_exception import NoValidConnectionsError
 
 from collectors.base import PollResult
-from collectors.netconf.errors import kind_of
 from collectors.ssh.errors import CliAuthError, CliTimeout, CliUnparseable, CliUnreachable
 from collectors.ssh.parse import parse_rows, raw_sample, to_samples
 from collectors.ssh.platforms import Platform, load_platforms
@@ -67,7 +66,7 @@ class SshCollector:
             result.samples = [raw_sample(exc, tags, ts)]
             result.error, result.error_kind = str(exc), exc.kind
         except CollectorError as exc:
-            result.error, result.error_kind = str(exc), kind_of(exc)
+            result.error, result.error_kind = str(exc), exc.kind
         except Exception as exc:  # a bug or odd device must not abort the cycle
             log.exception("internal error polling %s over SSH", device.id)
             result.error, result.error_kind = f"{device.id}: internal error: {exc!r}", "internal"
