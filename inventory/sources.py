@@ -8,17 +8,18 @@ their line number. Pydantic's error ``loc`` tuples are then turned into lines.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from trucban.errors import Problem
 
 Path_ = tuple[str | int, ...]
+ModelT = TypeVar("ModelT", bound=BaseModel)
 SECRET_HINTS = ("community", "key", "password", "secret", "token")
 
 
@@ -107,3 +108,27 @@ def problems_from_validation(
             value = "***"
         problems.append(Problem(located.file, located.line(full), field_name, value, err["msg"]))
     return problems
+
+
+def read_yaml_models(
+    dirs: Iterable[Path], model: type[ModelT], problems: list[Problem]
+) -> list[tuple[Located, ModelT]]:
+    """Every ``*.yaml`` in ``dirs`` (in order, files sorted) validated as ``model``.
+
+    Data files (device profiles, NETCONF vendors, CLI platforms) load this way:
+    each problem is appended to ``problems`` with its file and line, and the bad
+    file is skipped, so the caller can reject the whole set at once.
+    """
+    out: list[tuple[Located, ModelT]] = []
+    for directory in dirs:
+        for path in sorted(Path(directory).glob("*.yaml")):
+            try:
+                located = read_yaml(path)
+            except DocumentError as exc:
+                problems.append(exc.problem)
+                continue
+            try:
+                out.append((located, model.model_validate(located.data)))
+            except ValidationError as exc:
+                problems += problems_from_validation(exc, located)
+    return out

@@ -29,6 +29,7 @@ from pathlib import Path
 from types import ModuleType, TracebackType
 from typing import Any, TypeVar
 
+from lab.processes import stop_process
 from trucban.errors import LabError
 
 LAB_DIR = Path(__file__).resolve().parent
@@ -155,14 +156,7 @@ class LabAgents:
         """Terminate snmpsim (kill it if it does not exit within 5 s)."""
         proc, self._proc = self._proc, None
         atexit.unregister(self.stop)
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+        stop_process(proc)
 
     def log_tail(self, lines: int = 30) -> str:
         """Last lines of the snmpsim log, for error messages."""

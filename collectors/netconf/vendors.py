@@ -7,9 +7,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
 
-from inventory.sources import DocumentError, problems_from_validation, read_yaml
+from inventory.sources import read_yaml_models
 from trucban.errors import ConfigError, Problem
 
 Decoder = Literal["interfaces", "hardware", "alarms"]
@@ -58,22 +58,12 @@ def load_vendors(*dirs: Path) -> dict[str, tuple[NetconfFilter, ...]]:
     """Filters by vendor name from every ``*.yaml`` in ``dirs``; all-or-nothing."""
     out: dict[str, tuple[NetconfFilter, ...]] = {}
     problems: list[Problem] = []
-    for directory in dirs or (builtin_vendor_dir(),):
-        for path in sorted(Path(directory).glob("*.yaml")):
-            try:
-                located = read_yaml(path)
-                doc = _VendorDoc.model_validate(located.data)
-            except DocumentError as exc:
-                problems.append(exc.problem)
-                continue
-            except ValidationError as exc:
-                problems += problems_from_validation(exc, located)
-                continue
-            out[doc.name] = tuple(
-                NetconfFilter(f.decoder, "subtree" if f.subtree else "xpath",
-                              (f.subtree or f.xpath or "").strip(), f.requires)
-                for f in doc.filters
-            )
+    for _located, doc in read_yaml_models(dirs or (builtin_vendor_dir(),), _VendorDoc, problems):
+        out[doc.name] = tuple(
+            NetconfFilter(f.decoder, "subtree" if f.subtree else "xpath",
+                          (f.subtree or f.xpath or "").strip(), f.requires)
+            for f in doc.filters
+        )
     if problems:
         raise ConfigError(problems, what="NETCONF vendor filters")
     return out

@@ -20,11 +20,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from collectors.snmp.values import Oid
 from inventory.model import Device
-from inventory.sources import DocumentError, Located, problems_from_validation, read_yaml
+from inventory.sources import Located, read_yaml_models
 from trucban.errors import ConfigError, Problem
 
 DEFAULT_CLASS = "health"
@@ -155,19 +155,8 @@ def load_profiles(*dirs: Path) -> dict[str, Profile]:
     docs: dict[str, _ProfileDoc] = {}
     where: dict[str, Located] = {}
     problems: list[Problem] = []
-    for directory in dirs or (builtin_profile_dir(),):
-        for path in sorted(Path(directory).glob("*.yaml")):
-            try:
-                located = read_yaml(path)
-            except DocumentError as exc:
-                problems.append(exc.problem)
-                continue
-            try:
-                doc = _ProfileDoc.model_validate(located.data)
-            except ValidationError as exc:
-                problems += problems_from_validation(exc, located)
-                continue
-            docs[doc.name], where[doc.name] = doc, located
+    for located, doc in read_yaml_models(dirs or (builtin_profile_dir(),), _ProfileDoc, problems):
+        docs[doc.name], where[doc.name] = doc, located
     for name, doc in docs.items():
         if doc.extends and doc.extends not in docs:
             loc = where[name]

@@ -6,9 +6,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from inventory.sources import DocumentError, problems_from_validation, read_yaml
+from inventory.sources import read_yaml_models
 from store.base import FieldValue
 from trucban.errors import ConfigError, Problem
 
@@ -77,18 +77,8 @@ def load_platforms(*dirs: Path) -> dict[str, Platform]:
     """Platforms by name from every ``*.yaml`` in ``dirs`` (later override); all-or-nothing."""
     out: dict[str, Platform] = {}
     problems: list[Problem] = []
-    for directory in dirs or (builtin_platform_dir(),):
-        for path in sorted(Path(directory).glob("*.yaml")):
-            try:
-                located = read_yaml(path)
-                platform = Platform.model_validate(located.data)
-            except DocumentError as exc:
-                problems.append(exc.problem)
-                continue
-            except ValidationError as exc:
-                problems += problems_from_validation(exc, located)
-                continue
-            out[platform.name] = platform
+    for _located, platform in read_yaml_models(dirs or (builtin_platform_dir(),), Platform, problems):
+        out[platform.name] = platform
     if problems:
         raise ConfigError(problems, what="SSH CLI platforms")
     return out

@@ -19,6 +19,8 @@ import threading
 import time
 from pathlib import Path
 
+from lab.processes import stop_process
+
 NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
 
 
@@ -101,14 +103,7 @@ class NatsServer:
     def stop(self) -> None:
         """Terminate the server (kill after 5 s)."""
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+        stop_process(proc)
 
 
 class TcpProxy:

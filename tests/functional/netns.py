@@ -28,6 +28,8 @@ import types
 from pathlib import Path
 from typing import Any
 
+from lab.processes import stop_process
+
 ROOT = Path(__file__).resolve().parents[2]
 NSD = shutil.which("nsd") or "/usr/sbin/nsd"
 SNMPD = shutil.which("snmpd") or "/usr/sbin/snmpd"
@@ -165,16 +167,6 @@ def answers(host: str, port: int = 9) -> bool:
         return False
 
 
-def stop_process(proc: subprocess.Popen[bytes] | None) -> None:
-    """SIGTERM, then SIGKILL after 5 s."""
-    if proc is None or proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=5)
 
 
 def wait_tcp6(host: str, port: int, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:

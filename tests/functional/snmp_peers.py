@@ -21,6 +21,7 @@ from pydantic import SecretStr
 
 from inventory.credentials import SnmpCommunity, SnmpV3User
 from inventory.model import Device
+from lab.processes import stop_process
 from lab.runner import free_udp_port, run_blocking, snmp_get
 
 SNMPD = shutil.which("snmpd") or "/usr/sbin/snmpd"
@@ -93,13 +94,7 @@ class Snmpd:
 
     def stop(self) -> None:
         """Stop the child."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
+        stop_process(self.proc)
         self.proc = None
 
     def device(self, credential: str, role: str = "dns", **snmp: object) -> Device:
