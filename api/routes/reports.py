@@ -84,6 +84,12 @@ def period_of(
     return lo, hi
 
 
+def download(body: str | bytes, media_type: str, filename: str) -> Response:
+    """A response the browser saves as ``filename``."""
+    return Response(body, media_type=media_type,
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
 def router(ctx: ApiContext, guard: Guard, render: Renderer, cache: ReportCache) -> APIRouter:
     """JSON under /api/reports, pages and files under /reports."""
     api = APIRouter(tags=["reports"], responses=responses(401, 403, 422))
@@ -174,11 +180,7 @@ def router(ctx: ApiContext, guard: Guard, render: Renderer, cache: ReportCache) 
         lo, hi = period_of(ctx, period, date, start, end)
         body = "\ufeff" + report_csv(visible(cache.get(lo, hi), who), by)
         name = f"kha-dung-{by}-{datetime.fromtimestamp(lo, ctx.timezone):%Y%m%d}.csv"
-        return Response(
-            body,
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
+        return download(body, "text/csv; charset=utf-8", name)
 
     @api.get("/reports/print", response_class=HTMLResponse, include_in_schema=False)
     def printable(
@@ -210,11 +212,7 @@ def router(ctx: ApiContext, guard: Guard, render: Renderer, cache: ReportCache) 
                 raise HTTPException(503, str(exc)) from None
             data = out.read_bytes()
         name = f"bao-cao-{datetime.fromtimestamp(lo, ctx.timezone):%Y%m%d}.pdf"
-        return Response(
-            data,
-            media_type="application/pdf",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
+        return download(data, "application/pdf", name)
 
     @api.get("/reports", response_class=HTMLResponse, include_in_schema=False)
     def page(
