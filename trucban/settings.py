@@ -55,6 +55,15 @@ class Settings(BaseModel):
     smtp_from: str = "trucban@localhost"
     smtp_starttls: bool = True
     smtp_verify: bool = True  # verify the server's certificate
+    # Who hears city-level incidents (routers, DNS, poller) when no routes file names the NOC's
+    # contacts: with only smtp_host set these go here; None and no NOC contacts is a start-up error.
+    noc_email: str | None = None
+    # Soft before hard (as Icinga's max_check_attempts/retry_interval): a device that stops answering
+    # is re-checked this many times, this far apart, before it is declared down; per role overrides
+    # as "role=n" (e.g. "bts=3,power=3"). The first good answer declares it up.
+    confirm_rechecks: int = Field(default=1, ge=0, le=10)
+    confirm_spacing_s: float = Field(default=1.0, ge=0, le=60)
+    confirm_rechecks_by_role: str = ""
     # Scale-out (poller/cluster, trucban/ingest.py): NATS JetStream hub, partitions, leases.
     cluster_url: str | None = None  # nats://host:4222 of the hub; None: single node
     cluster_partitions: int = Field(default=64, ge=1, le=4096)
