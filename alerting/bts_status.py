@@ -87,7 +87,8 @@ def on_battery(fields: Mapping[str, FieldValue] | None) -> bool:
     if not fields:
         return False
     seconds = fields.get("seconds_on_battery")
-    return fields.get("output_source") == ON_BATTERY_SOURCE or (isinstance(seconds, int | float) and seconds > 0)
+    on_for_a_while = isinstance(seconds, int | float) and seconds > 0
+    return fields.get("output_source") == ON_BATTERY_SOURCE or on_for_a_while
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +156,9 @@ class SiteBts:
             text += f" (lần cuối lúc {at})"
         if self.minutes_left is None:
             return text
-        left = f"còn khoảng {round(self.minutes_left)} phút" if self.minutes_left > 0 else "có thể đã cạn ắc quy"
+        left = "có thể đã cạn ắc quy"
+        if self.minutes_left > 0:
+            left = f"còn khoảng {round(self.minutes_left)} phút"
         return f"{text}, {left}" + (f" (ước tính từ lúc {at})" if at else "")
 
 
@@ -187,7 +190,7 @@ def worst(sites: Sequence[SiteBts]) -> SiteBts:
     """The most urgent of several sites (a commune's BTS); the shortest runtime among equals."""
     if not sites:
         return SiteBts(BtsState.NONE)
-    return min(sites, key=lambda s: (URGENCY.index(s.state), 1e9 if s.minutes_left is None else s.minutes_left))
+    return min(sites, key=lambda s: (URGENCY.index(s.state), _or_late(s.minutes_left)))
 
 
 def _from_devices(states: list[Status]) -> BtsState:
@@ -201,6 +204,10 @@ def _from_devices(states: list[Status]) -> BtsState:
     if states and all(s is Status.UNREACHABLE for s in states):
         return BtsState.UNREACHABLE
     return BtsState.UNKNOWN
+
+
+def _or_late(minutes: float | None) -> float:
+    return 1e9 if minutes is None else minutes
 
 
 def _least(values: list[float | None]) -> float | None:

@@ -30,7 +30,7 @@ def power(status: Status, fields: dict | None = MAINS, ts: int = T0, **kw: objec
         (None, False),
     ],
 )
-def test_on_battery_reads_upsmib_output_source_or_time_on_battery(fields: dict | None, expected: bool) -> None:
+def test_on_battery_reads_output_source_or_time_on_battery(fields: dict | None, expected: bool) -> None:
     assert on_battery(fields) is expected
 
 
@@ -72,7 +72,9 @@ def test_last_known_battery_from_an_open_incident_without_reading() -> None:
 def test_last_known_runtime_spent_says_battery_may_be_empty() -> None:
     site = site_bts_status([], [power(Status.DOWN, BATTERY)], T0 + 120 * 60)
     assert site.minutes_left == 0
-    assert site.label(TZ) == "Đang chạy ắc quy (lần cuối lúc 21:13), có thể đã cạn ắc quy (ước tính từ lúc 21:13)"
+    assert site.label(TZ) == (
+        "Đang chạy ắc quy (lần cuối lúc 21:13), có thể đã cạn ắc quy (ước tính từ lúc 21:13)"
+    )
 
 
 def test_power_only_site_whose_power_system_is_down_on_mains_is_down() -> None:
