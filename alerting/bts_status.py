@@ -97,8 +97,8 @@ class PowerReading:
 
     ``status``: its tracked state; ``fields``/``ts``: its latest UPS-MIB reading and
     when it was taken; ``minutes_left``: the power rule's runtime projection (from the
-    open ``bts_on_battery`` incident, computed at about ``ts``); ``incident_open``:
-    whether that incident is open.
+    open ``bts_on_battery`` incident) made at ``minutes_since`` (default ``ts``);
+    ``incident_open``: whether that incident is open.
     """
 
     device: str
@@ -106,6 +106,7 @@ class PowerReading:
     fields: Mapping[str, FieldValue] | None = None
     ts: int | None = None
     minutes_left: float | None = None
+    minutes_since: int | None = None
     incident_open: bool = False
 
     @property
@@ -123,16 +124,16 @@ class PowerReading:
         value = (self.fields or {}).get("charge_pct")
         return float(value) if isinstance(value, int | float) else None
 
-    def minutes_at(self, now: int) -> float | None:
-        """Runtime left now: the projection (else the UPS's estimate), counted down since the reading."""
-        minutes = self.minutes_left
+    def runtime(self, now: int) -> float | None:
+        """Minutes of battery left: the projection (else the UPS's estimate); when the system
+        is not observable, counted down from when it was made."""
+        minutes, made = self.minutes_left, self.minutes_since or self.ts
         estimate = (self.fields or {}).get("minutes_remaining")
         if minutes is None and isinstance(estimate, int | float):
-            minutes = float(estimate)
-        if minutes is None:
-            return None
-        spent = max(0, now - self.ts) / 60.0 if self.ts else 0.0
-        return max(0.0, minutes - spent)
+            minutes, made = float(estimate), self.ts
+        if minutes is None or self.observable or not made:
+            return minutes
+        return max(0.0, minutes - max(0, now - made) / 60.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +176,7 @@ def site_bts_status(bts: Sequence[Status], power: Sequence[PowerReading], now: i
     current = [p for p in power if p.observable and p.says_battery]
     stale = [p for p in power if not p.observable and p.says_battery]
     battery = current or stale
-    minutes = _least([p.minutes_at(now) for p in battery])
+    minutes = _least([p.runtime(now) for p in battery])
     if any(s is Status.DOWN for s in bts):
         return SiteBts(BtsState.DOWN, minutes, charge)
     if battery:

@@ -64,6 +64,11 @@ def test_unobservable_power_on_battery_stays_battery_as_last_known(status: Statu
     )
 
 
+def test_last_known_projection_counts_down_from_when_it_was_made() -> None:
+    dark = power(Status.DOWN, BATTERY, minutes_left=50.0, minutes_since=T0 + 300, incident_open=True)
+    assert site_bts_status([], [dark], T0 + 600).minutes_left == pytest.approx(45)
+
+
 def test_last_known_battery_from_an_open_incident_without_reading() -> None:
     site = site_bts_status([], [power(Status.UNREACHABLE, None, incident_open=True)], T0)
     assert site.state is BtsState.BATTERY and site.last_known
