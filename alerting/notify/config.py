@@ -121,9 +121,15 @@ class Route(_Strict):
 
 
 class Timers(_Strict):
-    """Alertmanager-style grouping per command post (defaults tuned for storms)."""
+    """Alertmanager-style grouping per command post (defaults tuned for storms).
 
-    group_wait_s: int = Field(default=30, ge=0)
+    ``group_wait_s`` only gathers what one failure opens at once, so first news
+    leaves seconds after its incident opens (poll interval + 10 s end to end);
+    ``group_interval_s`` batches follow-ups and recoveries; ``repeat_interval_s``
+    reminds of what is still going on.
+    """
+
+    group_wait_s: int = Field(default=3, ge=0)
     group_interval_s: int = Field(default=300, ge=1)
     repeat_interval_s: int = Field(default=4 * 3600, ge=60)
 

@@ -1,8 +1,12 @@
 """Alertmanager-style grouping per command post, kept in the database.
 
-Each post has one group. The first alert starts it and it is flushed after
-``group_wait``; later changes wait for ``group_interval`` after the last flush;
-with nothing new, still-firing alerts are repeated after ``repeat_interval``.
+Each post has one group. First news is never batched: an incident new to the
+post is flushed ``group_wait`` after it arrived (a few seconds, to gather what
+one failure opens at once), whenever the post last heard from Trucban, and that
+flush carries every pending follow-up with it. Follow-ups — severity or scope
+changes and recoveries of problems the post already knows — wait for
+``group_interval`` after the last flush; with nothing new, still-firing alerts
+are repeated after ``repeat_interval``.
 An alert leaves the group only after its RECOVERED went out, so every DOWN is
 followed by a RECOVERED. One that came and went between two flushes is told
 once as "happened, already recovered" (if it outlasted ``group_wait``;
@@ -65,7 +69,7 @@ def add_alert(
             snapshot=snap,
         )
     )
-    touch(conn, post, now, timers)
+    touch(conn, post, now, timers, first_news=True)
     return True
 
 
@@ -119,8 +123,13 @@ def resolve_alert(conn: Connection, incident_id: int, snap: dict[str, Any], now:
         touch(conn, row.post, now, timers)
 
 
-def touch(conn: Connection, post: str, now: int, timers: Timers) -> None:
-    """Something changed in the post's group: schedule its next flush."""
+def touch(conn: Connection, post: str, now: int, timers: Timers, *, first_news: bool = False) -> None:
+    """Something changed in the post's group: schedule its next flush.
+
+    ``first_news`` (an incident new to the post) is due ``group_wait`` from now;
+    a follow-up waits for ``group_interval`` after the last flush. An earlier
+    flush already scheduled is never pushed back.
+    """
     g = notify_groups.c
     row = conn.execute(select(notify_groups).where(g.post == post)).first()
     if row is None:
@@ -130,13 +139,19 @@ def touch(conn: Connection, post: str, now: int, timers: Timers) -> None:
             )
         )
         return
-    if row.last_flush_at is None:
-        at = row.next_flush_at if row.next_flush_at is not None else now + timers.group_wait_s
-    else:
-        at = max(now, row.last_flush_at + timers.group_interval_s)
-        if row.next_flush_at is not None:
-            at = min(at, row.next_flush_at)
+    at = _next_flush(row.next_flush_at, row.last_flush_at, now, timers, first_news)
     conn.execute(update(notify_groups).where(g.post == post).values(next_flush_at=at))
+
+
+def _next_flush(
+    scheduled: int | None, last_flush: int | None, now: int, timers: Timers, first_news: bool
+) -> int:
+    """When the group should flush after a change (see :func:`touch`)."""
+    if first_news or last_flush is None:
+        at = now + timers.group_wait_s
+    else:
+        at = max(now, last_flush + timers.group_interval_s)
+    return at if scheduled is None else min(at, scheduled)
 
 
 def due(conn: Connection, now: int) -> list[str]:

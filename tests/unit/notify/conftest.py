@@ -7,11 +7,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from alerting.db import open_database
-from alerting.notify.config import Channel, NotifyConfig, Timers
+from alerting.notify.config import Channel, ChannelKind, NotifyConfig, Timers
 from tests.unit.alerting.conftest import lab_inventory, pg_server, store  # noqa: F401  (shared fixtures)
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -45,9 +46,8 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 
 def closed_port_email() -> Channel:
     """An e-mail channel pointing at a port nobody listens on (every attempt fails for real)."""
-    return Channel(
-        kind="email", url="mailto://127.0.0.1:9/?from=t@lab.invalid&to={target}&mode=insecure", max_attempts=2
-    )
+    url = SecretStr("mailto://127.0.0.1:9/?from=t@lab.invalid&to={target}&mode=insecure")
+    return Channel(kind=ChannelKind.EMAIL, url=url, max_attempts=2)
 
 
 def config(**overrides: object) -> NotifyConfig:
