@@ -12,31 +12,36 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TypeVar
 
+from alerting.bts_status import BtsState, PowerReading, SiteBts, site_bts_status, worst
 from alerting.incidents import SEVERITY_VI, Incident, IncidentKind
-from alerting.states import FAILED, Status
+from alerting.states import FAILED, DeviceState, Status
 from alerting.summary import STATUS_VI, CommuneStatus, summarise
 from api.context import ApiContext
 from api.schemas import CommuneOut, CoordinatorRow, DeviceCounts, OverviewOut
 from inventory.inventory import Inventory
 from inventory.model import DeviceRole, Link, LinkKind
+from store.base import Point
 
 UPS_MEASUREMENT = "ups"
-ON_BATTERY_SOURCE = 5
 UPS_TTL_S = 10.0
 T = TypeVar("T")
-BTS_VI = {
-    "up": "BTS hoạt động",
-    "battery": "Đang chạy ắc quy",
-    "down": "BTS mất kết nối",
-    "isolated": "Xã bị cô lập",
-    "unknown": "Chưa có dữ liệu",
-    "none": "Không có BTS",
+ISOLATED_VI = "Xã bị cô lập"
+# the coordinator row's code for each site state (the row also says "isolated" for a cut-off commune)
+ROW_CODE = {
+    BtsState.UP: "up",
+    BtsState.BATTERY: "battery",
+    BtsState.DOWN: "down",
+    BtsState.UNREACHABLE: "unknown",
+    BtsState.MAINTENANCE: "unknown",
+    BtsState.UNKNOWN: "unknown",
+    BtsState.NONE: "none",
 }
+SiteDevices = tuple[list[str], list[str]]  # (BTS device ids, power system ids) of one site
 
 
 @dataclass
@@ -51,6 +56,18 @@ class Index:
         out: dict[str, dict[DeviceRole, list[str]]] = {c: {} for c in self.inventory.watched_communes}
         for dev in self.inventory.devices.values():
             out[self.inventory.sites[dev.site].commune].setdefault(dev.role, []).append(dev.id)
+        return out
+
+    @cached_property
+    def bts_sites(self) -> dict[str, dict[str, SiteDevices]]:
+        """Per commune, its BTS sites: every site with a BTS device or a power system, or both."""
+        out: dict[str, dict[str, SiteDevices]] = {c: {} for c in self.inventory.watched_communes}
+        for dev in self.inventory.devices.values():
+            if dev.role not in (DeviceRole.BTS, DeviceRole.POWER):
+                continue
+            commune = self.inventory.sites[dev.site].commune
+            bts, power = out.setdefault(commune, {}).setdefault(dev.site, ([], []))
+            (bts if dev.role is DeviceRole.BTS else power).append(dev.id)
         return out
 
     @cached_property
@@ -84,6 +101,7 @@ class Picture:
     overview: OverviewOut
     active: list[Incident]
     connectivity: dict[str, str] = field(default_factory=dict)
+    bts: dict[str, SiteBts] = field(default_factory=dict)  # per commune: its most urgent BTS site
     version: tuple[object, object] = (None, None)
 
 
@@ -97,14 +115,19 @@ class PictureCache:
         self._picture: Picture | None = None
         self._lock = threading.Lock()
         self._ups_at = -1e9
-        self._ups_cache: dict = {}
+        self._ups_version: tuple[object, object] | None = None
+        self._ups_cache: dict[str, Point] = {}
         self.memo: dict[object, object] = {}  # answers derived from the current picture (cleared with it)
 
-    def _ups(self) -> dict:
-        """Latest UPS readings, refreshed at most every UPS_TTL_S (UPS is polled far less often)."""
-        if time.monotonic() - self._ups_at >= UPS_TTL_S:
-            self._ups_cache = {p.tags.get("device"): p.fields for p in self.ctx.store.latest(UPS_MEASUREMENT)}
-            self._ups_at = time.monotonic()
+    def _ups(self, version: tuple[object, object]) -> dict[str, Point]:
+        """Latest UPS readings: re-read after every new cycle, else at most every UPS_TTL_S
+        (a picture of a new cycle never shows the previous cycle's power readings)."""
+        new_cycle = self._ups_version is None or any(
+            a is not b for a, b in zip(self._ups_version, version, strict=True)
+        )
+        if new_cycle or time.monotonic() - self._ups_at >= UPS_TTL_S:
+            self._ups_cache = latest_ups(self.ctx)
+            self._ups_at, self._ups_version = time.monotonic(), version
         return self._ups_cache
 
     def remember(self, key: object, make: Callable[[], T]) -> T:
@@ -151,7 +174,7 @@ class PictureCache:
     def _build(self) -> None:
         started = time.monotonic()
         version = self.version()
-        pic = build_picture(self.ctx, self.index, self._ups())
+        pic = build_picture(self.ctx, self.index, self._ups(version))
         pic.version = version
         self._picture = pic
         self.memo.clear()
@@ -181,20 +204,24 @@ def connectivity(links: list[Link], ctx: ApiContext) -> str:
     return f"backup:{backups[0].medium.value}" if backups else "isolated"
 
 
-def build_picture(ctx: ApiContext, index: Index, ups: dict | None = None) -> Picture:
-    """One pass over everything the pages show (``ups``: latest UPS fields by device, else read)."""
+def latest_ups(ctx: ApiContext) -> dict[str, Point]:
+    """The newest UPS-MIB reading of every power system, by device id."""
+    return {p.tags["device"]: p for p in ctx.store.latest(UPS_MEASUREMENT) if p.tags.get("device")}
+
+
+def build_picture(ctx: ApiContext, index: Index, ups: dict[str, Point] | None = None) -> Picture:
+    """One pass over everything the pages show (``ups``: latest UPS readings by device, else read)."""
     inv, states = ctx.inventory, ctx.tracker.states
     active = list(ctx.alerting.incidents.active().values()) if ctx.alerting is not None else []
-    minutes = {
-        i.device: i.details.get("minutes_left")
-        for i in active
-        if i.kind is IncidentKind.BTS_ON_BATTERY and i.device
+    on_battery = {
+        i.device: i for i in active if i.kind is IncidentKind.BTS_ON_BATTERY and i.device
     }
     by_commune = Counter(i.commune for i in active if i.commune)
     if ups is None:
-        ups = {p.tags.get("device"): p.fields for p in ctx.store.latest(UPS_MEASUREMENT)}
+        ups = latest_ups(ctx)
+    now = int(time.time())
     storm = set((ctx.typhoon.current() or {}).get("communes", ())) if ctx.typhoon is not None else set()
-    communes, rows, conn = [], [], {}
+    communes, rows, conn, bts = [], [], {}, {}
     for summary in summarise(inv, states):
         ref = inv.commune_ref(summary.code)
         communes.append(
@@ -211,9 +238,11 @@ def build_picture(ctx: ApiContext, index: Index, ups: dict | None = None) -> Pic
                 problem_devices=list(summary.problems),
             )
         )
-        roles = index.by_role.get(summary.code, {})
         conn[summary.code] = connectivity(index.links.get(summary.code, []), ctx)
-        bts, left, charge = _bts(summary.status, conn[summary.code], roles, states, ups, minutes)
+        sites = index.bts_sites.get(summary.code, {}).values()
+        bts[summary.code] = worst([site_of(b, p, states, ups, on_battery, now) for b, p in sites])
+        isolated = summary.status == CommuneStatus.ISOLATED or conn[summary.code] == "isolated"
+        code, label = row_bts(bts[summary.code], isolated, ctx)
         lat, lon = index.position[summary.code]
         rows.append(
             CoordinatorRow.model_construct(
@@ -224,10 +253,10 @@ def build_picture(ctx: ApiContext, index: Index, ups: dict | None = None) -> Pic
                 lat=lat,
                 lon=lon,
                 status=summary.status.value,
-                bts=bts,
-                bts_label=BTS_VI[bts],
-                minutes_left=left,
-                charge_pct=charge,
+                bts=code,
+                bts_label=label,
+                minutes_left=_rounded(bts[summary.code].minutes_left),
+                charge_pct=bts[summary.code].charge_pct,
                 connectivity=conn[summary.code],
                 incidents=by_commune.get(summary.code, 0),
                 storm=summary.code in storm,
@@ -243,41 +272,52 @@ def build_picture(ctx: ApiContext, index: Index, ups: dict | None = None) -> Pic
         communes_by_status=dict(Counter(c.status for c in communes)),
         communes_on_backup=[c for c, m in conn.items() if m.startswith("backup:")],
         communes_isolated=[r.code for r in rows if r.bts == "isolated" or conn[r.code] == "isolated"],
-        bts_on_battery=[r.code for r in rows if r.bts == "battery"],
+        bts_on_battery=bts_on_battery(bts),
         generated_utc=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     )
-    return Picture(time.monotonic(), communes, rows, overview, active, conn)
+    return Picture(time.monotonic(), communes, rows, overview, active, conn, bts=bts)
 
 
-def _bts(
-    status: str, conn: str, roles: dict[DeviceRole, list[str]], states: dict, ups: dict, minutes: dict
-) -> tuple[str, float | None, float | None]:
-    bts_ids, power_ids = roles.get(DeviceRole.BTS, []), roles.get(DeviceRole.POWER, [])
-    if not bts_ids:
-        return "none", None, None
-    charge: float | None = None
-    left: float | None = None
-    on_battery = False
+def bts_on_battery(bts: dict[str, SiteBts], codes: Iterable[str] | None = None) -> list[str]:
+    """Communes (of ``codes``, else all) with a BTS site on battery, now or last known."""
+    wanted = bts.keys() if codes is None else codes
+    return [c for c in wanted if c in bts and bts[c].state is BtsState.BATTERY]
+
+
+def site_of(
+    bts_ids: list[str],
+    power_ids: list[str],
+    states: dict[str, DeviceState],
+    ups: dict[str, Point],
+    incidents: dict[str, Incident],
+    now: int,
+) -> SiteBts:
+    """One BTS site's state from its BTS devices and power systems (see ``alerting.bts_status``)."""
+    readings = []
     for pid in power_ids:
-        fields = ups.get(pid) or {}
-        if isinstance(fields.get("charge_pct"), int | float):
-            charge = float(fields["charge_pct"])
-        if (
-            fields.get("output_source") == ON_BATTERY_SOURCE
-            or (fields.get("seconds_on_battery") or 0) > 0
-            or pid in minutes
-        ):
-            on_battery = True
-            left = minutes.get(pid)
-            if left is None and isinstance(fields.get("minutes_remaining"), int | float):
-                left = float(fields["minutes_remaining"])
-    if status == CommuneStatus.ISOLATED or conn == "isolated":
-        return "isolated", left, charge
-    bts_states = [states[b].status for b in bts_ids]
-    if any(s in FAILED for s in bts_states):
-        return "down", left, charge
-    if on_battery:
-        return "battery", left, charge
-    if any(s in (Status.UP, Status.DEGRADED, Status.MAINTENANCE) for s in bts_states):
-        return "up", left, charge
-    return "unknown", left, charge
+        point, incident = ups.get(pid), incidents.get(pid)
+        minutes = incident.details.get("minutes_left") if incident is not None else None
+        readings.append(
+            PowerReading(
+                pid,
+                states[pid].status,
+                point.fields if point is not None else None,
+                point.ts if point is not None else None,
+                minutes_left=float(minutes) if isinstance(minutes, int | float) else None,
+                minutes_since=incident.updated_at if incident is not None else None,
+                incident_open=incident is not None,
+            )
+        )
+    return site_bts_status([states[b].status for b in bts_ids], readings, now)
+
+
+def row_bts(site: SiteBts, isolated: bool, ctx: ApiContext) -> tuple[str, str]:
+    """The coordinator row's code and Vietnamese label for a commune's BTS."""
+    label = site.label(ctx.timezone)
+    if isolated:
+        return "isolated", ISOLATED_VI + (f" · {label}" if site.state is BtsState.BATTERY else "")
+    return ROW_CODE[site.state], label
+
+
+def _rounded(minutes: float | None) -> float | None:
+    return None if minutes is None else round(minutes, 1)

@@ -14,7 +14,7 @@ from api.context import ApiContext
 from api.errors import responses
 from api.guard import Guard, commune_visible
 from api.paging import Limit, Offset, page, set_headers
-from api.picture import PictureCache
+from api.picture import PictureCache, bts_on_battery
 from api.schemas import (
     CommuneDetailOut,
     CommuneOut,
@@ -173,7 +173,7 @@ def router(ctx: ApiContext, guard: Guard, picture: PictureCache) -> APIRouter:
             communes_by_status={s: sum(1 for r in rows if r.status == s) for s in {r.status for r in rows}},
             communes_on_backup=[r.code for r in rows if r.connectivity.startswith("backup:")],
             communes_isolated=[r.code for r in rows if r.bts == "isolated"],
-            bts_on_battery=[r.code for r in rows if r.bts == "battery"],
+            bts_on_battery=bts_on_battery(pic.bts, [r.code for r in rows]),
             generated_utc=pic.overview.generated_utc,
         )
 
