@@ -108,7 +108,7 @@ class AlertingCore:
 
     def conditions(self, now: int) -> list[Condition]:
         """Every rule's conditions for the current picture."""
-        ctx = RuleContext(self.inventory, self.tracker, self.store, self.rules, now)
+        ctx = RuleContext(self.inventory, self.tracker, self.store, self.rules, now, self.timezone)
         out: list[Condition] = []
         for rule in self.rule_set:
             try:

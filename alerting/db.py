@@ -16,6 +16,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Engine,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -80,6 +81,9 @@ device_states = Table(
     Column("reason", Text, nullable=False),
     Column("history", JSON, nullable=False, default=list),
     Column("flapping", Integer, nullable=False, default=0),
+    Column("observed", Float, nullable=False, default=0.0, server_default="0"),
+    Column("known", String(20), nullable=False, default="unknown", server_default="unknown"),
+    Column("known_since", BigInteger, nullable=False, default=0, server_default="0"),
 )
 
 maintenance_windows = Table(

@@ -33,7 +33,8 @@ class StateRepository:
         with self.engine.connect() as conn:
             for r in conn.execute(select(device_states)):
                 state = DeviceState(r.device, Status(r.status), r.since, r.last_poll, r.failures,
-                                    r.reason, list(r.history or []), bool(r.flapping))
+                                    r.reason, list(r.history or []), bool(r.flapping), float(r.observed),
+                                    Status(r.known), r.known_since)
                 self._saved[r.device] = (_signature(state), tuple(state.history))
                 if r.device.startswith(LINK_PREFIX):
                     link_id = r.device.removeprefix(LINK_PREFIX)
@@ -71,8 +72,9 @@ class StateRepository:
 def _row(key: str, s: DeviceState) -> dict:
     return {"device": key, "status": s.status.value, "since": s.since, "last_poll": s.last_poll,
             "failures": s.failures, "reason": s.reason, "history": list(s.history),
-            "flapping": int(s.flapping)}
+            "flapping": int(s.flapping), "observed": s.observed, "known": s.known.value,
+            "known_since": s.known_since}
 
 
 def _signature(s: DeviceState) -> tuple:
-    return (s.status, s.since, s.failures, s.reason, s.flapping)
+    return (s.status, s.since, s.failures, s.reason, s.flapping, s.known)

@@ -6,6 +6,13 @@ broken), and nobody is paged for it. Parents are evaluated before children in
 the same cycle, so a child never shows down before its parent; a device whose
 parent just failed becomes unreachable even if it was not polled this cycle.
 Every observation also feeds flap detection.
+
+Observation time is the truth: every result carries the instant its poll
+started, and a device's state moves only forward in it — a result older than
+the newest one applied is ignored here (its samples are still stored). A
+state also remembers what was last *observed* (``known``): a device that was
+down and is now unreachable or unknown is still known down, so its incident
+stays open until a good answer is seen (see ``STATE_TABLE``).
 """
 
 from __future__ import annotations
@@ -35,6 +42,30 @@ class Status(StrEnum):
 
 FAILED = (Status.DOWN, Status.UNREACHABLE)
 ANSWERING = (Status.UP, Status.DEGRADED)
+UNOBSERVED = (Status.UNREACHABLE, Status.UNKNOWN)  # what the device is doing cannot be seen now
+
+# The state model: (event, state) → new state; what happens to incidents; what the post hears.
+# The README carries the same table; tests/unit/alerting/test_state_table.py checks every cell.
+STATE_TABLE: tuple[tuple[str, str, str, str, str], ...] = (
+    ("good answer", "unknown", "up", "none", "none"),
+    ("good answer", "up", "up", "none", "none"),
+    ("good answer", "down", "up", "device_down resolves", "RECOVERED"),
+    ("good answer", "unreachable (known down)", "up", "device_down resolves", "RECOVERED"),
+    ("good answer", "unreachable (known up)", "up", "none", "none"),
+    ("confirmed silence, a parent up", "unknown", "down", "device_down opens", "DOWN"),
+    ("confirmed silence, a parent up", "up", "down", "device_down opens", "DOWN"),
+    ("confirmed silence, a parent up", "down", "down", "stays open", "none"),
+    ("confirmed silence, a parent up", "unreachable (known down)", "down", "stays open", "none"),
+    ("confirmed silence, a parent up", "unreachable (known up)", "down", "device_down opens", "DOWN"),
+    ("silence, every parent failed", "up", "unreachable", "none (the parent's incident lists it)", "none"),
+    ("silence, every parent failed", "down", "unreachable", "stays open: no longer observable",
+     "none"),
+    ("parent fails, not polled yet", "up", "unreachable", "none", "none"),
+    ("parent fails, not polled yet", "down", "unreachable", "stays open: no longer observable", "none"),
+    ("result older than the newest applied", "any", "unchanged", "none", "none"),
+    ("no observation for stale_after_s", "up", "unknown", "none", "none"),
+    ("no observation for stale_after_s", "down", "unknown", "stays open: last known", "none"),
+)
 
 
 @dataclass(slots=True)
@@ -49,6 +80,14 @@ class DeviceState:
     reason: str = ""
     history: list[int] = field(default_factory=list)  # 1 = good observation, 0 = bad
     flapping: bool = False
+    observed: float = 0.0  # start instant of the newest result applied (epoch seconds)
+    known: Status = Status.UNKNOWN  # the last status actually observed (never unreachable/unknown)
+    known_since: int = 0
+
+    @property
+    def known_down(self) -> bool:
+        """Down, or last seen down and not observable since."""
+        return self.status is Status.DOWN or (self.status in UNOBSERVED and self.known is Status.DOWN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +110,7 @@ class StateTracker:
     states: dict[str, DeviceState] = field(default_factory=dict)
     links: dict[str, DeviceState] = field(default_factory=dict)
     in_maintenance: set[str] = field(default_factory=set)
+    stale_results: int = 0  # results ignored because a newer observation was already applied
 
     def __post_init__(self) -> None:
         for dev_id in self.inventory.devices:
@@ -81,20 +121,31 @@ class StateTracker:
     def apply(self, results: dict[str, PollResult], now: int | None = None) -> list[Transition]:
         """Update states from results (any subset of devices), parents first, then links."""
         transitions = []
+        fresh = {dev_id: r for dev_id, r in results.items() if self._is_fresh(dev_id, r)}
         for dev_id in self.inventory.parents_first:
-            result = results.get(dev_id)
-            change = self._apply_one(dev_id, result) if result else self._follow_parents(dev_id, now)
+            result = fresh.get(dev_id)
+            change = self._apply_one(dev_id, result) if result else self._unobserved(dev_id, now)
             if change is not None:
                 transitions.append(change)
         for link_id in self.inventory.links:
-            change = self._apply_link(link_id, results)
+            change = self._apply_link(link_id, fresh)
             if change is not None:
                 transitions.append(change)
         return transitions
 
+    def _is_fresh(self, dev_id: str, result: PollResult) -> bool:
+        state = self.states.get(dev_id)
+        if state is None:
+            return False
+        if result.observed_at < state.observed:
+            self.stale_results += 1
+            return False
+        return True
+
     def _apply_one(self, dev_id: str, result: PollResult) -> Transition | None:
         state = self.states[dev_id]
         state.last_poll = result.ts
+        state.observed = result.observed_at
         self._observe(state, 1 if result.ok else 0)
         if dev_id in self.in_maintenance:
             return _set(state, Status.MAINTENANCE, result.ts, "đang bảo trì")
@@ -113,12 +164,18 @@ class StateTracker:
             return None  # soft failure: wait for confirmation
         return _set(state, Status.DOWN, result.ts, result.error or "không trả lời")
 
-    def _follow_parents(self, dev_id: str, now: int | None) -> Transition | None:
-        """Not polled this cycle: becomes unreachable if its parents all failed."""
+    def _unobserved(self, dev_id: str, now: int | None) -> Transition | None:
+        """No new result: unreachable if its parents all failed, unknown once its news is stale."""
         state = self.states[dev_id]
+        if now is None:
+            return None
         cut_off = self._cut_off_by(dev_id)
-        if cut_off and state.status is not Status.UNREACHABLE and now is not None:
+        if cut_off and state.status is not Status.UNREACHABLE:
             return _set(state, Status.UNREACHABLE, now, f"thiết bị cha {cut_off} không hoạt động")
+        stale = state.last_poll and now - state.last_poll > self.rules.stale_after_s
+        if stale and state.status not in (Status.UNKNOWN, Status.UNREACHABLE, Status.MAINTENANCE):
+            minutes = round((now - state.last_poll) / 60)
+            return _set(state, Status.UNKNOWN, now, f"không có số liệu mới trong {minutes} phút")
         return None
 
     def _apply_link(self, link_id: str, results: dict[str, PollResult]) -> Transition | None:
@@ -128,11 +185,12 @@ class StateTracker:
             return None
         state = self.links[link_id]
         device = self.states[link.device]
-        if device.status in FAILED:
+        if device.status in FAILED:  # the link cannot be seen: unknown, its last known state kept
             return _set(state, Status.UNKNOWN, result.ts, f"thiết bị {link.device} không trả lời")
         if not result.ok or device.status not in ANSWERING:
             return None  # unconfirmed failure or maintenance: keep the last known link state
         state.last_poll = result.ts
+        state.observed = result.observed_at
         oper = _oper_status(result, link.if_index)
         if oper is None:
             return None  # this poll did not read interfaces (e.g. a reachability-only job)
@@ -162,6 +220,8 @@ def _set(state: DeviceState, status: Status, ts: int, reason: str) -> Transition
         return None
     change = Transition(state.device, state.status, status, ts, reason)
     state.status, state.since = status, ts
+    if status not in UNOBSERVED:
+        state.known, state.known_since = status, ts
     return change
 
 

@@ -26,6 +26,14 @@ class PollResult:
     error: str | None = None
     error_kind: str | None = None  # "timeout", "auth", "protocol", "internal"
     duration_ms: float = 0.0
+    # When the poll started (epoch seconds, sub-second): the instant this result speaks for.
+    # The poller sets it; state moves only forward in it (0: use ``ts``).
+    observed: float = 0.0
+
+    @property
+    def observed_at(self) -> float:
+        """The observation instant: ``observed`` when the poller set it, else ``ts``."""
+        return self.observed or float(self.ts)
 
 
 class Collector(Protocol):

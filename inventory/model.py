@@ -102,7 +102,8 @@ class SnmpAccess(_Record):
     credential: str = Field(min_length=1)
     port: int = Field(default=161, ge=1, le=65535)
     profile: str | None = None
-    timeout_s: float = Field(default=2.0, gt=0, le=60)
+    # Short, as net-snmp's 1 s: a silent device is then confirmed (poller.confirm) within seconds.
+    timeout_s: float = Field(default=1.0, gt=0, le=60)
     retries: int = Field(default=1, ge=0, le=5)
 
 

@@ -6,6 +6,13 @@ interval (a stable per-device jitter), so a national inventory does not hit
 the network in one burst. Devices already down are polled on the downtime
 backoff in the background, never holding up the cycle. Reachability samples
 are written for every device a reachability plan polls, answered or not.
+
+Results reach the store and the evaluator as each device's check completes
+(gathered for at most ``FLUSH_S``), not at the end of the cycle, so a slow plan
+never sits on stale observations. Each result carries the instant its poll
+started (``observed``); the evaluator applies results in that order only. A
+failed state-deciding poll of a device not yet known down is confirmed first
+(:mod:`poller.confirm`), with the device's parents checked at the same time.
 """
 
 from __future__ import annotations
@@ -17,10 +24,12 @@ import zlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from collectors.base import Collector, PollResult
 from inventory.inventory import Inventory
 from inventory.model import Device
+from poller.confirm import Confirmation
 from poller.downtime import Downtime
 from store.base import MetricStore, Sample
 
@@ -29,6 +38,8 @@ ResultSink = Callable[[dict[str, PollResult]], object]  # the return value is ig
 DeviceSelector = Callable[[Device], bool]
 # below this interval a cycle is dominated by timeouts, not load: starts are not spread
 MIN_JITTER_INTERVAL_S = 10.0
+# results completed within this many seconds are handed to the evaluator together
+FLUSH_S = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +85,8 @@ class PollCycle:
                  name: str = "snmp", jitter: float = 0.0, downtime: Downtime | None = None,
                  reachability: bool = True, selector: DeviceSelector = has_snmp,
                  feeds_state: DeviceSelector | None = None,
-                 semaphore: asyncio.Semaphore | None = None) -> None:
+                 semaphore: asyncio.Semaphore | None = None,
+                 confirmation: Confirmation | None = None) -> None:
         """``jitter`` is the share of the interval over which poll starts are spread (0–0.9)."""
         self.inventory = inventory
         self.collector = collector
@@ -93,7 +105,11 @@ class PollCycle:
         self._tags = {d.id: device_tags(inventory, d) for d in inventory.devices.values()}
         self._background: set[asyncio.Task[None]] = set()
         self._inflight: set[str] = set()
+        self.confirmation = confirmation if confirmation is not None else Confirmation()
         self._late = 0
+        self._pending: list[PollResult] = []
+        self._flush_handle: asyncio.TimerHandle | None = None
+        self._checks: dict[str, asyncio.Future[list[PollResult]]] = {}  # parent checks in flight
         self.last: CycleReport | None = None
 
     def devices(self) -> list[Device]:
@@ -120,9 +136,10 @@ class PollCycle:
             task.add_done_callback(self._background.discard)
         self._late = 0
         spread = self.jitter * self.interval_s if self.interval_s >= MIN_JITTER_INTERVAL_S else 0.0
-        results = await asyncio.gather(*(self._poll(d, t0 + spread * jitter_fraction(d.id)) for d in up))
-        results = await self._recheck_parents(results)
-        await self._deliver(results)
+        checked = await asyncio.gather(*(self._check_and_queue(d, t0 + spread * jitter_fraction(d.id))
+                                         for d in up))
+        await self._flush()
+        results = [own[-1] for own in checked]
         duration = time.monotonic() - t0
         errors = Counter(r.error_kind or "unknown" for r in results if not r.ok)
         report = CycleReport(int(started), duration, len(results), len(results) - sum(errors.values()),
@@ -137,41 +154,65 @@ class PollCycle:
 
     async def poll_now(self, devices: list[Device]) -> list[PollResult]:
         """Poll ``devices`` at once, whatever their backoff (a trap asked for it), and deliver."""
-        results = await asyncio.gather(*(self._poll(d, time.monotonic()) for d in devices))
-        await self._deliver(results)
-        return list(results)
+        checked = await asyncio.gather(*(self._check(d, time.monotonic()) for d in devices))
+        results = [r for own in checked for r in own]
+        self._pending += results
+        await self._flush()
+        return results
 
     async def drain(self) -> None:
-        """Wait for background (backoff) polls to finish."""
+        """Wait for background (backoff) polls and pending deliveries to finish."""
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
+        await self._flush()
 
-    async def _recheck_parents(self, results: list[PollResult]) -> list[PollResult]:
-        """Re-poll parents that answered earlier in this cycle than a child that then timed out.
+    async def _check_and_queue(self, device: Device, planned: float) -> list[PollResult]:
+        results = await self._check(device, planned)
+        self._queue(results)
+        return [r for r in results if r.device == device.id]
 
-        Poll starts are spread over the interval, so a parent may answer just
-        before a cut that silences its child; without this the child would be
-        *down* behind an *up* parent, instead of *unreachable* (OpenNMS checks
-        the critical path the same way). Repeats up the chain, at most 8 levels.
+    async def _check(self, device: Device, planned: float) -> list[PollResult]:
+        """Poll ``device``; confirm a failure of a device not known down (with its parents).
+
+        Returns every result taken, parents' included, oldest first per device.
         """
-        by_id = {r.device: r for r in results}
-        checked: set[str] = set()
-        for _ in range(8):
-            suspects = {p for r in by_id.values() if not r.ok and r.error_kind == "timeout"
-                        for p in self.inventory.devices[r.device].parents
-                        if p in by_id and by_id[p].ok and p not in checked}
-            if not suspects:
+        known_down = self.downtime.is_down(device.id)
+        first = await self._poll(device, planned)
+        if first.ok or known_down or not self.feeds_state(device):
+            return [first]
+        parents = asyncio.gather(*(self._check_parent(p) for p in self._parents_to_check(device)))
+        own = [first]
+        for _ in range(self.confirmation.rechecks_for(device.role.value)):
+            await asyncio.sleep(self.confirmation.spacing_s)
+            again = await self._poll(device, time.monotonic())
+            own.append(again)
+            if again.ok:
                 break
-            checked |= suspects
-            again = await asyncio.gather(*(self._poll(self.inventory.devices[p], time.monotonic())
-                                           for p in sorted(suspects)))
-            by_id.update({r.device: r for r in again})
-        return list(by_id.values())
+        above = [r for batch in await parents for r in batch]
+        return above + own
+
+    def _parents_to_check(self, device: Device) -> list[Device]:
+        """Parents this plan can poll and that are not already known down."""
+        devices = self.inventory.devices
+        return [devices[p] for p in device.parents
+                if self.selector(devices[p]) and self.feeds_state(devices[p])
+                and not self.downtime.is_down(p)]
+
+    def _check_parent(self, device: Device) -> asyncio.Future[list[PollResult]]:
+        """One shared check of a parent, however many children asked for it at once."""
+        running = self._checks.get(device.id)
+        if running is None or running.done():
+            running = asyncio.ensure_future(self._check(device, time.monotonic()))
+            self._checks[device.id] = running
+            running.add_done_callback(partial(self._forget_check, device.id))
+        return running
+
+    def _forget_check(self, device_id: str, _done: object) -> None:
+        self._checks.pop(device_id, None)
 
     async def _poll_alone(self, device: Device) -> None:
         try:
-            result = await self._poll(device, time.monotonic())
-            await self._deliver([result])
+            self._queue(await self._check(device, time.monotonic()))
         finally:
             self._inflight.discard(device.id)
 
@@ -182,12 +223,31 @@ class PollCycle:
         async with self._sem:
             if time.monotonic() - planned > max(1.0, 0.1 * self.interval_s):
                 self._late += 1
+            observed = time.time()
             result = await self.collector.poll(device, self._tags[device.id])
+        result.observed = observed
         if self.feeds_state(device):
             self.downtime.record(device.id, result.ok, result.error_kind == "timeout", time.monotonic())
         return result
 
-    async def _deliver(self, results: list[PollResult]) -> None:
+    def _queue(self, results: list[PollResult]) -> None:
+        """Hand results on within ``FLUSH_S``, together with whatever else completed meanwhile."""
+        self._pending += results
+        if self._flush_handle is None:
+            loop = asyncio.get_running_loop()
+            self._flush_handle = loop.call_later(FLUSH_S, self._flush_later)
+
+    def _flush_later(self) -> None:
+        task = asyncio.ensure_future(self._flush())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _flush(self) -> None:
+        """Write the pending results' samples and give the state-deciding ones to the sink."""
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        results, self._pending = self._pending, []
         if not results:
             return
         samples = [s for r in results for s in r.samples]
@@ -195,9 +255,15 @@ class PollCycle:
         if self.reachability:
             samples += [self._reachability(r) for r in results if self.feeds_state(devices[r.device])]
         await asyncio.to_thread(self.store.write, samples)
-        decided = {r.device: r for r in results if self.feeds_state(devices[r.device])}
+        decided: dict[str, PollResult] = {}
+        for r in sorted(results, key=lambda r: r.observed_at):
+            if self.feeds_state(devices[r.device]):
+                decided[r.device] = r  # the newest observation of each device
         if decided:
-            self.sink(decided)
+            try:
+                self.sink(decided)
+            except Exception:  # an evaluator bug must not stop polling
+                log.exception("%s: result sink failed", self.name)
 
     def _reachability(self, result: PollResult) -> Sample:
         fields: dict[str, float | int | str | bool] = {"up": 1 if result.ok else 0,

@@ -25,6 +25,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from collectors.base import CollectorRegistry, PollResult
 from inventory.inventory import Inventory
 from inventory.model import Device
+from poller.confirm import Confirmation
 from poller.cycle import CycleReport, DeviceSelector, PollCycle, ResultSink, has_snmp
 from poller.downtime import DEFAULT_MODEL, Downtime
 from store.base import MetricStore
@@ -91,7 +92,8 @@ class Poller:
 
     def __init__(self, inventory: Inventory, registry: CollectorRegistry, store: MetricStore,
                  sink: ResultSink, plans: list[PollPlan], *, concurrency: int = 200, jitter: float = 0.5,
-                 downtime_model: tuple[tuple[float, float | None], ...] = DEFAULT_MODEL) -> None:
+                 downtime_model: tuple[tuple[float, float | None], ...] = DEFAULT_MODEL,
+                 confirmation: Confirmation | None = None) -> None:
         """Build one collector and one cycle per plan; nothing runs until :meth:`schedule`."""
         if not plans:
             raise ValueError("the poller needs at least one plan")
@@ -110,7 +112,8 @@ class Poller:
             self.cycles[plan.name] = PollCycle(
                 inventory, collector, store, sink, concurrency, plan.interval_s, name=plan.name,
                 jitter=jitter, downtime=self.downtime, reachability=plan.reachability,
-                selector=plan.selector, feeds_state=plan.feeds_state, semaphore=self._sem)
+                selector=plan.selector, feeds_state=plan.feeds_state, semaphore=self._sem,
+                confirmation=confirmation)
         self.primary = plans[0].name
 
     @property

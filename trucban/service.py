@@ -36,6 +36,7 @@ from collectors.snmp.collector import SnmpCollector
 from collectors.ssh.collector import SshCollector
 from inventory.inventory import Inventory
 from inventory.loader import load_inventory
+from poller.confirm import Confirmation, parse_by_role
 from poller.families import FamilyCollector, family_plans
 from poller.scheduler import Poller, protocol_plans, snmp_plans
 from poller.traps import TrapEvent, TrapReceiver
@@ -125,13 +126,20 @@ def build_service(settings: Settings, inventory: Inventory) -> Service:
     if any(len(d.families) == 2 for d in inventory.devices.values()):
         plans += family_plans(settings.poll_interval_s, inventory.credentials, settings.snmp_engine)
     poller = Poller(inventory, default_collectors(), store, alerting, plans,
-                    concurrency=settings.poll_concurrency, jitter=settings.poll_jitter)
+                    concurrency=settings.poll_concurrency, jitter=settings.poll_jitter,
+                    confirmation=confirmation(settings))
     diagnostics = build_diagnostics(inventory, alerting.incidents)
     alerting.subscribers.append(diagnostics)
     notify = notify_from_settings(settings, inventory, alerting) if settings.notify_enabled else None
     reporting = reporting_parts(settings, inventory, alerting, poller, store, notify)
     return Service(settings, inventory, store, alerting, poller, notify=notify, diagnostics=diagnostics,
                    reporting=reporting)
+
+
+def confirmation(settings: Settings) -> Confirmation:
+    """Soft-before-hard re-checks from the settings."""
+    return Confirmation(settings.confirm_rechecks, settings.confirm_spacing_s,
+                        parse_by_role(settings.confirm_rechecks_by_role))
 
 
 def typhoon_polling(service: Service, scheduler: AsyncIOScheduler) -> None:

@@ -12,9 +12,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from inventory.sources import DocumentError, Located, problems_from_validation, read_yaml
+from poller.confirm import parse_by_role
 from trucban.errors import ConfigError, Problem
 
 ENV_PREFIX = "TRUCBAN_"
@@ -62,7 +63,7 @@ class Settings(BaseModel):
     # is re-checked this many times, this far apart, before it is declared down; per role overrides
     # as "role=n" (e.g. "bts=3,power=3"). The first good answer declares it up.
     confirm_rechecks: int = Field(default=1, ge=0, le=10)
-    confirm_spacing_s: float = Field(default=1.0, ge=0, le=60)
+    confirm_spacing_s: float = Field(default=0.5, ge=0, le=60)
     confirm_rechecks_by_role: str = ""
     # Scale-out (poller/cluster, trucban/ingest.py): NATS JetStream hub, partitions, leases.
     cluster_url: str | None = None  # nats://host:4222 of the hub; None: single node
@@ -94,6 +95,12 @@ class Settings(BaseModel):
     reports_enabled: bool = True  # write last month's report (data_dir/reports) and e-mail it once
     report_posts: str = "coordinators"  # comma-separated command posts that get the monthly report
     ioc_webhooks: str = ""  # comma-separated notify channels (kind webhook, tbhook:// URL) for IOC events
+
+    @field_validator("confirm_rechecks_by_role")
+    @classmethod
+    def _rechecks_by_role(cls, value: str) -> str:
+        parse_by_role(value)
+        return value
 
     @property
     def metrics_db(self) -> Path:

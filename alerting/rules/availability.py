@@ -4,6 +4,10 @@ Only the root of a failure pages: a down device is one condition carrying the
 devices cut off behind it; when those include communes' access routers, one
 "communes cut off" summary is added. Unreachable children never get their own.
 A flapping device gets one flapping condition instead of repeated down/up.
+
+A device seen down that then becomes unobservable (its parent failed, or no
+news) is still known down: its condition stays, saying it can no longer be
+watched, and ends only when a good answer is seen.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ def device_conditions(ctx: RuleContext) -> list[Condition]:
         if state.flapping:
             out.append(_flapping(ctx, dev_id))
             continue
-        if state.status is not Status.DOWN:
+        if not state.known_down:
             continue
         dev = ctx.inventory.devices[dev_id]
         behind = _cut_off_behind(ctx, dev_id)
@@ -32,9 +36,10 @@ def device_conditions(ctx: RuleContext) -> list[Condition]:
         communes = sorted(set(cut_communes + own))
         out.append(Condition(
             key=f"device_down:{dev_id}", kind=IncidentKind.DEVICE_DOWN, severity=severity,
-            title=f"Mất kết nối: {ctx.place(dev_id)}", why=state.reason or "không trả lời",
-            since=state.since, affected=tuple(behind), details={"role": dev.role.value,
-                                                                 "communes": communes},
+            title=f"Mất kết nối: {ctx.place(dev_id)}", why=_why_down(ctx, dev_id),
+            since=state.known_since or state.since, affected=tuple(behind),
+            details={"role": dev.role.value, "communes": communes,
+                     "observable": state.status is Status.DOWN},
             **ctx.where(dev_id),
         ))
         if cut_communes:
@@ -50,6 +55,19 @@ def device_conditions(ctx: RuleContext) -> list[Condition]:
                 details={"root": dev_id, "communes": cut_communes}, **ctx.where(dev_id),
             ))
     return out
+
+
+def _why_down(ctx: RuleContext, dev_id: str) -> str:
+    """Why a device counts as down: its own silence, or its last known state when unobservable."""
+    state = ctx.tracker.states[dev_id]
+    if state.status is Status.DOWN:
+        return state.reason or "không trả lời"
+    if state.status is Status.UNREACHABLE:
+        failed = [p for p in ctx.inventory.devices[dev_id].parents
+                  if ctx.tracker.states[p].status in (Status.DOWN, Status.UNREACHABLE)]
+        above = ", ".join(ctx.inventory.devices[p].name for p in failed) or "thiết bị phía trên"
+        return f"không còn theo dõi được: phía trên là {above} đang hỏng (lần cuối thấy mất kết nối)"
+    return f"không còn theo dõi được: {state.reason} (lần cuối thấy mất kết nối)"
 
 
 def _cut_off_behind(ctx: RuleContext, dev_id: str) -> list[str]:

@@ -65,6 +65,9 @@ class RulesConfig(_Strict):
 
     # Failed polls (each already retried by the collector) before a device is down.
     confirm_failures: int = Field(default=1, ge=1, le=10)
+    # No observation of a device for this long: its state becomes unknown (its incidents stay
+    # open on the last known state). Above the slowest downtime backoff (600 s).
+    stale_after_s: int = Field(default=900, ge=60)
     flapping: FlappingRules = FlappingRules()
     battery: BatteryRules = BatteryRules()
     failover: FailoverRules = FailoverRules()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 from typing import TypedDict
+from zoneinfo import ZoneInfo
 
 from alerting.rules.config import RulesConfig
 from alerting.states import StateTracker
@@ -31,6 +33,11 @@ class RuleContext:
     store: MetricStore
     rules: RulesConfig
     now: int
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Ho_Chi_Minh"))
+
+    def local_time(self, ts: int) -> str:
+        """'HH:MM' of ``ts`` on the people's clock (Asia/Ho_Chi_Minh by default)."""
+        return datetime.fromtimestamp(ts, self.timezone).strftime("%H:%M")
 
     @cached_property
     def access_routers(self) -> dict[str, str]:

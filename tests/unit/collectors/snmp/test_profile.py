@@ -30,9 +30,10 @@ def test_builtin_profiles_load_and_select() -> None:
 
 def test_poll_classes_split_a_profile() -> None:
     ups = load_profiles()["ups"]
-    assert set(ups.part(frozenset({"reachability"})).scalars) == {"snmp_system"}
+    # on battery or not is read with every reachability poll of a power system
+    assert set(ups.part(frozenset({"reachability"})).scalars) == {"snmp_system", "ups"}
     health = ups.part(frozenset({"health"}))
-    assert "ups" in health.scalars and "snmp_system_info" not in health.scalars
+    assert "ups" not in health.scalars and "snmp_system_info" not in health.scalars
     assert {t.measurement for t in health.tables} == {"snmp_if", "ups_input"}
     inventory = ups.part(frozenset({"inventory"}))
     assert set(inventory.scalars) == {"snmp_system_info", "ups_info"}
