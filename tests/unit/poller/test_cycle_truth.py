@@ -1,0 +1,122 @@
+"""The poll cycle's part in alert truth: confirmation, parents checked, results handed on at once.
+
+The collector here is scripted (which device answers on which attempt), so the
+cycle's logic is tested alone; the real-UDP path is in the functional tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from collectors.base import PollResult
+from inventory.inventory import Inventory
+from inventory.loader import load_inventory
+from inventory.model import Device
+from lab.generator import generate_lab
+from poller.confirm import Confirmation, parse_by_role
+from poller.cycle import PollCycle
+from store.base import Sample
+
+
+@pytest.fixture(scope="module")
+def inv(tmp_path_factory: pytest.TempPathFactory) -> Inventory:
+    return load_inventory(generate_lab(tmp_path_factory.mktemp("cycle"), "31", port=16199, limit=3).inventory)
+
+
+class Scripted:
+    """Answers unless the device is silent, or still has lost answers to drop; records each poll."""
+
+    name = "scripted"
+
+    def __init__(self, silent: set[str] = frozenset(), lose: dict[str, int] | None = None,  # type: ignore[assignment]
+                 slow: dict[str, float] | None = None) -> None:
+        self.silent, self.lose, self.slow = set(silent), dict(lose or {}), dict(slow or {})
+        self.polls: list[tuple[str, float]] = []
+
+    async def poll(self, device: Device, tags: dict[str, str]) -> PollResult:
+        self.polls.append((device.id, time.monotonic()))
+        await asyncio.sleep(self.slow.get(device.id, 0.0))
+        if device.id in self.silent or self.lose.get(device.id, 0) > 0:
+            self.lose[device.id] = self.lose.get(device.id, 0) - 1
+            return PollResult(device.id, False, int(time.time()), error="no answer", error_kind="timeout")
+        return PollResult(device.id, True, int(time.time()))
+
+    async def close(self) -> None:
+        return None
+
+
+class NullStore:
+    def write(self, samples: list[Sample]) -> None:
+        return None
+
+
+def cycle(inv: Inventory, collector: Scripted, sink: list[tuple[float, dict[str, PollResult]]],
+          rechecks: int = 1) -> PollCycle:
+    def take(results: dict[str, PollResult]) -> None:
+        sink.append((time.monotonic(), dict(results)))
+
+    return PollCycle(inv, collector, NullStore(), take, interval_s=30, name="t",  # type: ignore[arg-type]
+                     confirmation=Confirmation(rechecks, 0.05))
+
+
+def final(sink: list[tuple[float, dict[str, PollResult]]], device: str) -> PollResult:
+    return [batch[device] for _, batch in sink if device in batch][-1]
+
+
+def test_one_lost_answer_is_rechecked_and_never_decides(inv: Inventory) -> None:
+    bts = next(d for d in inv.devices if d.endswith("-bts1"))
+    collector, sink = Scripted(lose={bts: 1}), []  # type: ignore[var-annotated]
+    asyncio.run(cycle(inv, collector, sink).run())
+    assert [d for d, _ in collector.polls].count(bts) == 2
+    assert final(sink, bts).ok
+    assert all(batch[bts].ok for _, batch in sink if bts in batch)
+
+
+def test_confirmed_silence_checks_the_parents_first(inv: Inventory) -> None:
+    bts = next(d for d in inv.devices.values() if d.id.endswith("-bts1"))
+    collector, sink = Scripted(silent={bts.id}), []  # type: ignore[var-annotated]
+    asyncio.run(cycle(inv, collector, sink, rechecks=2).run())
+    polled = [d for d, _ in collector.polls]
+    assert polled.count(bts.id) == 3  # the poll and two re-checks
+    assert polled.count(bts.parents[0]) == 2  # its own slot and the check for the child
+    batch = next(b for _, b in sink if bts.id in b)
+    assert not batch[bts.id].ok and batch[bts.parents[0]].ok  # delivered together
+
+
+def test_results_reach_the_sink_before_the_slow_ones_finish(inv: Inventory) -> None:
+    slow = next(d for d in inv.devices if d.endswith("-sw1"))
+    collector, sink = Scripted(slow={slow: 1.5}), []  # type: ignore[var-annotated]
+    started = time.monotonic()
+    asyncio.run(cycle(inv, collector, sink).run())
+    first = sink[0][0] - started
+    assert first < 1.0 and slow not in sink[0][1]
+    assert final(sink, slow).ok
+
+
+def test_each_result_carries_its_poll_start(inv: Inventory) -> None:
+    collector, sink = Scripted(slow={d: 0.2 for d in inv.devices}), []  # type: ignore[var-annotated]
+    before = time.time()
+    asyncio.run(cycle(inv, collector, sink).run())
+    for _, batch in sink:
+        for result in batch.values():
+            assert before <= result.observed <= before + 1.0
+            assert result.observed_at == result.observed
+
+
+def test_per_role_rechecks_parse_and_fail_clearly() -> None:
+    assert parse_by_role("bts=3, power=2") == {"bts": 3, "power": 2}
+    assert Confirmation(1, 0.5, {"bts": 3}).rechecks_for("bts") == 3
+    with pytest.raises(ValueError, match="'bts'"):
+        parse_by_role("bts")
+
+
+def test_settings_reject_a_bad_role_count(tmp_path: Path) -> None:
+    from trucban.errors import ConfigError
+    from trucban.settings import load_settings
+
+    with pytest.raises(ConfigError, match="TRUCBAN_CONFIRM_RECHECKS_BY_ROLE"):
+        load_settings(env={"TRUCBAN_CONFIRM_RECHECKS_BY_ROLE": "bts=three"})
