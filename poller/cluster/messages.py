@@ -79,12 +79,12 @@ def decode(data: bytes) -> PollBatch:
 def _item(i: PolledDevice) -> dict[str, object]:
     r = i.result
     return {"device": r.device, "ok": r.ok, "ts": r.ts, "error": r.error, "error_kind": r.error_kind,
-            "ms": r.duration_ms, "planned": i.planned, "state": i.feeds_state,
+            "ms": r.duration_ms, "observed": r.observed, "planned": i.planned, "state": i.feeds_state,
             "samples": [[s.measurement, dict(s.tags), dict(s.fields), s.ts] for s in r.samples]}
 
 
 def _polled(doc: dict) -> PolledDevice:  # type: ignore[type-arg]
     samples = [Sample(str(m), dict(t), dict(f), int(ts)) for m, t, f, ts in doc["samples"]]
     result = PollResult(str(doc["device"]), bool(doc["ok"]), int(doc["ts"]), samples, doc.get("error"),
-                        doc.get("error_kind"), float(doc.get("ms", 0.0)))
+                        doc.get("error_kind"), float(doc.get("ms", 0.0)), float(doc.get("observed", 0.0)))
     return PolledDevice(result, float(doc["planned"]), bool(doc.get("state", True)))

@@ -183,7 +183,9 @@ class SlotRunner:
             await asyncio.sleep(delay)
         tags = self.tags(device)
         async with self.sem:
+            observed = time.time()
             result = await self.collector.poll(device, tags)
+        result.observed = observed  # state moves only forward in observation time
         decides = self.plan.feeds_state is None or self.plan.feeds_state(device)
         if self.plan.reachability and decides:
             result.samples.append(reachability_sample(result, tags))
