@@ -84,7 +84,7 @@ class PollCycle:
                  sink: ResultSink, concurrency: int = 200, interval_s: float = 30.0, *,
                  name: str = "snmp", jitter: float = 0.0, downtime: Downtime | None = None,
                  reachability: bool = True, selector: DeviceSelector = has_snmp,
-                 feeds_state: DeviceSelector | None = None,
+                 feeds_state: DeviceSelector | None = None, decides_down: bool = True,
                  semaphore: asyncio.Semaphore | None = None,
                  confirmation: Confirmation | None = None) -> None:
         """``jitter`` is the share of the interval over which poll starts are spread (0–0.9)."""
@@ -101,6 +101,7 @@ class PollCycle:
         # Which devices' results decide their up/down state (and downtime backoff); others only
         # give samples (e.g. a DNS probe failing means a degraded service, not a dead device).
         self.feeds_state = feeds_state or (lambda _device: True)
+        self.decides_down = decides_down
         self._sem = semaphore or asyncio.Semaphore(concurrency)
         self._tags = {d.id: device_tags(inventory, d) for d in inventory.devices.values()}
         self._background: set[asyncio.Task[None]] = set()
@@ -178,7 +179,7 @@ class PollCycle:
         """
         known_down = self.downtime.is_down(device.id)
         first = await self._poll(device, planned)
-        if first.ok or known_down or not self.feeds_state(device):
+        if first.ok or known_down or not self._decides(device, first):
             return [first]
         parents = asyncio.gather(*(self._check_parent(p) for p in self._parents_to_check(device)))
         own = [first]
@@ -226,7 +227,7 @@ class PollCycle:
             observed = time.time()
             result = await self.collector.poll(device, self._tags[device.id])
         result.observed = observed
-        if self.feeds_state(device):
+        if self._decides(device, result):
             self.downtime.record(device.id, result.ok, result.error_kind == "timeout", time.monotonic())
         return result
 
@@ -257,13 +258,17 @@ class PollCycle:
         await asyncio.to_thread(self.store.write, samples)
         decided: dict[str, PollResult] = {}
         for r in sorted(results, key=lambda r: r.observed_at):
-            if self.feeds_state(devices[r.device]):
+            if self._decides(devices[r.device], r):
                 decided[r.device] = r  # the newest observation of each device
         if decided:
             try:
                 self.sink(decided)
             except Exception:  # an evaluator bug must not stop polling
                 log.exception("%s: result sink failed", self.name)
+
+    def _decides(self, device: Device, result: PollResult) -> bool:
+        """Whether ``result`` may change ``device``'s state (a failure only on a deciding plan)."""
+        return self.feeds_state(device) and (result.ok or self.decides_down)
 
     def _reachability(self, result: PollResult) -> Sample:
         fields: dict[str, float | int | str | bool] = {"up": 1 if result.ok else 0,

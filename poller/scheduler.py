@@ -44,18 +44,25 @@ class PollPlan:
     selector: DeviceSelector = has_snmp
     reachability: bool = False  # write a reachability sample per device polled
     feeds_state: DeviceSelector | None = None  # devices whose results decide up/down (None: all)
+    # False: a failed poll of this plan never declares a device down (only its answers count, as
+    # observations with their interfaces); a big walk timing out is not a dead device.
+    decides_down: bool = True
 
 
 def snmp_plans(credentials: Mapping[str, object], reachability_s: float = 30.0, health_s: float = 60.0,
                inventory_s: float = 300.0, engine: str = "auto") -> list[PollPlan]:
-    """SNMP in three interval classes; the reachability plan comes first (it is the ``last`` one read)."""
+    """SNMP in three interval classes; the reachability plan comes first (it is the ``last`` one read).
+
+    Only the reachability plan may declare a device down; the health and
+    inventory plans' answers are observations too (up, interfaces, links).
+    """
     def options(poll_class: str) -> dict[str, object]:
         return {"credentials": credentials, "classes": [poll_class], "engine": engine}
 
     return [
         PollPlan("snmp-reachability", "snmp", reachability_s, options("reachability"), reachability=True),
-        PollPlan("snmp-health", "snmp", health_s, options("health")),
-        PollPlan("snmp-inventory", "snmp", inventory_s, options("inventory")),
+        PollPlan("snmp-health", "snmp", health_s, options("health"), decides_down=False),
+        PollPlan("snmp-inventory", "snmp", inventory_s, options("inventory"), decides_down=False),
     ]
 
 
@@ -112,7 +119,8 @@ class Poller:
             self.cycles[plan.name] = PollCycle(
                 inventory, collector, store, sink, concurrency, plan.interval_s, name=plan.name,
                 jitter=jitter, downtime=self.downtime, reachability=plan.reachability,
-                selector=plan.selector, feeds_state=plan.feeds_state, semaphore=self._sem,
+                selector=plan.selector, feeds_state=plan.feeds_state, decides_down=plan.decides_down,
+                semaphore=self._sem,
                 confirmation=confirmation)
         self.primary = plans[0].name
 

@@ -120,3 +120,18 @@ def test_settings_reject_a_bad_role_count(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match="TRUCBAN_CONFIRM_RECHECKS_BY_ROLE"):
         load_settings(env={"TRUCBAN_CONFIRM_RECHECKS_BY_ROLE": "bts=three"})
+
+
+def test_only_the_reachability_plan_declares_snmp_devices_down(inv: Inventory) -> None:
+    from poller.scheduler import snmp_plans
+
+    plans = {p.name: p for p in snmp_plans({})}
+    assert [n for n, p in plans.items() if p.decides_down] == ["snmp-reachability"]
+    bts = next(d for d in inv.devices if d.endswith("-bts1"))
+    collector, sink = Scripted(silent={bts}), []  # type: ignore[var-annotated]
+    health = PollCycle(inv, collector, NullStore(), lambda r: sink.append((0.0, dict(r))),  # type: ignore[arg-type]
+                       interval_s=60, name="snmp-health", decides_down=False)
+    asyncio.run(health.run())
+    assert [d for d, _ in collector.polls].count(bts) == 1  # no confirmation: it cannot decide
+    assert all(bts not in batch for _, batch in sink)
+    assert not health.downtime.is_down(bts)
