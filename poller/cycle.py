@@ -38,8 +38,10 @@ ResultSink = Callable[[dict[str, PollResult]], object]  # the return value is ig
 DeviceSelector = Callable[[Device], bool]
 # below this interval a cycle is dominated by timeouts, not load: starts are not spread
 MIN_JITTER_INTERVAL_S = 10.0
-# results completed within this many seconds are handed to the evaluator together
+# results completed within this many seconds are handed to the evaluator together; the wait
+# grows with the evaluator's own time (× SINK_SHARE⁻¹) so evaluating never takes over a core
 FLUSH_S = 0.25
+SINK_SHARE = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +112,7 @@ class PollCycle:
         self._late = 0
         self._pending: list[PollResult] = []
         self._flush_handle: asyncio.TimerHandle | None = None
+        self._sink_s = 0.0  # how long the last hand-over to the evaluator took
         self._checks: dict[str, asyncio.Future[list[PollResult]]] = {}  # parent checks in flight
         self.last: CycleReport | None = None
 
@@ -232,11 +235,11 @@ class PollCycle:
         return result
 
     def _queue(self, results: list[PollResult]) -> None:
-        """Hand results on within ``FLUSH_S``, together with whatever else completed meanwhile."""
+        """Hand results on soon (``FLUSH_S``, longer if evaluating is slow), with whatever else completed."""
         self._pending += results
         if self._flush_handle is None:
             loop = asyncio.get_running_loop()
-            self._flush_handle = loop.call_later(FLUSH_S, self._flush_later)
+            self._flush_handle = loop.call_later(max(FLUSH_S, self._sink_s / SINK_SHARE), self._flush_later)
 
     def _flush_later(self) -> None:
         task = asyncio.ensure_future(self._flush())
@@ -261,10 +264,12 @@ class PollCycle:
             if self._decides(devices[r.device], r):
                 decided[r.device] = r  # the newest observation of each device
         if decided:
+            started = time.perf_counter()
             try:
                 self.sink(decided)
             except Exception:  # an evaluator bug must not stop polling
                 log.exception("%s: result sink failed", self.name)
+            self._sink_s = time.perf_counter() - started
 
     def _decides(self, device: Device, result: PollResult) -> bool:
         """Whether ``result`` may change ``device``'s state (a failure only on a deciding plan)."""
