@@ -100,18 +100,43 @@ TEXT: dict[str, tuple[str, str]] = {
     "legend_battery": ("Chạy ắc quy", "On battery"),
     "legend_down": ("BTS mất kết nối", "BTS down"),
     "legend_isolated": ("Xã bị cô lập", "Commune isolated"),
-    "legend_unknown": ("Chưa rõ", "Unknown"),
+    "legend_unknown": ("Chưa rõ / không liên lạc được", "Unknown / unreachable"),
     "st_ok": ("Bình thường", "OK"),
     "st_degraded": ("Suy giảm", "Degraded"),
     "st_down": ("Có thiết bị mất kết nối", "Device down"),
     "st_isolated": ("Mất kết nối toàn xã", "Commune cut off"),
-    "st_unknown": ("Chưa có dữ liệu", "No data yet"),
+    "st_unknown": ("Chưa rõ / chưa có số liệu", "Unknown / no data yet"),
     "dev_up": ("Hoạt động", "Up"),
     "dev_down": ("Mất kết nối", "Down"),
-    "dev_unreachable": ("Không tới được", "Unreachable"),
+    "dev_unreachable": ("Không liên lạc được (do thiết bị phía trên)", "Unreachable (upstream failure)"),
     "dev_degraded": ("Suy giảm", "Degraded"),
-    "dev_maintenance": ("Bảo trì", "Maintenance"),
-    "dev_unknown": ("Chưa rõ", "Unknown"),
+    "dev_maintenance": ("Đang bảo trì", "Maintenance"),
+    "dev_unknown": ("Chưa rõ / chưa có số liệu", "Unknown / no data yet"),
+    "conn_primary": ("Đường chính", "Primary link"),
+    "conn_backup": ("Đường dự phòng", "Backup link"),
+    "conn_isolated": ("Mất mọi đường kết nối", "All links lost"),
+    "conn_unknown": ("Chưa rõ / chưa có số liệu", "Unknown / no data yet"),
+    "link_primary": ("Đường chính", "Primary"),
+    "link_backup": ("Đường dự phòng", "Backup"),
+    "medium_fibre": ("cáp quang", "fibre"),
+    "medium_4g": ("4G", "4G"),
+    "medium_5g": ("5G", "5G"),
+    "medium_leo": ("vệ tinh LEO", "LEO satellite"),
+    "role_router": ("Bộ định tuyến", "Router"),
+    "role_switch": ("Bộ chuyển mạch", "Switch"),
+    "role_dns": ("Máy chủ DNS", "DNS server"),
+    "role_bts": ("Trạm BTS", "BTS"),
+    "role_power": ("Hệ thống nguồn BTS", "BTS power system"),
+    "role_leo": ("Thiết bị vệ tinh LEO", "LEO terminal"),
+    "kind_commune_hq": ("Trụ sở UBND xã/phường", "Commune HQ"),
+    "kind_bts_site": ("Trạm BTS", "BTS site"),
+    "kind_data_centre": ("Trung tâm dữ liệu", "Data centre"),
+    "kind_dns_site": ("Trạm DNS", "DNS site"),
+    "kind_noc": ("Trung tâm điều hành mạng (NOC)", "NOC"),
+    "scope_device": ("Thiết bị", "Device"),
+    "scope_site": ("Địa điểm", "Site"),
+    "scope_commune": ("Xã/phường", "Commune"),
+    "scope_role": ("Loại thiết bị", "Device role"),
     "with_problems": ("đang có sự cố", "with problems"),
     "back": ("Quay lại", "Back"),
     "language": ("English", "Tiếng Việt"),
@@ -125,6 +150,13 @@ def text(key: str, lang: str = "vi", **values: object) -> str:
         return key
     label = pair[1] if lang == "en" else pair[0]
     return label.format(**values) if values else label
+
+
+def connectivity(value: str, lang: str = "vi") -> str:
+    """A commune's connectivity code ('primary', 'backup:4g', 'isolated', 'unknown') for people."""
+    kind, _, medium = value.partition(":")
+    label = text(f"conn_{kind}", lang) if f"conn_{kind}" in TEXT else text("conn_unknown", lang)
+    return f"{label} ({text(f'medium_{medium}', lang)})" if medium else label
 
 
 def number(value: float | int | None, lang: str = "vi", digits: int = 0) -> str:

@@ -185,14 +185,17 @@ def router(
         commune_visible(who, code)
         post, contacts = views.contacts(ctx, code)
         items, _ = ops.core.incidents.list(commune=code, limit=50)
+        sites = [views.site(ctx, s.id) for s in inv.sites.values() if s.commune == code]
         return render.page(
             request,
             "commune.html",
             who,
             c=summary,
+            bts=next((r for r in picture.get().coordinator if r.code == code), None),
             command_post=post,
             contacts=contacts,
-            sites=[views.site(ctx, s.id) for s in inv.sites.values() if s.commune == code],
+            sites=sites,
+            site_names={s.id: s.name for s in sites},
             devices=views.devices(ctx, inv.devices_by_commune.get(code, [])),
             links=views.links(ctx, code),
             incidents=[views.incident(i, ctx.timezone) for i in items],
