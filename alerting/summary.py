@@ -22,7 +22,7 @@ class CommuneStatus(StrEnum):
 
 COMMUNE_SITE_KINDS = (SiteKind.COMMUNE_HQ, SiteKind.BTS_SITE)
 STATUS_VI = {
-    CommuneStatus.UNKNOWN: "Chưa có dữ liệu",
+    CommuneStatus.UNKNOWN: "Chưa rõ / chưa có số liệu",
     CommuneStatus.OK: "Bình thường",
     CommuneStatus.DEGRADED: "Suy giảm",
     CommuneStatus.DOWN: "Có thiết bị mất kết nối",
