@@ -180,6 +180,15 @@ def test_power_only_site_is_a_bts_site_on_battery_then_last_known(served: Served
     assert row["bts_label"].startswith("Đang chạy ắc quy") and row["minutes_left"] is not None
     states = served.api("/api/states")
     assert isinstance(states, dict) and states["bts_on_battery"] == [CODE]
+    person = login(served.url, "operator")
+    try:
+        assert re.search(r'id="n-battery">1<', person.get("/").text)
+        page = person.get("/coordinator").text
+        shown = re.search(rf'<tr id="k{CODE}" data-b="([a-z]+)".*?<td class="b">([^<]*)<', page)
+        assert shown is not None and shown.group(1) == "battery"
+        assert shown.group(2).startswith("Đang chạy ắc quy")
+    finally:
+        person.close()
 
     # the power system stops answering (its router is fine): last known, with the time of the reading
     seen = datetime.fromtimestamp(last, TZ).strftime("%H:%M")
