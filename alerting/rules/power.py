@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from alerting.bts_status import on_battery
 from alerting.incidents import Condition, IncidentKind, Severity
 from alerting.rules.context import RuleContext
 from alerting.states import ANSWERING, Status
@@ -22,7 +23,6 @@ from inventory.model import DeviceRole
 from store.base import FieldValue
 
 UPS_MEASUREMENT = "ups"
-ON_BATTERY_SOURCE = 5  # upsOutputSource battery(5)
 BATTERY_LOW_STATUS = (3, 4)  # upsBatteryStatus batteryLow(3), batteryDepleted(4)
 
 
@@ -40,7 +40,7 @@ def power_conditions(ctx: RuleContext) -> list[Condition]:
             continue
         fields = point.fields
         seen = point.ts if status not in ANSWERING else None  # last known, not current
-        if _on_battery(fields):
+        if on_battery(fields):
             out.append(_on_battery_condition(ctx, dev_id, fields, seen))
         elif fields.get("battery_status") in BATTERY_LOW_STATUS:
             out.append(Condition(
@@ -72,12 +72,6 @@ def projected_minutes(points: list[tuple[int, float]]) -> float | None:
     last_t = points[-1][0]
     charge_now = mean_c + slope * (last_t - mean_t)
     return max(charge_now, 0.0) / -slope / 60.0
-
-
-def _on_battery(fields: Mapping[str, FieldValue]) -> bool:
-    seconds = fields.get("seconds_on_battery")
-    on_battery_for_a_while = isinstance(seconds, int | float) and seconds > 0
-    return fields.get("output_source") == ON_BATTERY_SOURCE or on_battery_for_a_while
 
 
 def _on_battery_condition(ctx: RuleContext, dev_id: str, fields: Mapping[str, FieldValue],
