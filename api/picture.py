@@ -21,6 +21,7 @@ from alerting.bts_status import BtsState, PowerReading, SiteBts, site_bts_status
 from alerting.incidents import SEVERITY_VI, Incident, IncidentKind
 from alerting.states import FAILED, DeviceState, Status
 from alerting.summary import STATUS_VI, CommuneStatus, summarise
+from api import i18n
 from api.context import ApiContext
 from api.schemas import CommuneOut, CoordinatorRow, DeviceCounts, OverviewOut
 from inventory.inventory import Inventory
@@ -260,6 +261,7 @@ def build_picture(ctx: ApiContext, index: Index, ups: dict[str, Point] | None = 
                 connectivity=conn[summary.code],
                 incidents=by_commune.get(summary.code, 0),
                 storm=summary.code in storm,
+                connectivity_label=i18n.connectivity(conn[summary.code]),
             )
         )
     overview = OverviewOut(

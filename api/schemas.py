@@ -215,6 +215,7 @@ class CoordinatorRow(BaseModel):
     connectivity: str
     incidents: int
     storm: bool
+    connectivity_label: str = ""  # the connectivity for people (Vietnamese)
 
 
 class SeriesLine(BaseModel):

@@ -174,7 +174,7 @@
       row.dataset.m = c.minutes_left == null ? "" : c.minutes_left;
       row.cells[1].textContent = c.bts_label;
       row.cells[2].textContent = c.minutes_left == null ? "" : T.num(c.minutes_left);
-      row.cells[3].textContent = c.connectivity;
+      row.cells[3].textContent = c.connectivity_label || c.connectivity;
       row.classList.toggle("storm", c.storm);
       const dot = document.getElementById("p" + c.code);
       if (dot) dot.setAttribute("class", c.bts + (exposed.has(c.code) ? " exposed" : ""));
