@@ -17,9 +17,9 @@ from sqlalchemy import Engine, select
 from sqlalchemy.engine import Connection
 
 from alerting.db import incidents
-from alerting.incidents import Incident, IncidentStatus
+from alerting.incidents import Incident, IncidentEvent, IncidentStatus
 from alerting.manager import Change, ChangeKind
-from alerting.notify import escalation, grouping
+from alerting.notify import coverage, escalation, grouping
 from alerting.notify.config import NotifyConfig, severity
 from alerting.notify.digest import digest_text
 from alerting.notify.messages import Links, Rendered, render_group, render_plain, snapshot
@@ -55,6 +55,12 @@ class Notifier:
         self.repo = IncidentRepository(engine)
         self.clock = clock
         self.unreachable_posts: set[str] = set()
+        self.gaps = coverage.gaps(self.router)  # config and inventory do not change while running
+        self._told_nowhere: set[tuple[int, str]] = set()
+
+    def delivery_gaps(self) -> list[coverage.Gap]:
+        """Posts an incident can be routed to that no configured channel reaches (for /readyz, banner)."""
+        return list(self.gaps)
 
     def __call__(self, changes: list[Change]) -> None:
         """Subscriber entry point (``AlertingCore.subscribers``)."""
@@ -83,7 +89,7 @@ class Notifier:
                         timers,
                     )
                 for post in self.router.posts_for(inc, now):
-                    if post not in known and self._reachable(post):
+                    if post not in known and self._reachable(conn, post, inc.id, now):
                         grouping.add_alert(
                             conn,
                             post,
@@ -96,12 +102,18 @@ class Notifier:
                             timers,
                         )
 
-    def _reachable(self, post: str) -> bool:
+    def _reachable(self, conn: Connection, post: str, incident_id: int, now: int) -> bool:
+        """Does a channel reach ``post``? If not, the incident's timeline says so (once per post)."""
         if self.router.deliveries(post):
             return True
         if post not in self.unreachable_posts:
             self.unreachable_posts.add(post)
             log.warning("notify: post %s has no contact reachable by a configured channel", post)
+        if (incident_id, post) not in self._told_nowhere:
+            self._told_nowhere.add((incident_id, post))
+            text = f"Không gửi: {self.router.post_name(post)} ({post}) không có kênh liên lạc"
+            event = IncidentEvent(now, "notify_nowhere", text, data={"post": post})
+            IncidentRepository.add_event(conn, incident_id, event)
         return False
 
     def catch_up(self, now: int) -> int:
@@ -119,7 +131,7 @@ class Notifier:
                 if inc.id in recorded:
                     continue
                 for post in self.router.posts_for(inc, now):
-                    if self._reachable(post):
+                    if self._reachable(conn, post, inc.id, now):
                         added += grouping.add_alert(
                             conn,
                             post,
@@ -144,7 +156,7 @@ class Notifier:
         with self.engine.begin() as conn:
             for incident_id, post in escalation.due(conn, now):
                 inc = self.repo.get(incident_id)
-                if self._reachable(post):
+                if self._reachable(conn, post, incident_id, now):
                     grouping.add_alert(
                         conn,
                         post,
@@ -183,7 +195,9 @@ class Notifier:
         message = render_group(self.router.post_name(post), items, plan.still_active, self.links)
         meta = {
             "post": post,
+            "post_name": self.router.post_name(post),
             "seq": plan.seq,
+            "incidents": [s["id"] for _c, s in items],
             "down": [s["id"] for c, s in items if c in ("new", "escalated", "transient")],
             "recovered": [s["id"] for c, s in items if c in ("recovered", "transient")],
             "queued_at": {str(k): v for k, v in plan.queued_at.items()},

@@ -8,11 +8,14 @@ from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from alerting.notify.config import Channel, load_notify_config, smtp_channel
+from alerting.notify import coverage
+from alerting.notify.config import Channel, ChannelKind, NotifyConfig, Post, load_notify_config, smtp_channel
 from alerting.notify.facade import NotifyService
 from alerting.notify.readiness import CoreView
+from alerting.notify.routing import POST_NAMES_VI, Router
 from alerting.notify.typhoon import Declaration
 from inventory.inventory import Inventory
+from inventory.model import Contact
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +23,11 @@ log = logging.getLogger(__name__)
 def notify_from_settings(
     settings: Any, inventory: Inventory, core: Any, clock: Callable[[], float] = time.time
 ) -> NotifyService:
-    """Routes file + SMTP settings → a NotifyService on the core's database, subscribed to the core."""
+    """Routes file + SMTP settings → a NotifyService on the core's database, subscribed to the core.
+
+    Raises ConfigError when channels are configured but a post an incident can
+    be routed to has no contact any of them reaches (see :mod:`alerting.notify.coverage`).
+    """
     extra: dict[str, Channel] = {}
     if settings.smtp_host:
         extra["email"] = smtp_channel(
@@ -33,6 +40,9 @@ def notify_from_settings(
             verify=settings.smtp_verify,
         )
     config = load_notify_config(settings.notify_routes, extra_channels=extra)
+    config = with_noc_email(config, settings.noc_email)
+    timezone = ZoneInfo(settings.timezone)
+    nowhere = coverage.check(Router(inventory, config, timezone), str(settings.notify_routes or "settings"))
     base_url = (
         settings.notify_base_url
         or getattr(settings, "public_base_url", None)
@@ -43,7 +53,7 @@ def notify_from_settings(
         inventory,
         config,
         base_url=base_url,
-        timezone=ZoneInfo(settings.timezone),
+        timezone=timezone,
         view=lambda: CoreView(core),
         clock=clock,
     )
@@ -55,9 +65,30 @@ def notify_from_settings(
 
     service.typhoon.listeners.append(shift_rules)
     shift_rules(None)  # a storm declared before a restart still shifts the thresholds
-    if not config.channels:
-        log.warning("notify: no channel configured (smtp_host or notify_routes); alerts stay in the outbox")
+    if nowhere:
+        log.warning(
+            "notify: no channel configured (smtp_host or notify_routes): alerts reach nobody (%d posts: %s)",
+            len(nowhere),
+            coverage.summary_vi(nowhere),
+        )
     return service
+
+
+def with_noc_email(config: NotifyConfig, noc_email: str | None) -> NotifyConfig:
+    """The built-in posts (NOC, coordinators) get ``noc_email`` as a contact if none of theirs has an e-mail.
+
+    Only with an e-mail channel configured (``smtp_host`` or the routes file);
+    a routes file that gives them e-mail contacts keeps its own.
+    """
+    if not noc_email or not any(ch.kind is ChannelKind.EMAIL for ch in config.channels.values()):
+        return config
+    posts = dict(config.posts)
+    for name in coverage.BUILT_IN:
+        post = posts.get(name) or Post(name=POST_NAMES_VI[name])
+        if not any(c.email for c in post.contacts):
+            contact = Contact(name=POST_NAMES_VI["noc"], role="noc_email", email=noc_email)
+            posts[name] = post.model_copy(update={"contacts": (*post.contacts, contact)})
+    return config.model_copy(update={"posts": posts})
 
 
 def offline_core(settings: Any, inventory: Inventory) -> Any:

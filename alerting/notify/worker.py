@@ -4,6 +4,8 @@
 is what tests and the storm benchmark call; ``run`` loops it in the service's
 event loop. Messages to one contact go out in order (a RECOVERED never
 overtakes its DOWN), and a channel over its rate is postponed, not failed.
+Every attempt that was made — sent or failed — is a line in the timeline of
+each incident the message is about.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
+from alerting.incidents import IncidentEvent
 from alerting.notify.channels import ChannelSender, SendResult
 from alerting.notify.config import NotifyConfig
 from alerting.notify.outbox import Outbox, OutboxRow
 from alerting.notify.ratelimit import RateLimits
 from alerting.notify.tables import notify_outbox
+from alerting.repository import IncidentRepository
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +101,8 @@ class OutboxWorker:
         result = self._attempt(row)
         if result.ok:
             self.outbox.sent(row, now)
+            self._timeline(row, now, "notify_sent", f"Đã gửi tới {self._who(row)} qua {row.channel[0]}: "
+                           f"{row.message.subject}")
             return "sent"
         channel = self.config.channels.get(row.channel[0])
         outcome = self.outbox.failed(
@@ -105,7 +111,27 @@ class OutboxWorker:
         log.warning(
             "outbox #%d to %s via %s failed (%s): %s", row.id, row.post, row.channel[0], outcome, result.error
         )
+        then = f"chuyển sang kênh {outcome.split('→', 1)[1]}" if "→" in outcome else "sẽ thử lại"
+        self._timeline(row, now, "notify_failed", f"Gửi không được tới {self._who(row)} qua {row.channel[0]} "
+                       f"(lần {row.attempts + 1}): {result.error or '?'}; {then}")
         return outcome
+
+    @staticmethod
+    def _who(row: OutboxRow) -> str:
+        return f"{row.meta.get('post_name') or row.post} ({row.contact})"
+
+    def _timeline(self, row: OutboxRow, now: int, kind: str, text: str) -> None:
+        """One line in the timeline of every incident the message is about (a failure here is only logged)."""
+        ids = row.meta.get("incidents") or [*row.meta.get("down", ()), *row.meta.get("recovered", ())]
+        if not ids:
+            return
+        data = {"outbox": row.id, "post": row.post, "channel": row.channel[0]}
+        try:
+            with self.outbox.engine.begin() as conn:
+                for incident_id in dict.fromkeys(int(i) for i in ids):
+                    IncidentRepository.add_event(conn, incident_id, IncidentEvent(now, kind, text, data=data))
+        except Exception:  # the message went (or not) either way; its timeline line must not undo that
+            log.exception("outbox #%d: could not write the incident timeline", row.id)
 
     def _attempt(self, row: OutboxRow) -> SendResult:
         channel, target = row.channel

@@ -4,8 +4,8 @@ No login needed and nothing secret inside: counts, durations and problem
 codes only. ``/healthz`` fails (503) when the scheduler has stalled — the
 process should be restarted; ``/readyz`` fails when anything major is wrong
 (metric store unreachable, spool filling or full, scheduler stalled, alert
-delivery failing, alerting database not answering) and says what, in the
-same words as the self-monitoring incidents.
+delivery failing, alerting database not answering, a command post no channel
+reaches) and says what, in the same words as the self-monitoring incidents.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram,
 from pydantic import BaseModel
 from sqlalchemy import text
 
-from alerting.incidents import Severity
+from alerting.incidents import IncidentKind, Severity
+from alerting.notify.coverage import summary_vi
 from alerting.rules.selfmon import Problem, SelfMonitor
 from api.context import ApiContext
 from api.metrics import TrucbanCollector
@@ -42,6 +43,7 @@ class HealthOut(BaseModel):
     status: str
     problems: list[ProblemOut] = []
     checked_at: int | None = None
+    posts_without_channel: list[str] = []  # command posts alerts cannot reach (ids)
 
 
 def monitor_of(ctx: ApiContext) -> SelfMonitor:
@@ -52,12 +54,38 @@ def monitor_of(ctx: ApiContext) -> SelfMonitor:
     return SelfMonitor(poller, ctx.store, ctx.alerting.engine if ctx.alerting else None)  # type: ignore[arg-type]
 
 
-def _out(problems: list[Problem], failing: bool, now: int, brief: bool = False) -> JSONResponse:
+def delivery_gaps(ctx: ApiContext) -> list[Any]:
+    """Posts an incident can be routed to that no channel reaches (``alerting.notify.coverage.Gap``).
+
+    The notifier is one of the alerting core's subscribers; without notification there is none.
+    """
+    for subscriber in getattr(ctx.alerting, "subscribers", ()):
+        gaps = getattr(subscriber, "delivery_gaps", None)
+        if callable(gaps):
+            return list(gaps())
+    return []
+
+
+def nowhere_problem(gaps: list[Any]) -> Problem:
+    """The readiness problem naming the posts alerts cannot reach."""
+    return Problem(
+        IncidentKind.DELIVERY_FAILING,
+        "notify_no_channel",
+        Severity.MAJOR,
+        f"Không gửi được cảnh báo tới: {summary_vi(gaps)} (không có kênh liên lạc)",
+        {"posts": [g.post for g in gaps]},
+    )
+
+
+def _out(
+    problems: list[Problem], failing: bool, now: int, brief: bool = False, nowhere: list[str] | None = None
+) -> JSONResponse:
     if brief and not problems:  # a healthy liveness answer stays the plain {"status": "ok"}
         return JSONResponse({"status": "ok"}, headers={"Cache-Control": "no-store"})
     body = HealthOut(
         status="failing" if failing else "ok",
         checked_at=now,
+        posts_without_channel=nowhere or [],
         problems=[
             ProblemOut(kind=p.kind.value, code=p.code, severity=int(p.severity), text=p.text)
             for p in problems
@@ -81,6 +109,7 @@ def router(ctx: ApiContext, app: FastAPI) -> APIRouter:
     )
     registry.register(TrucbanCollector(ctx, monitor))
     app.add_middleware(LatencyMiddleware, histogram=latency)
+    app.state.undeliverable = lambda: summary_vi(delivery_gaps(ctx))  # the pages' banner (base.html)
     api = APIRouter(tags=["health"])
     responses: dict[int | str, dict[str, Any]] = {
         503: {"model": HealthOut, "description": "something is wrong"}
@@ -95,7 +124,8 @@ def router(ctx: ApiContext, app: FastAPI) -> APIRouter:
 
     @api.get("/readyz", response_model=HealthOut, responses=responses)
     def readyz() -> JSONResponse:
-        """Readiness: fails when the store, spool, scheduler, delivery or database has a major problem."""
+        """Readiness: fails on a major problem of store, spool, scheduler, delivery or database,
+        and when a command post an incident can be routed to has no channel reaching it."""
         now = int(time.time())
         problems = monitor.problems(now)
         if ctx.alerting is not None:
@@ -111,7 +141,11 @@ def router(ctx: ApiContext, app: FastAPI) -> APIRouter:
                         "cơ sở dữ liệu cảnh báo không trả lời",
                     )
                 )
-        return _out(problems, any(p.severity >= Severity.MAJOR for p in problems), now)
+        gaps = delivery_gaps(ctx)
+        if gaps:
+            problems.append(nowhere_problem(gaps))
+        failing = any(p.severity >= Severity.MAJOR for p in problems)
+        return _out(problems, failing, now, nowhere=[g.post for g in gaps])
 
     @api.get(
         "/metrics",

@@ -119,7 +119,12 @@ def paging_service(
                         "name": "NOC",
                         "contacts": [{"name": "NOC", "email": "noc@lab.invalid"}],
                         "channels": ["email"],
-                    }
+                    },
+                    "coordinators": {  # an escalation level: every post routes reach needs a channel
+                        "name": "Điều phối",
+                        "contacts": [{"name": "ĐP", "email": "dp@lab.invalid"}],
+                        "channels": ["email"],
+                    },
                 },
             },
             allow_unicode=True,
