@@ -3,6 +3,11 @@ the runbook, and how to acknowledge. A short variant fits one or two SMS segment
 
 Rendering works on *snapshots* (plain dicts taken from incidents when they
 were queued), so a message can be rebuilt after a restart without the core.
+The cause is translated when the snapshot is taken (:mod:`alerting.notify.causes`:
+Vietnamese phrases, device names instead of ids). Links are absolute and shown
+as text in every variant: the e-mail's text/plain part is made from the HTML,
+so a mail client showing only plain text still has the runbook and the
+acknowledgement link.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from alerting.incidents import SEVERITY_VI, Incident, IncidentKind, Severity
+from alerting.notify.causes import cause_vi
 from inventory.inventory import Inventory
 
 SEVERITY_TAG = {
@@ -95,7 +101,7 @@ def snapshot(incident: Incident, inventory: Inventory) -> dict[str, Any]:
         "severity": int(incident.severity),
         "status": incident.status.value,
         "title": incident.title,
-        "why": incident.why,
+        "why": cause_vi(incident.why, inventory, incident.device),
         "runbook": incident.runbook,
         "commune": incident.commune,
         "commune_name": ref.name if ref else None,
@@ -235,8 +241,7 @@ def _html(
             ""
             if change in DONE
             else (
-                f'<br>Xác nhận: trả lời <b>XN {s["id"]}</b> hoặc <a href="{e(links.incident(s["id"]))}">'
-                f"mở sự cố #{s['id']}</a>"
+                f"<br>Xác nhận: trả lời <b>XN {s['id']}</b> hoặc mở {_link(links.incident(s['id']))}"
             )
         )
         recovered = f"<br>Phục hồi lúc: {e(links.local(s.get('resolved_at')))}" if change in DONE else ""
@@ -244,7 +249,7 @@ def _html(
             f"<tr><td><b>{e(CHANGE_VI[change])}</b><br>{e(SEVERITY_VI[Severity(s['severity'])])}</td>"
             f"<td><b>{e(s['title'])}</b><br>Nơi: {e(where)}<br>Từ lúc: {e(links.local(s['opened_at']))}"
             f"{recovered}<br>Nguyên nhân: {e(s['why'])}<br>Ảnh hưởng: {e(affects(s))}"
-            f'<br>Hướng dẫn: <a href="{e(links.runbook(s))}">{e(s["runbook"])}</a>{ack}</td></tr>'
+            f"<br>Hướng dẫn xử lý: {_link(links.runbook(s))}{ack}</td></tr>"
         )
     head = f"<p><b>Ảnh hưởng chung:</b> {e(summary)}</p>" if summary else ""
     return (
@@ -252,6 +257,11 @@ def _html(
         f"{''.join(rows)}</table><p>Tổng số sự cố đang xảy ra tại {e(post_name)}: {still_active}. "
         f"Giờ Việt Nam (Asia/Ho_Chi_Minh).</p></body></html>"
     )
+
+
+def _link(url: str) -> str:
+    """An anchor whose text is the absolute URL itself (it survives the HTML → plain text conversion)."""
+    return f'<a href="{html.escape(url)}">{html.escape(url)}</a>'
 
 
 def render_plain(subject: str, body: str) -> Rendered:

@@ -102,7 +102,11 @@ def readiness(inventory: Inventory, view: NetworkView, communes: list[str]) -> R
 
 
 def readiness_text(inventory: Inventory, report: Readiness, name: str) -> tuple[str, str]:
-    """(subject, body) in Vietnamese."""
+    """(subject, body) in Vietnamese, with commune and device names (the report keeps the ids)."""
+
+    def devices(ids: list[str], limit: int = 20) -> str:
+        names = [inventory.devices[d].name if d in inventory.devices else d for d in ids[:limit]]
+        return ", ".join(names) + (" …" if len(ids) > limit else "")
 
     def communes(codes: list[str]) -> str:
         names = [
@@ -119,13 +123,13 @@ def readiness_text(inventory: Inventory, report: Readiness, name: str) -> tuple[
         f"đã hỏng.",
         "",
         f"BTS điện lưới, ắc quy đầy (≥{FULL_CHARGE_PCT:.0f}%): {len(report.mains_full)}",
-        f"BTS điện lưới, ắc quy chưa đầy: {len(report.mains_low)} {', '.join(report.mains_low[:20])}",
-        f"BTS đang chạy ắc quy: {len(report.on_battery)} {', '.join(report.on_battery[:20])}",
-        f"BTS không có số liệu nguồn: {len(report.power_unknown)} {', '.join(report.power_unknown[:20])}",
+        f"BTS điện lưới, ắc quy chưa đầy: {len(report.mains_low)} {devices(report.mains_low)}",
+        f"BTS đang chạy ắc quy: {len(report.on_battery)} {devices(report.on_battery)}",
+        f"BTS không có số liệu nguồn: {len(report.power_unknown)} {devices(report.power_unknown)}",
         f"Xã có đường dự phòng hoạt động ({len(report.backup_ok)}): {communes(report.backup_ok)}",
         f"Xã KHÔNG có đường dự phòng hoạt động ({len(report.backup_missing)}): "
         f"{communes(report.backup_missing)}",
-        f"Thiết bị đã hỏng/không liên lạc được ({len(report.down)}): {', '.join(report.down[:30])}",
+        f"Thiết bị đã hỏng/không liên lạc được ({len(report.down)}): {devices(report.down, 30)}",
     ]
     subject = (f"[BÃO {name}] Sẵn sàng: {len(report.backup_missing)} xã thiếu dự phòng, "
                f"{len(report.down)} thiết bị hỏng")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from alerting.incidents import IncidentKind, Severity
-from alerting.notify.messages import Links, render_group, sms_segments
+from alerting.incidents import Incident, IncidentKind, IncidentStatus, Severity
+from alerting.notify.causes import cause_vi
+from alerting.notify.messages import Links, render_group, sms_segments, snapshot
+from inventory.inventory import Inventory
 from tests.unit.notify.conftest import T0, TZ
 
 LINKS = Links("https://trucban.haiphong.gov.vn", TZ)
@@ -65,3 +67,36 @@ def test_group_summary_counts_bts_on_battery_and_fits_sms() -> None:
 def test_segments_gsm_vs_unicode() -> None:
     assert sms_segments("a" * 160) == 1 and sms_segments("a" * 161) == 2
     assert sms_segments("ắ" * 70) == 1 and sms_segments("ắ" * 71) == 2 and sms_segments("ắ" * 135) == 3
+
+
+def test_cause_is_vietnamese_with_device_names_not_codes(lab_inventory: Inventory) -> None:
+    code = lab_inventory.watched_communes[0]
+    bts, router = f"c{code}-bts1", f"c{code}-r1"
+    incident = Incident(
+        id=3,
+        key=f"device_down:{bts}",
+        kind=IncidentKind.DEVICE_DOWN,
+        severity=Severity.MAJOR,
+        status=IncidentStatus.OPEN,
+        title="Mất kết nối: BTS",
+        why=f"{bts}: no SNMP answer from 127.0.0.1:16199 (timeout 2 s × 2); "
+        f"thiết bị cha {router} không hoạt động",
+        runbook="runbooks/device_down.md",
+        opened_at=T0,
+        updated_at=T0,
+        commune=code,
+        device=bts,
+    )
+    why = snapshot(incident, lab_inventory)["why"]
+    assert "không trả lời SNMP (hết thời gian chờ 2 s × 2 lần)" in why, why
+    assert lab_inventory.devices[router].name in why, why
+    for english_or_code in ("no SNMP answer", "timeout", bts, router):
+        assert english_or_code not in why, why
+    text = render_group("Ban Chỉ huy", [("new", snapshot(incident, lab_inventory))], 1, LINKS).text
+    assert f"Nguyên nhân: {why}" in text
+
+
+def test_unknown_collector_error_is_named_by_its_kind(lab_inventory: Inventory) -> None:
+    odd = cause_vi("the agent said something odd", lab_inventory)
+    assert odd == "lỗi giao thức (chi tiết kỹ thuật: the agent said something odd)"
+    assert cause_vi("ipv4 10.0.0.1: timed out", lab_inventory) == "ipv4 10.0.0.1: hết thời gian chờ"
