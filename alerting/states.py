@@ -22,7 +22,7 @@ from enum import StrEnum
 
 from alerting.flapping import is_flapping
 from alerting.rules.config import RulesConfig
-from collectors.base import PollResult
+from collectors.base import PollResult, failure_vi
 from inventory.inventory import Inventory
 
 IF_MEASUREMENT = "snmp_if"
@@ -162,7 +162,7 @@ class StateTracker:
             return _set(state, Status.UNREACHABLE, result.ts, f"thiết bị cha {cut_off} không hoạt động")
         if state.failures < self.rules.confirm_failures and state.status not in FAILED:
             return None  # soft failure: wait for confirmation
-        return _set(state, Status.DOWN, result.ts, result.error or "không trả lời")
+        return _set(state, Status.DOWN, result.ts, failure_vi(result))
 
     def _unobserved(self, dev_id: str, now: int | None) -> Transition | None:
         """No new result: unreachable if its parents all failed, unknown once its news is stale."""

@@ -107,3 +107,12 @@ def test_down_device_cut_off_by_its_parent_keeps_its_incident(
     changes = core(results(lab_inventory, T0 + 3 * STEP, silent={pwr}))  # router back, pwr still dead
     assert f"device_down:{pwr}" in core.incidents.active()
     assert all(c.incident.key != f"device_down:{pwr}" or c.kind is ChangeKind.UPDATED for c in changes)
+
+
+def test_down_reason_is_vietnamese(lab_inventory: Inventory, store: SqliteMetricStore, db: Engine) -> None:
+    core = AlertingCore(lab_inventory, store, db)
+    pwr, _ = _bts_site(lab_inventory)
+    core(results(lab_inventory, T0))
+    core(results(lab_inventory, T0 + STEP, silent={pwr}))  # the collector's error text is English
+    assert core.tracker.states[pwr].reason == "không trả lời (hết thời gian chờ)"
+    assert core.incidents.active()[f"device_down:{pwr}"].why == "không trả lời (hết thời gian chờ)"
