@@ -5,6 +5,10 @@ on backup is a low-severity incident that escalates after a configured time;
 isolated (every uplink down while the access router still answers) is
 critical. A failed access router is the availability rule's business, not
 this one's; a flapping link raises one flapping incident instead.
+
+A link whose router cannot be seen keeps its last known state here: a commune
+on backup whose router then fails is still on backup (and its router is down),
+not "back to normal" — the incident ends only when the primary is seen up.
 """
 
 from __future__ import annotations
@@ -44,12 +48,18 @@ def commune_connectivity(ctx: RuleContext, commune: str) -> str:
     return _connectivity(links, states)
 
 
+def _seen(state: DeviceState) -> Status:
+    """A link's status, or its last observed one while it cannot be seen."""
+    return state.known if state.status is Status.UNKNOWN else state.status
+
+
 def _connectivity(links: list[Link], states: dict[str, DeviceState]) -> str:
-    if not links or all(states[link.id].status is Status.UNKNOWN for link in links):
+    seen = {link.id: _seen(states[link.id]) for link in links}
+    if not links or all(seen[link.id] is Status.UNKNOWN for link in links):
         return "unknown"
-    if any(link.kind is LinkKind.PRIMARY and states[link.id].status is Status.UP for link in links):
+    if any(link.kind is LinkKind.PRIMARY and seen[link.id] is Status.UP for link in links):
         return "primary"
-    backups = [link for link in links if link.kind is LinkKind.BACKUP and states[link.id].status is Status.UP]
+    backups = [link for link in links if link.kind is LinkKind.BACKUP and seen[link.id] is Status.UP]
     if backups:
         return f"backup:{backups[0].medium.value}"
     return "isolated"
@@ -62,20 +72,23 @@ def _commune_condition(ctx: RuleContext, commune: str, links: list[Link],
     primary = [link for link in links if link.kind is LinkKind.PRIMARY]
     device = (primary or links)[0].device
     where = ctx.where(device)
+    unseen = all(states[link.id].status is Status.UNKNOWN for link in links)
     if mode.startswith("backup:"):
         medium = mode.split(":", 1)[1]
-        since = min(states[link.id].since for link in primary) if primary else ctx.now
+        since = min(_since(states[link.id]) for link in primary) if primary else ctx.now
         long_on_backup = ctx.now - since >= ctx.rules.failover.escalate_after_s
         return Condition(
             key=f"link_on_backup:{commune}", kind=IncidentKind.LINK_ON_BACKUP,
             severity=Severity.WARNING if long_on_backup else Severity.INFO,
             title=f"{name} đang chạy đường dự phòng {MEDIUM_VI.get(medium, medium)}",
             why="đường truyền chính (TSLCD) mất tín hiệu; đã chuyển sang đường dự phòng"
-                + (f", quá {ctx.rules.failover.escalate_after_s // 60} phút" if long_on_backup else ""),
+                + (f", quá {ctx.rules.failover.escalate_after_s // 60} phút" if long_on_backup else "")
+                + ("; không còn theo dõi được đường truyền (router không trả lời), đây là trạng thái "
+                   "lần cuối" if unseen else ""),
             since=since, details={"medium": medium}, **where,
         )
     if mode == "isolated":
-        since = max(states[link.id].since for link in links)
+        since = max(_since(states[link.id]) for link in links)
         return Condition(
             key=f"commune_isolated:{commune}", kind=IncidentKind.COMMUNE_ISOLATED,
             severity=Severity.CRITICAL, title=f"{name} bị cô lập: mất cả đường chính và dự phòng",
@@ -83,6 +96,10 @@ def _commune_condition(ctx: RuleContext, commune: str, links: list[Link],
             affected=tuple(link.id for link in links), **where,
         )
     return None
+
+
+def _since(state: DeviceState) -> int:
+    return state.known_since if state.status is Status.UNKNOWN else state.since
 
 
 def _link_flapping(ctx: RuleContext, link: Link, state: DeviceState) -> Condition:

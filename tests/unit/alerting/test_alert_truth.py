@@ -116,3 +116,20 @@ def test_down_reason_is_vietnamese(lab_inventory: Inventory, store: SqliteMetric
     core(results(lab_inventory, T0 + STEP, silent={pwr}))  # the collector's error text is English
     assert core.tracker.states[pwr].reason == "không trả lời (hết thời gian chờ)"
     assert core.incidents.active()[f"device_down:{pwr}"].why == "không trả lời (hết thời gian chờ)"
+
+
+def test_on_backup_stays_while_its_router_cannot_be_seen(
+    lab_inventory: Inventory, store: SqliteMetricStore, db: Engine
+) -> None:
+    core = AlertingCore(lab_inventory, store, db)
+    _, router = _bts_site(lab_inventory)
+    commune = router.removeprefix("c").removesuffix("-r1")
+    key = f"link_on_backup:{commune}"
+    core(results(lab_inventory, T0))
+    core(results(lab_inventory, T0 + STEP, if_down={router: {1}}))
+    assert key in core.incidents.active()
+    changes = core(results(lab_inventory, T0 + 2 * STEP, silent={router}))
+    assert all(c.incident.key != key or c.kind is not ChangeKind.RESOLVED for c in changes)
+    assert "lần cuối" in core.incidents.active()[key].why
+    core(results(lab_inventory, T0 + 3 * STEP))  # router answers, primary seen up
+    assert key not in core.incidents.active()
