@@ -65,7 +65,8 @@ missed
   ``missed_down``      an outage observable for more than ``2 × I`` whose expected
                        post got no DOWN;
   ``missed_recovered`` an outage that had to be told (or was told DOWN) and whose
-                       post got no RECOVERED within the recovery grace.
+                       post got no true RECOVERED within the recovery grace (a false
+                       one does not count).
 late
   ``late_down``        the first DOWN for an outage at its expected post was
                        accepted more than ``I + LATE_S`` after ``first_seen``.
@@ -497,16 +498,17 @@ class Checker:
                           f"{self._describe(outage)}")
             outage.downs.append((mail, inc_id))
             return
-        self._judge_recovery(mail, inc, outage)
-        if expected:
-            if outage.recovereds and all(m is not mail for m, _ in outage.recovereds):
-                first = outage.recovereds[0]
-                self._add("false", "duplicate_recovered", mail.post, inc, device, mail.at,
-                          f"recovery already told by #{first[1]} at {self.rel(first[0].at)}; "
-                          f"{self._describe(outage)}")
-            outage.recovereds.append((mail, inc_id))
+        if not self._judge_recovery(mail, inc, outage) or not expected:
+            return
+        if outage.recovereds and all(m is not mail for m, _ in outage.recovereds):
+            first = outage.recovereds[0]
+            self._add("false", "duplicate_recovered", mail.post, inc, device, mail.at,
+                      f"recovery already told by #{first[1]} at {self.rel(first[0].at)}; "
+                      f"{self._describe(outage)}")
+        outage.recovereds.append((mail, inc_id))
 
-    def _judge_recovery(self, mail: Mail, inc: IncidentRow, outage: Outage) -> None:
+    def _judge_recovery(self, mail: Mail, inc: IncidentRow, outage: Outage) -> bool:
+        """True when the RECOVERED is true (else a finding is added)."""
         a, truth, device = outage.applied, self.truth, outage.fault.device
         resolved = float(inc.resolved_at) if inc.resolved_at is not None else mail.at
         if outage.subject[0] == "device":
@@ -519,13 +521,15 @@ class Checker:
             still = "down" if outage.subject[0] == "device" else "on battery"
             self._add("false", "false_recovered", mail.post, inc, device, mail.at,
                       f"resolved {self.rel(resolved)} while still {still}; {self._describe(outage)}")
-            return
+            return False
         if not truth.ever(well, a.end_at, max(resolved, a.end_at) + RESPONSE_S):
             cut = sorted(x for x in self.world.ancestors(device)
                          if truth.failing_in(x, a.end_at, resolved + RESPONSE_S))
             self._add("false", "false_recovered", mail.post, inc, device, mail.at,
                       f"resolved {self.rel(resolved)} without observing it (unreachable; "
                       f"{', '.join(cut) or 'parent'} failing); {self._describe(outage)}")
+            return False
+        return True
 
     def _judge_unmapped_recovery(self, mail: Mail, inc: IncidentRow) -> None:
         subject = self._subject(inc)

@@ -15,16 +15,17 @@ after a mains fault), so every fault of a device is distinguishable. Episodes:
                 intervals; 1 in 4 are *short* (0.3–1.5 intervals: may be told)
 ``mains``       the power system loses mains and drains its battery, 2.6–4 health
                 intervals, then mains returns
-``nested``      the BTS or power system stops; 3.2–4.5 intervals later its switch
+``nested``      the BTS or power system stops; 3.2–4 intervals later its switch
                 or router stops (a parent cut over a failed child), comes back
-                3.2–5 intervals later, and the child comes back 3.2–4.5 intervals
+                3.2–4.5 intervals later, and the child comes back 3.2–4 intervals
                 after that
-``battery-cut`` mains lost; 2.6–3.2 health intervals later the switch/router stops
-                (the power system is cut off while on battery) and returns; mains
-                returns 2.2–3 health intervals after the parent
-``battery-dark`` mains lost; 2.6–3.2 health intervals later the power system itself
-                stops answering (the battery ran flat), restarts 3.2–5 poll
-                intervals later still on battery; mains returns 2.2–3 health
+``battery-cut`` mains lost; 1.6–2.2 health intervals later (the on-battery message
+                is out) the switch/router stops — the power system is cut off while
+                on battery — and returns 3.2–4.5 poll intervals later; mains
+                returns 1.3–2 health intervals after the parent
+``battery-dark`` mains lost; 1.6–2.2 health intervals later the power system itself
+                stops answering (the battery ran flat), restarts 3.2–4.5 poll
+                intervals later still on battery; mains returns 1.3–2 health
                 intervals after that
 
 City: ``agg-a``/``agg-b`` outages (never overlapping each other, so the
@@ -35,7 +36,8 @@ independent ``stop`` episodes.
 
 Episode start instants are uniform, except that one in three is moved into the
 middle of a cycle of the slowest plan (phase 15–45 % of ``inventory_s``, while
-that plan's polls are still being spread over its jitter window).
+that plan's polls are still being spread over its jitter window); ``phase0``
+tells the generator where ``T0`` falls in that plan's cycle.
 """
 
 from __future__ import annotations
@@ -108,8 +110,8 @@ class _Builder:
     """Episode placement for one lane (a commune or a city device)."""
 
     def __init__(self, rng: random.Random, timing: Timing, window_s: float, prefix: str,
-                 blocked: list[tuple[float, float]]) -> None:
-        self.rng, self.t, self.window, self.prefix = rng, timing, window_s, prefix
+                 blocked: list[tuple[float, float]], phase0: float = 0.0) -> None:
+        self.rng, self.t, self.window, self.prefix, self.phase0 = rng, timing, window_s, prefix, phase0
         self.blocked = sorted(blocked)
         self.faults: list[Fault] = []
 
@@ -123,8 +125,8 @@ class _Builder:
         if self.rng.random() < 1 / 3:
             v = self.t.inventory_s
             phase = self.rng.uniform(0.15, 0.45) * v
-            start = math.floor(start / v) * v + phase
-            if start < cursor:
+            start = math.floor((start + self.phase0) / v) * v + phase - self.phase0
+            while start < cursor:
                 start += v
         return round(start, 1)
 
@@ -171,10 +173,10 @@ def _drain(rng: random.Random) -> float:
 
 
 def commune_episodes(c: CommuneSpec, rng: random.Random, timing: Timing, window_s: float,
-                     blocked: list[tuple[float, float]], cursor: float) -> list[Fault]:
+                     blocked: list[tuple[float, float]], cursor: float, phase0: float = 0.0) -> list[Fault]:
     """Sequential random episodes for one commune."""
     p, h = timing.poll_s, timing.health_s
-    b = _Builder(rng, timing, window_s, f"{c.code}-", blocked)
+    b = _Builder(rng, timing, window_s, f"{c.code}-", blocked, phase0)
     r, sw, bts, pwr = (c.device(x) for x in ("r", "sw", "bts", "pwr"))
 
     def choose(t: float) -> tuple[list[tuple[str, str, float, float, str, float]], float]:
@@ -189,23 +191,23 @@ def commune_episodes(c: CommuneSpec, rng: random.Random, timing: Timing, window_
             return [("mains", pwr, t, t + b.u(2.6, 4.0, h), "drain", _drain(rng))], 3 * h + rng.uniform(0, p)
         if kind == "nested":
             child, parent = rng.choice([bts, pwr]), rng.choice([sw, r])
-            p_down = t + b.u(3.2, 4.5, p)
-            p_up = p_down + b.u(3.2, 5.0, p)
-            c_up = p_up + b.u(3.2, 4.5, p)
+            p_down = t + b.u(3.2, 4.0, p)
+            p_up = p_down + b.u(3.2, 4.5, p)
+            c_up = p_up + b.u(3.2, 4.0, p)
             return [("stop", child, t, c_up, "freeze", 0.0), ("stop", parent, p_down, p_up, "freeze", 0.0)], \
                 3 * p + rng.uniform(0, p)
         if kind == "battery-cut":
             parent = rng.choice([sw, r])
-            p_down = t + b.u(2.6, 3.2, h)
-            p_up = p_down + b.u(3.2, 5.0, p)
-            m_up = p_up + b.u(2.2, 3.0, h)
+            p_down = t + b.u(1.6, 2.2, h)
+            p_up = p_down + b.u(3.2, 4.5, p)
+            m_up = p_up + b.u(1.3, 2.0, h)
             parts = [("mains", pwr, t, m_up, "drain", _drain(rng)),
                      ("stop", parent, p_down, p_up, "freeze", 0.0)]
             return parts, 3 * h + rng.uniform(0, p)
         # battery-dark
-        d_down = t + b.u(2.6, 3.2, h)
-        d_up = d_down + b.u(3.2, 5.0, p)
-        m_up = d_up + b.u(2.2, 3.0, h)
+        d_down = t + b.u(1.6, 2.2, h)
+        d_up = d_down + b.u(3.2, 4.5, p)
+        m_up = d_up + b.u(1.3, 2.0, h)
         mode = "kill" if rng.random() < 0.5 else "freeze"
         return [("mains", pwr, t, m_up, "drain", _drain(rng)), ("stop", pwr, d_down, d_up, mode, 0.0)], \
             3 * h + rng.uniform(0, p)
@@ -240,7 +242,7 @@ def _with_episode_names(faults: list[Fault], cutters: tuple[str, str]) -> list[F
 
 
 def city_faults(world: World, rng: random.Random, timing: Timing, window_s: float,
-                cursor: float) -> list[Fault]:
+                cursor: float, phase0: float = 0.0) -> list[Fault]:
     """Aggregation-router outages (alternating, never overlapping) and DNS-pair stops."""
     p = timing.poll_s
     out: list[Fault] = []
@@ -259,7 +261,7 @@ def city_faults(world: World, rng: random.Random, timing: Timing, window_s: floa
         # long quiet spells between core outages so cut-off communes get time for their own faults
         t = end + 3 * p + rng.uniform(3 * timing.health_s + 6 * p, 3 * timing.health_s + 18 * p)
     for dev in ("dns-1", "dns-2"):
-        b = _Builder(rng, timing, window_s, f"city-{dev}-", [])
+        b = _Builder(rng, timing, window_s, f"city-{dev}-", [], phase0)
 
         def choose(t: float, dev: str = dev) -> tuple[list[tuple[str, str, float, float, str, float]], float]:
             if rng.random() < 0.25:
@@ -274,22 +276,25 @@ def city_faults(world: World, rng: random.Random, timing: Timing, window_s: floa
 
 
 def generate(world: World, seeds: list[int], timing: Timing, window_s: float,
-             lead_s: float | None = None) -> Schedule:
+             lead_s: float | None = None, phase0: float = 0.0) -> Schedule:
     """The whole run's schedule.
 
     The city core's faults come from ``seeds[0]``; the communes are dealt to the
     seeds round-robin and each commune's episodes come from
     ``random.Random(f"{seed}/{commune code}")``, so a seed reproduces its
     communes' schedules whatever else runs beside them. ``lead_s``: first
-    possible fault instant (default one poll interval after ``T0``).
+    possible fault instant (default one poll interval after ``T0``);
+    ``phase0``: where ``T0`` falls in the slowest plan's cycle (seconds), so
+    "mid-cycle" instants are mid-cycle of the running service's plan.
     """
     lead = timing.poll_s if lead_s is None else lead_s
-    city = city_faults(world, random.Random(f"{seeds[0]}/city"), timing, window_s, lead)
+    city = city_faults(world, random.Random(f"{seeds[0]}/city"), timing, window_s, lead, phase0)
     cuts = [f for f in city if f.device.startswith("agg-")]
     faults = list(city)
     for i, c in enumerate(world.communes):
         seed = seeds[i % len(seeds)]
         blocked = [(f.start, f.end + 3 * timing.poll_s)
                    for f in cuts if c.homing == f.device.removeprefix("agg-")]
-        faults += commune_episodes(c, random.Random(f"{seed}/{c.code}"), timing, window_s, blocked, lead)
+        faults += commune_episodes(c, random.Random(f"{seed}/{c.code}"), timing, window_s, blocked, lead,
+                                   phase0)
     return Schedule(sorted(faults, key=lambda f: (f.start, f.id)), list(seeds), window_s, timing)

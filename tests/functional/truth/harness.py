@@ -1,0 +1,230 @@
+"""One truth run, end to end: agents, SMTP, the real service, a seeded schedule, the judge.
+
+``TruthRun(config).run()`` starts one snmpsim agent per device, an SMTP
+server and ``trucban run --inventory``; waits until the service has seen every
+device up; stages the schedule in real time (recording the instant each fault
+really began and ended); keeps collecting mail for the tail; stops everything
+(also on errors: :meth:`TruthRun.close` is idempotent and used by fixtures and
+the benchmark's ``finally``); reads the incidents and returns the checker's
+:class:`~tests.functional.truth.checker.Report`.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.functional.truth.agents import Agent, free_agent_ports
+from tests.functional.truth.checker import SLACK_S, Applied, Report, check, read_incidents
+from tests.functional.truth.peers import SmtpSink, TrucbanProcess
+from tests.functional.truth.schedule import Fault, Schedule, Timing, generate
+from tests.functional.truth.world import World, build_world
+
+
+def shipped_group_interval_s() -> float:
+    """The notifier's shipped ``group_interval`` (what a RECOVERED may wait behind)."""
+    from alerting.notify.config import Timers
+
+    return float(Timers().group_interval_s)
+
+
+@dataclass
+class RunConfig:
+    """What to run: seeds, how many communes, how long to stage faults, how long to listen after."""
+
+    seeds: list[int]
+    communes: int
+    window_s: float
+    workdir: Path
+    timing: Timing = field(default_factory=Timing)
+    tail_s: float | None = None  # None: until every recovery's grace is over
+    warmup_timeout_s: float = 90.0
+    log: Callable[[str], None] = print
+
+
+class TruthRun:
+    """Owns every process of one run."""
+
+    def __init__(self, config: RunConfig) -> None:
+        self.config = config
+        self.world: World = build_world(config.communes)
+        self.agents: dict[str, Agent] = {}
+        self.smtp = SmtpSink()
+        self.service: TrucbanProcess | None = None
+        self.schedule: Schedule | None = None
+        self.applied: dict[str, Applied] = {}
+        self.t0 = 0.0
+        self.plan_start = 0.0
+        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="truth-agent")
+        self._pending_up: dict[str, Future[float]] = {}
+
+    # -------------------------------------------------------------- set-up
+
+    def start_agents(self) -> None:
+        """Write data files and start every agent; wait until each answers."""
+        rng = random.Random(f"{self.config.seeds[0]}/agents")
+        ports = free_agent_ports(len(self.world.devices), rng)
+        self.world = self.world.with_ports(dict(zip(self.world.devices, ports, strict=True)))
+        root = self.config.workdir / "agents"
+        for dev_id, spec in self.world.devices.items():
+            agent = Agent(spec, root / dev_id)
+            agent.write_data(random.Random(f"{self.config.seeds[0]}/{dev_id}"))
+            self.agents[dev_id] = agent
+        for agent in self.agents.values():
+            agent.spawn()
+        list(self._pool.map(lambda a: a.wait_ready(60.0), self.agents.values()))
+
+    def start_service(self) -> None:
+        """SMTP server, inventory files, then ``trucban run``; wait for /healthz."""
+        self.smtp.start()
+        inventory = self.world.write_inventory(self.config.workdir / "inventory")
+        self.service = TrucbanProcess(inventory, self.config.workdir / "data", self.smtp.port,
+                                      self.world.noc_email, self.config.timing)
+        self.plan_start = self.service.start()
+
+    def wait_all_up(self) -> bool:
+        """Until the service's saved device states say every device is up (False on time-out)."""
+        assert self.service is not None
+        deadline = time.monotonic() + self.config.warmup_timeout_s
+        want = set(self.world.devices)
+        while time.monotonic() < deadline:
+            if not self.service.alive():
+                raise RuntimeError(f"trucban exited during warm-up:\n{self.service.log_tail()}")
+            if want <= self._devices_up():
+                return True
+            time.sleep(1.0)
+        return False
+
+    def _devices_up(self) -> set[str]:
+        assert self.service is not None
+        db = self.service.alerting_db
+        if not db.exists():
+            return set()
+        try:
+            conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+            try:
+                rows = conn.execute("SELECT device, status FROM device_states").fetchall()
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            return set()
+        return {d for d, s in rows if s == "up"}
+
+    # -------------------------------------------------------------- staging
+
+    def stage(self) -> None:
+        """Generate the schedule against the running service's phase and apply it in real time."""
+        cfg = self.config
+        self.t0 = time.time()
+        phase0 = round((self.t0 - self.plan_start) % cfg.timing.inventory_s, 1)
+        self.schedule = generate(self.world, cfg.seeds, cfg.timing, cfg.window_s, phase0=phase0)
+        cfg.log(f"truth: T0 phase in the {cfg.timing.inventory_s:.0f}s plan ≈ {phase0:.1f}s; "
+                f"{len(self.schedule.faults)} faults over {cfg.window_s:.0f}s: "
+                + ", ".join(f"{k}={v}" for k, v in sorted(Counter(f.episode for f in self.schedule.faults)
+                                                          .items())))
+        starts: dict[str, float] = {}
+        ends: dict[str, float] = {}
+        for offset, what, fault in self.schedule.actions():
+            delay = self.t0 + offset - time.time()
+            if delay > 0:
+                time.sleep(delay)
+            assert self.service is not None
+            if not self.service.alive():
+                raise RuntimeError(f"trucban exited during the run:\n{self.service.log_tail()}")
+            if what == "start":
+                starts[fault.id] = self._begin(fault)
+            else:
+                ends[fault.id] = self._end(fault)
+        for fault in self.schedule.faults:
+            up = self._pending_up.pop(fault.id).result(60) if fault.id in self._pending_up else ends[fault.id]
+            self.applied[fault.id] = Applied(fault, starts[fault.id], ends[fault.id], up)
+
+    def _begin(self, fault: Fault) -> float:
+        agent = self.agents[fault.device]
+        if fault.kind == "mains":
+            return agent.mains_lost(fault.drain_per_min)
+        return agent.kill() if fault.mode == "kill" else agent.freeze()
+
+    def _end(self, fault: Fault) -> float:
+        agent = self.agents[fault.device]
+        if fault.kind == "mains":
+            return agent.mains_back()
+        if fault.mode == "kill":
+            at = agent.restart()
+            self._pending_up[fault.id] = self._pool.submit(agent.wait_ready, 30.0)
+            return at
+        return agent.thaw()
+
+    def listen(self) -> float:
+        """Keep collecting mail for the tail; return the end of the run."""
+        assert self.schedule is not None
+        cfg = self.config
+        if cfg.tail_s is not None:
+            until = self.t0 + self.schedule.last_end + cfg.tail_s
+        else:
+            grace = shipped_group_interval_s() + cfg.timing.health_s + SLACK_S + 10.0
+            until = max(a.up_at for a in self.applied.values()) + grace if self.applied else time.time()
+        while time.time() < until:
+            assert self.service is not None
+            if not self.service.alive():
+                raise RuntimeError(f"trucban exited during the tail:\n{self.service.log_tail()}")
+            time.sleep(min(5.0, max(0.0, until - time.time())))
+        return time.time()
+
+    # -------------------------------------------------------------- whole run
+
+    def run(self) -> Report:
+        """Everything; always cleans up."""
+        cfg = self.config
+        try:
+            started = time.monotonic()
+            self.start_agents()
+            cfg.log(f"truth: {len(self.agents)} agents up in {time.monotonic() - started:.1f}s "
+                    f"({len(self.world.communes)} communes + city core)")
+            self.start_service()
+            all_up = self.wait_all_up()
+            cfg.log(f"truth: service up, {'every device seen up' if all_up else 'NOT every device seen up'} "
+                    f"{time.time() - self.plan_start:.1f}s after /healthz")
+            self.stage()
+            run_end = self.listen()
+        finally:
+            self.close()
+        assert self.service is not None and self.schedule is not None
+        incidents = read_incidents(self.service.alerting_db)
+        report = check(self.world, cfg.timing, list(self.applied.values()), self.smtp.snapshot(), incidents,
+                       self.t0, run_end, shipped_group_interval_s())
+        report.notes.append(self._phase_note())
+        report.notes.append(f"service log: {self.service.log_path}")
+        return report
+
+    def _phase_note(self) -> str:
+        """Where fault instants fell in each plan's cycle (plans start at /healthz, approximately)."""
+        timing = self.config.timing
+        parts = []
+        for name, interval in (("poll", timing.poll_s), ("health", timing.health_s),
+                               ("inventory", timing.inventory_s)):
+            phases = [((a.start_at - self.plan_start) % interval) / interval for a in self.applied.values()]
+            bins = Counter(min(3, int(p * 4)) for p in phases)
+            quarters = "/".join(str(bins.get(i, 0)) for i in range(4))
+            parts.append(f"{name} {interval:.0f}s quarters {quarters}")
+        return "fault phases: " + "; ".join(parts)
+
+    def close(self) -> None:
+        """Stop the service, every agent and the SMTP server (idempotent)."""
+        if self.service is not None:
+            self.service.stop()
+        for agent in self.agents.values():
+            agent.stop()
+        self.smtp.stop()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def run_truth(config: RunConfig) -> Report:
+    """One run; see :class:`TruthRun`."""
+    return TruthRun(config).run()
