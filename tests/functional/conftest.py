@@ -20,6 +20,7 @@ from inventory.inventory import Inventory
 from inventory.loader import load_inventory
 from lab.generator import LabLayout, generate_lab
 from lab.runner import LabAgents, clear, free_udp_port
+from tests.functional.notify_peers import SmtpSink
 from tests.functional.web_peers import ensure_user, login
 from trucban.service import Service, build_service
 from trucban.settings import load_settings
@@ -84,9 +85,12 @@ def healthy_lab(lab: Lab) -> Iterator[Lab]:
 @pytest.fixture(scope="session")
 def running(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
     """Trucban's single-node service polling the lab every two seconds, over real HTTP."""
+    mail = SmtpSink()  # alerts go somewhere real: every post must have a channel (or not be ready)
+    mail.start()
     settings = load_settings(
         env={}, data_dir=tmp_path_factory.mktemp("data"), http_port=free_tcp_port(),
         poll_interval_s=POLL_INTERVAL_S, health_interval_s=POLL_INTERVAL_S * 2,
+        smtp_host="127.0.0.1", smtp_port=mail.port, smtp_starttls=False, noc_email="noc@lab.invalid",
     )
     service = build_service(settings, lab.inventory)
     server = uvicorn.Server(uvicorn.Config(service.app(), host="127.0.0.1",
@@ -107,6 +111,7 @@ def running(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runn
         client.close()
         server.should_exit = True
         thread.join(timeout=10)
+        mail.stop()
 
 
 def wait_for(predicate, timeout: float, interval: float = 0.25):  # type: ignore[no-untyped-def]
