@@ -313,6 +313,22 @@ class Report:
         return sorted((f for f in self.findings if f.verdict in ("false", "missed", "late")),
                       key=lambda f: (f.at or 0.0, f.post))
 
+    def outage_table(self) -> str:
+        """Per episode type: outages, must-tell, told DOWN, told RECOVERED, median/max first-DOWN delay."""
+        rows: dict[str, list[Outage]] = {}
+        for o in self.outages:
+            rows.setdefault(f"{o.fault.episode}/{o.subject[0]}", []).append(o)
+        lines = ["episode/subject          outages must_tell down recovered  median_s  max_s"]
+        for name, group in sorted(rows.items()):
+            delays = sorted(o.downs[0][0].at - o.first_seen for o in group if o.downs and o.first_seen)
+            median = f"{delays[len(delays) // 2]:8.1f}" if delays else "       —"
+            worst = f"{delays[-1]:6.1f}" if delays else "     —"
+            told = sum(bool(o.downs) for o in group)
+            recovered = sum(bool(o.recovereds) for o in group)
+            lines.append(f"{name:<24} {len(group):7d} {sum(o.must_tell for o in group):9d} "
+                         f"{told:4d} {recovered:9d} {median} {worst}")
+        return "\n".join(lines)
+
     def render(self, limit: int | None = None) -> str:
         """A readable listing: every bad message (post, incident, kind, device, times vs truth)."""
         lines = [f"T0 = {datetime.fromtimestamp(self.t0, TZ):%Y-%m-%d %H:%M:%S %Z}; faults={self.faults} "
