@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from alerting.bts_status import on_battery
 from inventory.inventory import Inventory
 from inventory.model import DeviceRole, LinkKind
 
 FULL_CHARGE_PCT = 95.0
-ON_BATTERY_SOURCE = 5
 
 
 class NetworkView(Protocol):
@@ -84,7 +84,7 @@ def readiness(inventory: Inventory, view: NetworkView, communes: list[str]) -> R
         fields = view.power(dev.id) if status not in ("down", "unreachable") else None
         if not fields:
             report.power_unknown.append(dev.id)
-        elif fields.get("output_source") == ON_BATTERY_SOURCE or (fields.get("seconds_on_battery") or 0) > 0:
+        elif on_battery(fields):
             report.on_battery.append(dev.id)
         elif float(fields.get("charge_pct") or 0) >= FULL_CHARGE_PCT:
             report.mains_full.append(dev.id)
