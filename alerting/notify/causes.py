@@ -13,25 +13,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from collectors.base import ERROR_KIND_VI
 from inventory.inventory import Inventory
 
 Sub = str | Callable[[re.Match[str]], str]
 
-# Error kinds the collectors report (``PollResult.error_kind``), for phrases without a translation below.
-ERROR_KIND_VI = {
-    "timeout": "không trả lời (hết thời gian chờ)",
-    "no_reply": "không trả lời",
-    "auth": "sai thông tin đăng nhập",
-    "unreachable": "không tới được thiết bị",
-    "refused": "bị từ chối kết nối",
-    "permission": "không đủ quyền",
-    "protocol": "lỗi giao thức",
-    "malformed": "trả lời sai định dạng",
-    "malformed_xml": "trả lời sai định dạng",
-    "unparseable": "không đọc được câu trả lời",
-    "rpc_error": "thiết bị báo lỗi",
-    "internal": "lỗi nội bộ của Trucban",
-}
 KIND_HINTS = (  # (words in an English error, its kind)
     (re.compile(r"time(d)?[ -]?out|no answer|no reply", re.I), "timeout"),
     (re.compile(r"auth|login|credential|password|rejected", re.I), "auth"),
