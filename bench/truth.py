@@ -15,7 +15,8 @@ table and, last:
 
 ``p95_notify_s``: p95 of fault instant → first SMTP accept of its DOWN at its
 post. Run: ``.venv/bin/python -m bench.truth [--seed 7] [--faults 200]``
-(about 17 minutes for 200 faults).
+(about 17 minutes for 200 faults); ``--rejudge WORKDIR`` judges a finished
+run again from its ``truth-record.json`` and the service's database.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import time
 from pathlib import Path
 
 from tests.functional.truth.checker import Report
-from tests.functional.truth.harness import RunConfig, TruthRun
+from tests.functional.truth.harness import RunConfig, TruthRun, rejudge
 from tests.functional.truth.schedule import Timing, generate
 from tests.functional.truth.world import build_world
 
@@ -74,10 +75,15 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=10.0,
                         help="poll interval (health 2×, inventory 6×)")
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--rejudge", type=Path, default=None, metavar="WORKDIR",
+                        help="judge a finished run again from its record (no new run)")
     args = parser.parse_args()
     timing = Timing(args.interval, 2 * args.interval, 6 * args.interval)
     started = time.monotonic()
-    report = run(args.seed, args.faults, args.window, timing, args.workdir)
+    if args.rejudge:
+        report = rejudge(args.rejudge)
+    else:
+        report = run(args.seed, args.faults, args.window, timing, args.workdir)
     print(report.outage_table())
     print(report.render())
     print(f"wall time {time.monotonic() - started:.0f}s")

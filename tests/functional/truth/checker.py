@@ -18,8 +18,10 @@ Ground truth
   device's own failure is *observable* when it has no parents or at least one
   reachable parent; otherwise its silence is *explained* by its parents.
 - Each fault is an *outage* of a subject: ``device`` (stop faults) or ``mains``
-  (power system on battery). Its *observation interval* ``I`` is the plan that
-  sees it: ``poll_interval_s`` for devices, ``health_interval_s`` for UPS-MIB.
+  (power system on battery). Its *observation interval* ``I`` is
+  ``poll_interval_s`` for both: the invariant promises the first message within
+  *poll interval* + 10 s, and the README says a power system's UPS-MIB output
+  source is read with every reachability poll.
 - Its *observable time* is the measure of the instants the condition held and
   could be seen (device: failing ∧ observable; mains: on battery ∧ the power
   system reachable); ``first_seen`` is the first such instant.
@@ -373,7 +375,7 @@ class Checker:
     def _outage(self, a: Applied) -> Outage:
         f, truth = a.fault, self.truth
         dev = self.world.devices[f.device]
-        interval = self.timing.of(f.kind)
+        interval = self.timing.poll_s
         if f.kind == "stop":
             def held(t: float) -> bool:
                 return truth.failing(f.device, t) and truth.observable(f.device, t)
@@ -434,7 +436,7 @@ class Checker:
         subject = self._subject(inc)
         assert subject is not None
         what, device = subject
-        interval = self.timing.of("mains" if what == "mains" else "stop")
+        interval = self.timing.poll_s
         lo, hi = inc.opened_at - interval - SLACK_S, inc.opened_at + 1.0
         truth = self.truth
         window = f"window {self.rel(lo)}..{self.rel(hi)} (opened {self.rel(inc.opened_at)})"

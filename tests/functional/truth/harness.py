@@ -11,6 +11,7 @@ the benchmark's ``finally``); reads the incidents and returns the checker's
 
 from __future__ import annotations
 
+import json
 import random
 import sqlite3
 import time
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from tests.functional.truth.agents import Agent, free_agent_ports
 from tests.functional.truth.checker import SLACK_S, Applied, Report, check, read_incidents
-from tests.functional.truth.peers import SmtpSink, TrucbanProcess
+from tests.functional.truth.peers import Mail, SmtpSink, TrucbanProcess
 from tests.functional.truth.schedule import Fault, Schedule, Timing, generate
 from tests.functional.truth.world import World, build_world
 
@@ -196,11 +197,12 @@ class TruthRun:
         finally:
             self.close()
         assert self.service is not None and self.schedule is not None
+        save_record(cfg.workdir / RECORD, self, run_end)
         incidents = read_incidents(self.service.alerting_db)
         report = check(self.world, cfg.timing, list(self.applied.values()), self.smtp.snapshot(), incidents,
                        self.t0, run_end, shipped_group_interval_s())
         report.notes.append(self._phase_note())
-        report.notes.append(f"service log: {self.service.log_path}")
+        report.notes.append(f"service log: {self.service.log_path}; record: {cfg.workdir / RECORD}")
         return report
 
     def _phase_note(self) -> str:
@@ -228,3 +230,34 @@ class TruthRun:
 def run_truth(config: RunConfig) -> Report:
     """One run; see :class:`TruthRun`."""
     return TruthRun(config).run()
+
+
+RECORD = "truth-record.json"
+
+
+def save_record(path: Path, run: TruthRun, run_end: float) -> None:
+    """What a run saw (faults as applied, every mail, T0), so it can be judged again later."""
+    timing = run.config.timing
+    doc = {
+        "seeds": run.config.seeds, "communes": run.config.communes, "t0": run.t0, "run_end": run_end,
+        "plan_start": run.plan_start, "timing": [timing.poll_s, timing.health_s, timing.inventory_s],
+        "applied": [{"fault": a.fault.__dict__, "start_at": a.start_at, "end_at": a.end_at, "up_at": a.up_at}
+                    for a in run.applied.values()],
+        "mails": [m.__dict__ for m in run.smtp.snapshot()],
+        "alerting_db": str(run.service.alerting_db) if run.service else "",
+    }
+    path.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def rejudge(workdir: Path) -> Report:
+    """Judge a finished run again from its record and the service's database (e.g. after a checker fix)."""
+    doc = json.loads((workdir / RECORD).read_text(encoding="utf-8"))
+    timing = Timing(*doc["timing"])
+    applied = [Applied(Fault(**a["fault"]), a["start_at"], a["end_at"], a["up_at"]) for a in doc["applied"]]
+    mails = [Mail(**{**m, "rcpt": tuple(m["rcpt"]), "down": tuple(m["down"]),
+                     "recovered": tuple(m["recovered"])}) for m in doc["mails"]]
+    incidents = read_incidents(Path(doc["alerting_db"]))
+    report = check(build_world(doc["communes"]), timing, applied, mails, incidents, doc["t0"], doc["run_end"],
+                   shipped_group_interval_s())
+    report.notes.append(f"re-judged from {workdir / RECORD}")
+    return report
