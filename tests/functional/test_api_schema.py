@@ -27,6 +27,7 @@ from api.app import create_app
 from api.context import ApiContext
 from api.wiring import web_security
 from tests.functional.conftest import Lab, free_tcp_port
+from tests.functional.notify_peers import SmtpSink
 from trucban.service import build_service
 from trucban.settings import load_settings
 
@@ -45,7 +46,11 @@ class FuzzServer:
 @pytest.fixture(scope="module")
 def fuzz_server(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzServer]:
     """The app on loopback without a poller; states stay unknown, incidents empty."""
-    s = load_settings(env={}, data_dir=tmp_path_factory.mktemp("fuzz"), http_port=free_tcp_port())
+    mail = SmtpSink()  # every post has a channel, so /readyz may be ready
+    mail.start()
+    s = load_settings(env={}, data_dir=tmp_path_factory.mktemp("fuzz"), http_port=free_tcp_port(),
+                      smtp_host="127.0.0.1", smtp_port=mail.port, smtp_starttls=False,
+                      noc_email="noc@lab.invalid")
     service = build_service(s, lab.inventory)
     security = web_security(s, service.alerting.engine)
     ctx = ApiContext(lab.inventory, service.alerting.tracker, service.store, service.cycle,
@@ -67,6 +72,7 @@ def fuzz_server(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         thread.join(timeout=10)
         service.store.close()
         service.alerting.engine.dispose()
+        mail.stop()
 
 
 @pytest.fixture(scope="module")
