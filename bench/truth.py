@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import argparse
 import math
+import signal
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -78,6 +80,10 @@ def main() -> None:
     parser.add_argument("--rejudge", type=Path, default=None, metavar="WORKDIR",
                         help="judge a finished run again from its record (no new run)")
     args = parser.parse_args()
+    # SIGTERM/SIGINT (also when started in the background, where SIGINT is ignored) end the run through
+    # its ``finally``, so every agent and the service are stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     timing = Timing(args.interval, 2 * args.interval, 6 * args.interval)
     started = time.monotonic()
     if args.rejudge:
