@@ -31,9 +31,9 @@ from alerting.rules.power import power_conditions
 from alerting.staterepo import StateRepository
 from alerting.states import StateTracker, Status
 from collectors.base import PollResult
+from common.errors import StoreUnavailable
 from inventory.inventory import Inventory
 from store.base import MetricStore
-from trucban.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
 Rule = Callable[[RuleContext], list[Condition]]

@@ -15,8 +15,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, ValidationError
 
+from common.errors import Problem
 from inventory.sources import DocumentError, problems_from_validation, read_yaml
-from trucban.errors import Problem
 
 
 class _Cred(BaseModel):

@@ -1,7 +1,7 @@
 """Load an inventory (YAML, plus optional CSV for bulk sites/devices) all-or-nothing.
 
 Every problem found is collected with its file, line, field and value; if there
-is any, :class:`trucban.errors.InventoryError` is raised and nothing is loaded.
+is any, :class:`common.errors.InventoryError` is raised and nothing is loaded.
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from common.errors import InventoryError, Problem
 from inventory.credentials import load_credentials
 from inventory.inventory import Inventory, Origin
 from inventory.model import Device, InventoryFile, Site
 from inventory.reference import load_reference
 from inventory.sources import DocumentError, Located, problems_from_validation, read_csv, read_yaml
 from inventory.validate import cross_check
-from trucban.errors import InventoryError, Problem
 
 Records = list[tuple[Any, Origin, Located, tuple[str | int, ...]]]
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from common.errors import Problem
 from inventory.inventory import Inventory, Origin
 from inventory.model import CommuneEntry, Device, Link, Site
 from inventory.reference import Reference
-from trucban.errors import Problem
 
 
 def cross_check(

@@ -29,8 +29,8 @@ from pathlib import Path
 from types import ModuleType, TracebackType
 from typing import Any, TypeVar
 
+from common.errors import LabError
 from lab.processes import stop_process
-from trucban.errors import LabError
 
 LAB_DIR = Path(__file__).resolve().parent
 VARIATION_DIR = LAB_DIR / "variation"

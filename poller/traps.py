@@ -28,9 +28,9 @@ from pysnmp.proto.api import v2c
 from collectors.snmp.auth import AUTH, PRIV
 from collectors.snmp.pysnmp_engine import plain
 from collectors.snmp.values import field_value
+from common.errors import ConfigError, Problem
 from inventory.credentials import SnmpCommunity, SnmpV3User
 from inventory.model import Device
-from trucban.errors import ConfigError, Problem
 
 log = logging.getLogger(__name__)
 SNMP_TRAP_OID = "1.3.6.1.6.3.1.1.4.1.0"

@@ -17,9 +17,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from alerting.incidents import IncidentKind, Severity
+from common.errors import ConfigError, Problem
 from inventory.model import DnsQuery
 from inventory.sources import Located, problems_from_validation
-from trucban.errors import ConfigError, Problem
 
 PROCEDURES = ("typhoon_preparation", "typhoon_recovery")
 """Runbooks that are procedures (no incident raises them), read before and after a storm."""

@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from trucban.errors import StoreUnavailable as StoreUnavailable  # re-exported for the backends
-from trucban.errors import TrucbanError
+from common.errors import StoreUnavailable as StoreUnavailable  # re-exported for the backends
+from common.errors import TrucbanError
 
 FieldValue = float | int | str | bool
 Aggregation = Literal["mean", "max", "min", "last", "sum", "count"]

@@ -23,8 +23,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from common.errors import TrucbanError
 from store.influx import InfluxMetricStore, quote_ident
-from trucban.errors import TrucbanError
 
 RAW_RP = "raw"
 ROLLUP_RP = "rollup_1h"

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from common.errors import TrucbanError
 from store.base import (
     Aggregation,
     Availability,
@@ -51,7 +52,6 @@ from store.base import (
     StoreRejected,
     StoreUnavailable,
 )
-from trucban.errors import TrucbanError
 
 log = logging.getLogger(__name__)
 

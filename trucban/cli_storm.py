@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from trucban.errors import TrucbanError
+from common.errors import TrucbanError
 from trucban.settings import load_settings
 
 storm_app = typer.Typer(help="Theo dõi đường đi của bão: nhập bản tin, xem xã bị ảnh hưởng, xác nhận.",

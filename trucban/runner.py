@@ -12,9 +12,9 @@ from pathlib import Path
 import uvicorn
 from rich.console import Console
 
+from common.errors import ConfigError, Problem
 from inventory.inventory import Inventory
 from inventory.loader import load_inventory
-from trucban.errors import ConfigError, Problem
 from trucban.service import Service, build_service
 from trucban.settings import Settings
 

@@ -34,6 +34,7 @@ from collectors.icmp.collector import IcmpCollector
 from collectors.netconf.collector import NetconfCollector
 from collectors.snmp.collector import SnmpCollector
 from collectors.ssh.collector import SshCollector
+from common.errors import ConfigError
 from inventory.inventory import Inventory
 from inventory.loader import load_inventory
 from poller.confirm import Confirmation, parse_by_role
@@ -43,7 +44,6 @@ from poller.traps import TrapEvent, TrapReceiver
 from store.base import Sample
 from store.factory import open_store
 from store.spool import SpoolingStore
-from trucban.errors import ConfigError
 from trucban.settings import Settings
 
 log = logging.getLogger(__name__)

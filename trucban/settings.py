@@ -14,9 +14,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from common.errors import ConfigError, Problem
 from inventory.sources import DocumentError, Located, problems_from_validation, read_yaml
 from poller.confirm import parse_by_role
-from trucban.errors import ConfigError, Problem
 
 ENV_PREFIX = "TRUCBAN_"
 

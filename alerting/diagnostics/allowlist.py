@@ -16,8 +16,8 @@ from pathlib import Path
 from lxml import etree
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from common.errors import ConfigError, Problem, TrucbanError
 from inventory.sources import DocumentError, problems_from_validation, read_yaml
-from trucban.errors import ConfigError, Problem, TrucbanError
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 CHAINING = (";", "&&", ">", "<", "`", "$(")

@@ -22,10 +22,10 @@ from alerting.diagnostics.transports import DnsTransport, NetconfTransport, SshT
 from alerting.incidents import Incident, IncidentEvent
 from alerting.manager import Change, ChangeKind
 from alerting.repository import IncidentRepository
+from common.errors import ConfigError, Problem
 from inventory.inventory import Inventory
 from inventory.model import Device
 from runbooks.catalog import Catalog, Diagnostics, load_catalog
-from trucban.errors import ConfigError, Problem
 
 log = logging.getLogger(__name__)
 

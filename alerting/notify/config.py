@@ -26,9 +26,9 @@ from pydantic import (
 )
 
 from alerting.incidents import IncidentKind, Severity
+from common.errors import ConfigError, Problem
 from inventory.model import Contact
 from inventory.sources import DocumentError, Located, problems_from_validation, read_yaml
-from trucban.errors import ConfigError, Problem
 
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 HOURS = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-3]):([0-5][0-9])$")

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 from alerting.notify.config import Match, NotifyConfig
 from alerting.notify.routing import COMMUNE_SITES, Router
+from common.errors import ConfigError, Problem
 from inventory.inventory import Inventory
-from trucban.errors import ConfigError, Problem
 
 BUILT_IN = ("noc", "coordinators")
 ADDRESS_EN = {

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from alerting.reports.report import AvailabilityReport
-from trucban.errors import TrucbanError
+from common.errors import TrucbanError
 
 TEMPLATES = Path(__file__).parent / "templates"
 BY_VI = {"commune": "Xã/phường", "site": "Địa điểm", "role": "Loại thiết bị", "operator": "Nhà mạng",

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from alerting.reports.ioc_feed import IocFeed
 from alerting.reports.monthly import MonthlyReports
 from alerting.rules.selfmon import SelfMonitor
-from trucban.errors import ConfigError, Problem
+from common.errors import ConfigError, Problem
 
 log = logging.getLogger(__name__)
 WATCHDOG_S = 10.0

@@ -11,8 +11,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from alerting.incidents import Severity
+from common.errors import ConfigError
 from inventory.sources import DocumentError, problems_from_validation, read_yaml
-from trucban.errors import ConfigError
 
 SeverityName = str
 

@@ -34,9 +34,9 @@ from collectors.netconf.errors import (
     NetconfUnreachable,
 )
 from collectors.netconf.vendors import NetconfFilter, load_vendors
+from common.errors import CollectorError
 from inventory.model import Device
 from store.base import Sample
-from trucban.errors import CollectorError
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from trucban.errors import DeviceAuthError, DeviceProtocolError, PollTimeout
+from common.errors import DeviceAuthError, DeviceProtocolError, PollTimeout
 
 
 class NetconfTimeout(PollTimeout):

@@ -9,8 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from common.errors import ConfigError, Problem
 from inventory.sources import read_yaml_models
-from trucban.errors import ConfigError, Problem
 
 Decoder = Literal["interfaces", "hardware", "alarms"]
 

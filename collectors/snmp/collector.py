@@ -26,8 +26,8 @@ from collectors.snmp.profile import Profile, load_profiles, profile_for
 from collectors.snmp.pysnmp_engine import PysnmpEngine
 from collectors.snmp.rates import RateTracker
 from collectors.snmp.values import Absent, Oid, Value
+from common.errors import CollectorError, DeviceProtocolError
 from inventory.model import Device
-from trucban.errors import CollectorError, DeviceProtocolError
 
 log = logging.getLogger(__name__)
 MAX_BULK_ROUNDS = 64

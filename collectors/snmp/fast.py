@@ -18,7 +18,7 @@ from typing import Any
 from collectors.snmp import ber
 from collectors.snmp.engine import Response, Target
 from collectors.snmp.values import Oid
-from trucban.errors import DeviceProtocolError, PollTimeout
+from common.errors import DeviceProtocolError, PollTimeout
 
 RCVBUF_BYTES = 4 * 1024 * 1024
 

@@ -23,9 +23,9 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from collectors.snmp.values import Oid
+from common.errors import ConfigError, Problem
 from inventory.model import Device
 from inventory.sources import Located, read_yaml_models
-from trucban.errors import ConfigError, Problem
 
 DEFAULT_CLASS = "health"
 POLL_CLASSES = ("reachability", "health", "inventory")

@@ -40,7 +40,7 @@ from collectors.snmp.values import (
     TimeTicks,
     Value,
 )
-from trucban.errors import DeviceAuthError, DeviceProtocolError, PollTimeout
+from common.errors import DeviceAuthError, DeviceProtocolError, PollTimeout
 
 AUTH_FAILURES = ("unknownusername", "digest", "decrypt", "unknownsecurityname",
                  "unsupportedseclevel", "authentication", "notintimewindow", "unknownengineid")

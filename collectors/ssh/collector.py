@@ -26,9 +26,9 @@ from collectors.base import PollResult
 from collectors.ssh.errors import CliAuthError, CliTimeout, CliUnparseable, CliUnreachable
 from collectors.ssh.parse import parse_rows, raw_sample, to_samples
 from collectors.ssh.platforms import Platform, load_platforms
+from common.errors import CollectorError
 from inventory.model import Device
 from store.base import Sample
-from trucban.errors import CollectorError
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from common.errors import ConfigError, Problem
 from inventory.sources import read_yaml_models
 from store.base import FieldValue
-from trucban.errors import ConfigError, Problem
 
 
 class FieldSpec(BaseModel):

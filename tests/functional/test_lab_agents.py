@@ -29,9 +29,9 @@ from pysnmp.hlapi.v3arch.asyncio import (
 )
 from pysnmp.hlapi.v3arch.asyncio.cmdgen import LCD
 
+from common.errors import LabError
 from lab.runner import LabAgents, clear, read_state, stage
 from lab.snmpdata import ROLE_PROFILES, ROLES, write_snmprec
-from trucban.errors import LabError
 
 pytestmark = pytest.mark.functional
 

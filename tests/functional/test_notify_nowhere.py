@@ -17,13 +17,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from common.errors import ConfigError
 from inventory.inventory import Inventory
 from inventory.loader import load_inventory
 from lab.generator import generate_lab
 from lab.outages import behind
 from tests.functional.notify_peers import SmtpSink
 from tests.unit.alerting.helpers import results
-from trucban.errors import ConfigError
 from trucban.service import Service, build_service
 from trucban.settings import load_settings
 

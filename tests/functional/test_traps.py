@@ -102,7 +102,7 @@ async def test_v3_authpriv_inform_is_attributed_by_user(harness: Harness) -> Non
 
 
 async def test_busy_port_is_a_clear_error(harness: Harness, healthy_lab: Lab) -> None:
-    from trucban.errors import ConfigError
+    from common.errors import ConfigError
 
     other = TrapReceiver(healthy_lab.inventory.devices.values(), healthy_lab.inventory.credentials,
                          lambda e: None, port=harness.receiver.port)

@@ -287,7 +287,7 @@ def test_state_history_gives_intervals_to_the_second(
 def test_store_outage_keeps_metric_based_incidents_open(
     lab_inventory: Inventory, store: SqliteMetricStore, db: Engine
 ) -> None:
-    from trucban.errors import StoreUnavailable
+    from common.errors import StoreUnavailable
 
     class FlakyStore:
         """The real store, until it goes away."""

@@ -12,9 +12,9 @@ from alerting.maintenance import MaintenanceWindow
 from alerting.rules.config import FlappingRules, RulesConfig, load_rules
 from alerting.rules.power import projected_minutes
 from alerting.states import StateTracker, Status
+from common.errors import ConfigError
 from inventory.inventory import Inventory
 from tests.unit.alerting.helpers import results
-from trucban.errors import ConfigError
 
 T0 = 1_790_000_000
 

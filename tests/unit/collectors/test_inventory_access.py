@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from common.errors import InventoryError
 from inventory.loader import load_inventory
-from trucban.errors import InventoryError
 
 INVENTORY = """\
 province: "31"

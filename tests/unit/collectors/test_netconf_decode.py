@@ -9,8 +9,8 @@ from lxml import etree
 
 from collectors.netconf.decode import decode_alarms, decode_hardware, decode_interfaces
 from collectors.netconf.vendors import load_vendors
+from common.errors import ConfigError
 from tests.functional.collector_peers import ALARMS_XML, HARDWARE_XML, interfaces_xml
-from trucban.errors import ConfigError
 
 TAGS = {"province": "31", "commune": "11311", "site": "hq", "device": "r1", "role": "router"}
 

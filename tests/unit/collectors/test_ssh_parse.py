@@ -9,7 +9,7 @@ import pytest
 from collectors.ssh.errors import CliUnparseable
 from collectors.ssh.parse import parse_rows, raw_sample, to_samples
 from collectors.ssh.platforms import load_platforms
-from trucban.errors import ConfigError
+from common.errors import ConfigError
 
 SHOW_INTERFACES = """\
 GigabitEthernet0/1 is up, line protocol is up (connected)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from common.errors import InventoryError
 from inventory.loader import load_inventory
 from inventory.model import DeviceRole
-from trucban.errors import InventoryError
 
 GOOD = """\
 province: "31"

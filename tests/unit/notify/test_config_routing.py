@@ -9,9 +9,9 @@ import pytest
 from alerting.incidents import Incident, IncidentKind, IncidentStatus, Severity
 from alerting.notify.config import load_notify_config
 from alerting.notify.routing import Router, in_window
+from common.errors import ConfigError
 from inventory.inventory import Inventory
 from tests.unit.notify.conftest import T0, TZ, config
-from trucban.errors import ConfigError
 
 
 def incident(

@@ -115,7 +115,7 @@ def test_per_role_rechecks_parse_and_fail_clearly() -> None:
 
 
 def test_settings_reject_a_bad_role_count(tmp_path: Path) -> None:
-    from trucban.errors import ConfigError
+    from common.errors import ConfigError
     from trucban.settings import load_settings
 
     with pytest.raises(ConfigError, match="TRUCBAN_CONFIRM_RECHECKS_BY_ROLE"):

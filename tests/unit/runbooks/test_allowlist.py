@@ -8,8 +8,8 @@ import pytest
 
 from alerting.diagnostics import DiagnosticRefused, check_catalog, load_allowlist
 from alerting.diagnostics.allowlist import builtin_allowlist_path
+from common.errors import ConfigError
 from runbooks import load_catalog
-from trucban.errors import ConfigError
 
 
 @pytest.mark.parametrize("command", ["conf t", "configure terminal", "wr mem", "write memory", "reload in 5",

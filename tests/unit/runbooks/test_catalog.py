@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from alerting.incidents import IncidentKind
+from common.errors import ConfigError
 from runbooks.catalog import PROCEDURES, expected_kinds, load_catalog, runbook_dir
-from trucban.errors import ConfigError
 
 
 @pytest.fixture()

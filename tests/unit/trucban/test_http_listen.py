@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from trucban.errors import ConfigError
+from common.errors import ConfigError
 from trucban.runner import http_hosts, http_url, listen_sockets
 
 

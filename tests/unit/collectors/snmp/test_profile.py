@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from collectors.snmp.profile import load_profiles, profile_for
+from common.errors import ConfigError
 from inventory.model import Device
-from trucban.errors import ConfigError
 
 
 def device(role: str, profile: str | None = None) -> Device:

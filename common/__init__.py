@@ -1,0 +1,5 @@
+"""The ground room: what every other room may use and which imports nothing of the project.
+
+Errors with actionable messages (:mod:`common.errors`); later also the shared
+vocabulary and formatting. Nothing here imports a room above it.
+"""
