@@ -1,37 +1,56 @@
-"""The one place that picks a metric store from the settings.
+"""The one place that picks a metric store from its small configuration.
 
 ``influx_url`` set: InfluxDB (see ``store/influx.py``); otherwise the embedded
-SQLite store in ``data_dir``. Either way it is wrapped in the durable spool, so
-callers get one :class:`store.spool.SpoolingStore` and never know which
-backend is behind it.
+SQLite store at ``sqlite_path``. Either way it is wrapped in the durable spool,
+so callers get one :class:`store.spool.SpoolingStore` and never know which
+backend is behind it. The composition root builds :class:`StoreConfig` from
+the settings; this room never reads them.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from pathlib import Path
+
 from store.base import MetricStore
 from store.spool import Spool, SpoolingStore
-from trucban.settings import Settings
 
 
-def open_backend(settings: Settings) -> MetricStore:
+@dataclass(frozen=True)
+class StoreConfig:
+    """Where metrics go: InfluxDB when ``influx_url`` is set, else SQLite; and the spool."""
+
+    sqlite_path: Path
+    spool_dir: Path
+    spool_max_bytes: int = 512 * 2**20
+    influx_url: str | None = None
+    influx_token: str | None = field(default=None, repr=False)
+    influx_org: str = "trucban"
+    influx_bucket: str = "trucban"
+    influx_database: str | None = None
+    influx_retention_policy: str | None = None
+    influx_api: str = "auto"
+
+
+def open_backend(config: StoreConfig) -> MetricStore:
     """The configured backend alone (no spool): for the setup command and tools."""
-    if settings.influx_url:
+    if config.influx_url:
         from store.influx import InfluxMetricStore
 
-        token = settings.influx_token.get_secret_value() if settings.influx_token else None
-        return InfluxMetricStore(settings.influx_url, token=token, org=settings.influx_org,
-                                 bucket=settings.influx_bucket, database=settings.influx_database,
-                                 retention_policy=settings.influx_retention_policy, api=settings.influx_api)
+        return InfluxMetricStore(config.influx_url, token=config.influx_token, org=config.influx_org,
+                                 bucket=config.influx_bucket, database=config.influx_database,
+                                 retention_policy=config.influx_retention_policy,
+                                 api=config.influx_api)
     from store.sqlite import SqliteMetricStore
 
-    return SqliteMetricStore(settings.metrics_db)
+    return SqliteMetricStore(config.sqlite_path)
 
 
-def open_store(settings: Settings) -> SpoolingStore:
-    """The configured backend behind the durable spool in ``data_dir/spool``."""
-    spool = Spool(settings.spool_dir, max_bytes=settings.spool_max_mb * 2**20)
+def open_store(config: StoreConfig) -> SpoolingStore:
+    """The configured backend behind the durable spool."""
+    spool = Spool(config.spool_dir, max_bytes=config.spool_max_bytes)
     try:
-        return SpoolingStore(open_backend(settings), spool)
+        return SpoolingStore(open_backend(config), spool)
     except BaseException:
         spool.close()
         raise

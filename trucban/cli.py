@@ -155,7 +155,7 @@ def influx_setup(
     if not settings.influx_url:
         console.print("[red]no InfluxDB configured: set influx_url (TRUCBAN_INFLUX_URL)[/red]")
         raise typer.Exit(2)
-    store = open_backend(settings)
+    store = open_backend(settings.store)
     assert isinstance(store, InfluxMetricStore)
     try:
         retention = Retention(raw, rollup)

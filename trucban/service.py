@@ -114,7 +114,7 @@ class Service:
 
 def build_service(settings: Settings, inventory: Inventory) -> Service:
     """Assemble the service for an already loaded inventory."""
-    store = open_store(settings)
+    store = open_store(settings.store)
     alerting = AlertingCore(
         inventory, store, open_database(database_url(settings.database_url or settings.alerting_db)),
         rules=load_rules(settings.rules_file), timezone=ZoneInfo(settings.timezone),

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from common.errors import ConfigError, Problem
 from inventory.sources import DocumentError, Located, problems_from_validation, read_yaml
 from poller.confirm import parse_by_role
+from store.factory import StoreConfig
 
 ENV_PREFIX = "TRUCBAN_"
 
@@ -116,6 +117,14 @@ class Settings(BaseModel):
     def spool_dir(self) -> Path:
         """Samples waiting for the metric store."""
         return self.data_dir / "spool"
+
+    @property
+    def store(self) -> StoreConfig:
+        """The metric store's own configuration (store/ never reads the settings)."""
+        token = self.influx_token.get_secret_value() if self.influx_token else None
+        return StoreConfig(self.metrics_db, self.spool_dir, self.spool_max_mb * 2**20, self.influx_url, token,
+                           self.influx_org, self.influx_bucket, self.influx_database,
+                           self.influx_retention_policy, self.influx_api)
 
     @property
     def lab_dir(self) -> Path:

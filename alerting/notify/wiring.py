@@ -105,7 +105,7 @@ def offline_core(settings: Any, inventory: Inventory) -> Any:
     tracker = StateTracker(inventory)
     StateRepository(engine).restore(tracker)
     return SimpleNamespace(
-        engine=engine, tracker=tracker, store=open_backend(settings), subscribers=[], rules=RulesConfig()
+        engine=engine, tracker=tracker, store=open_backend(settings.store), subscribers=[], rules=RulesConfig()
     )
 
 

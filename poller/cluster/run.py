@@ -89,7 +89,7 @@ def run_ingest(settings: Settings, inventories: Sequence[Path]) -> None:
 
     inventory = load_inventories(inventories)
     config = cluster_config(settings)
-    store = open_store(settings)
+    store = open_store(settings.store)
     engine = open_database(database_url(settings.database_url or settings.alerting_db))
     core = AlertingCore(inventory, store, engine, rules=load_rules(settings.rules_file),
                         timezone=ZoneInfo(settings.timezone))
@@ -124,7 +124,7 @@ def run_edge(settings: Settings, inventories: Sequence[Path]) -> None:
     if not settings.edge_post or not split(settings.edge_communes):
         raise ValueError("an edge post needs edge_post and edge_communes (or --post and --commune)")
     inventory = load_inventories(inventories)
-    store = open_store(settings)  # the post's own store (embedded SQLite in data_dir by default)
+    store = open_store(settings.store)  # the post's own store (embedded SQLite in data_dir by default)
     engine = open_database(database_url(settings.database_url or settings.alerting_db))
     core = AlertingCore(inventory, store, engine, rules=load_rules(settings.rules_file),
                         timezone=ZoneInfo(settings.timezone))

@@ -208,7 +208,7 @@ def writer_main(argv: list[str]) -> None:
 
     data_dir, influx_url, devices, t0 = argv[0], argv[1], int(argv[2]), int(argv[3])
     settings = load_settings(env={}, data_dir=Path(data_dir), influx_url=influx_url)
-    store = open_store(settings)
+    store = open_store(settings.store)
     cycle = 0
     while True:
         ts = t0 + 30 * cycle

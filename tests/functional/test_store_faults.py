@@ -145,7 +145,7 @@ def test_kill_9_while_spooling_keeps_the_spool(influxdb: InfluxServer, tmp_path:
 
     influxdb.query('CREATE DATABASE "afterkill"')
     settings = load_settings(env={}, data_dir=data, influx_url=influxdb.url, influx_database="afterkill")
-    store = open_store(settings)
+    store = open_store(settings.store)
     try:
         assert store.spool_depth() >= acked * DEVICES  # every acknowledged batch survived the kill
         assert store.wait_drained(timeout=60), store.state()
