@@ -37,7 +37,6 @@ from lab.runner import LabAgents, free_udp_port
 from poller.cluster import audit
 from poller.cluster.config import CONSUMER, STREAM
 from poller.cluster.partitions import merge_inventories
-from poller.cluster.run import plans_for
 from store.sqlite import SqliteMetricStore
 from tests.functional.cluster_peers import (
     NatsServer,
@@ -46,6 +45,7 @@ from tests.functional.cluster_peers import (
     consumer_pending,
     lease_owners,
 )
+from trucban.cluster import plans_for
 from trucban.settings import load_settings
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

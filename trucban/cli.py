@@ -87,7 +87,7 @@ def poller(
     exclude_commune: Annotated[list[str] | None, typer.Option(help="communes an edge post polls")] = None,
 ) -> None:
     """Scale-out poller: take partitions by lease on NATS JetStream, poll them, publish the results."""
-    from poller.cluster.run import run_poller
+    from trucban.cluster import run_poller
 
     settings = _settings(config, cluster_url=cluster, cluster_partitions=partitions, poll_interval_s=interval)
     _cluster_main(run_poller, settings, inventory or [], poller_id, exclude_commune or [])
@@ -101,7 +101,7 @@ def ingest(
     edge: Annotated[list[str] | None, typer.Option(help="edge post to source (repeatable)")] = None,
 ) -> None:
     """Central ingest: results stream → metric store → alerting core and notifications."""
-    from poller.cluster.run import run_ingest
+    from trucban.cluster import run_ingest
 
     edges = ",".join(edge) if edge else None
     settings = _settings(config, cluster_url=cluster, cluster_edges=edges)
@@ -118,7 +118,7 @@ def edge_post(
     interval: Annotated[float | None, typer.Option(help="poll interval, seconds")] = None,
 ) -> None:
     """Edge command post: poll its communes, alert locally, buffer results for the centre on disk."""
-    from poller.cluster.run import run_edge
+    from trucban.cluster import run_edge
 
     communes = ",".join(commune) if commune else None
     settings = _settings(config, edge_post=post, edge_communes=communes, edge_nats_url=local,

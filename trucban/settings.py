@@ -66,7 +66,7 @@ class Settings(BaseModel):
     confirm_rechecks: int = Field(default=1, ge=0, le=10)
     confirm_spacing_s: float = Field(default=0.5, ge=0, le=60)
     confirm_rechecks_by_role: str = ""
-    # Scale-out (poller/cluster, trucban/ingest.py): NATS JetStream hub, partitions, leases.
+    # Scale-out (poller/cluster, wired in trucban/cluster.py): NATS JetStream hub, partitions, leases.
     cluster_url: str | None = None  # nats://host:4222 of the hub; None: single node
     cluster_partitions: int = Field(default=64, ge=1, le=4096)
     cluster_lease_ttl_s: float = Field(default=10.0, ge=1)  # keep well under poll_interval_s

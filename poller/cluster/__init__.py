@@ -9,7 +9,7 @@ lease TTL. Every partition's poll cycle is aligned on wall-clock slots
 (``slot = floor(t / interval)``), so whoever owns a partition polls the same
 slot, and each cycle's results go to a JetStream stream with the message id
 ``partition:plan:slot:chunk``: JetStream drops the copy a takeover or a replay
-publishes twice. The central ingest (``trucban/ingest.py``) consumes the stream
+publishes twice. The central ingest (``poller/cluster/ingest.py``) consumes the stream
 with explicit acks, writes samples (same series + timestamp overwrites) and
 feeds the alerting core. Edge command posts (``edge.py``) poll locally into a
 JetStream stream on their own leaf node, which the hub's stream sources when

@@ -24,7 +24,6 @@ from lab.runner import LabAgents, free_udp_port
 from poller.cluster import audit
 from poller.cluster.config import CONSUMER, STREAM
 from poller.cluster.partitions import Partitioner
-from poller.cluster.run import plans_for
 from store.sqlite import SqliteMetricStore
 from tests.functional.cluster_peers import (
     NatsServer,
@@ -32,6 +31,7 @@ from tests.functional.cluster_peers import (
     consumer_pending,
     lease_owners,
 )
+from trucban.cluster import plans_for
 from trucban.settings import load_settings
 
 pytestmark = pytest.mark.functional

@@ -84,8 +84,8 @@ def run_ingest(settings: Settings, inventories: Sequence[Path]) -> None:
     from alerting.core import AlertingCore
     from alerting.db import database_url, open_database
     from alerting.rules.config import load_rules
+    from poller.cluster.ingest import Ingest
     from store.factory import open_store
-    from trucban.ingest import Ingest
 
     inventory = load_inventories(inventories)
     config = cluster_config(settings)
