@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -28,13 +28,29 @@ from sqlalchemy import Engine, select
 from alerting.incidents import Condition, IncidentKind, Severity
 from alerting.notify.tables import notify_outbox
 from alerting.rules.context import RuleContext
-from poller.cycle import CycleReport
+
+
+class CycleFacts(Protocol):
+    """What self-monitoring reads of a plan's last cycle (the poller's ``CycleReport``)."""
+
+    @property
+    def started(self) -> int: ...  # noqa: D102
+    @property
+    def duration_s(self) -> float: ...  # noqa: D102
+    @property
+    def interval_s(self) -> float: ...  # noqa: D102
+    @property
+    def late(self) -> bool: ...  # noqa: D102
+    @property
+    def devices(self) -> int: ...  # noqa: D102
+    @property
+    def late_polls(self) -> int: ...  # noqa: D102
 
 
 class PollerSource(Protocol):
     """The poller: last report of every plan."""
 
-    def reports(self) -> dict[str, CycleReport | None]:
+    def reports(self) -> Mapping[str, CycleFacts | None]:
         """Plan name → its last cycle report (None before the first)."""
 
 
