@@ -19,7 +19,6 @@ from fastapi import FastAPI
 
 from alerting.core import AlertingCore
 from alerting.db import database_url, open_database
-from alerting.diagnostics import DiagnosticsSubscriber, build_diagnostics
 from alerting.notify.facade import NotifyService
 from alerting.notify.wiring import notify_from_settings
 from alerting.reports.wiring import ReportingParts, reporting_parts
@@ -38,6 +37,7 @@ from common.errors import ConfigError
 from inventory.inventory import Inventory
 from inventory.loader import load_inventory
 from poller.confirm import Confirmation, parse_by_role
+from poller.diagnostics import DiagnosticsSubscriber, build_diagnostics
 from poller.families import FamilyCollector, family_plans
 from poller.scheduler import Poller, protocol_plans, snmp_plans
 from poller.traps import TrapEvent, TrapReceiver

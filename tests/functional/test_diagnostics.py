@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from alerting.db import open_database
-from alerting.diagnostics import DiagnosticRefused, DiagnosticRunner, Step, build_diagnostics, load_allowlist
-from alerting.diagnostics.allowlist import AllowList, Limits
-from alerting.diagnostics.transports import DnsTransport, NetconfTransport, SshTransport
 from alerting.incidents import Condition, IncidentKind, Severity
 from alerting.manager import IncidentManager
 from alerting.repository import IncidentRepository
+from poller.diagnostics import DiagnosticRefused, DiagnosticRunner, Step, build_diagnostics, load_allowlist
+from poller.diagnostics.allowlist import AllowList, Limits
+from poller.diagnostics.transports import DnsTransport, NetconfTransport, SshTransport
 from tests.functional.diagnostics_fixtures import DiagnosticPeers, diagnostic_peers  # noqa: F401
 
 pytestmark = pytest.mark.functional

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from alerting.diagnostics import DiagnosticRefused, check_catalog, load_allowlist
-from alerting.diagnostics.allowlist import builtin_allowlist_path
 from common.errors import ConfigError
+from poller.diagnostics import DiagnosticRefused, check_catalog, load_allowlist
+from poller.diagnostics.allowlist import builtin_allowlist_path
 from runbooks import load_catalog
 
 

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
-from alerting.diagnostics.steps import StepResult
 from inventory.model import Device
+from poller.diagnostics.steps import StepResult
 
 
 class Transport(Protocol):

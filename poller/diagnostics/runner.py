@@ -15,10 +15,10 @@ import logging
 import time
 from collections.abc import Mapping
 
-from alerting.diagnostics.allowlist import AllowList, DiagnosticRefused
-from alerting.diagnostics.steps import DiagnosticReport, Step, StepResult
-from alerting.diagnostics.transports import Transport
 from inventory.model import Device
+from poller.diagnostics.allowlist import AllowList, DiagnosticRefused
+from poller.diagnostics.steps import DiagnosticReport, Step, StepResult
+from poller.diagnostics.transports import Transport
 from runbooks.catalog import Diagnostics
 
 log = logging.getLogger(__name__)

@@ -75,7 +75,7 @@ class AllowList(BaseModel):
                                                      f"{platform!r} (known: {', '.join(sorted(self.ssh))})")
         if normalise(command) not in {normalise(c) for c in allowed}:
             raise DiagnosticRefused(device, command, f"not on the {platform} allow-list "
-                                                     f"(alerting/diagnostics/allowlist.yaml)")
+                                                     f"(poller/diagnostics/allowlist.yaml)")
 
     def check_netconf(self, device: str, name: str) -> str:
         """The subtree filter for an allow-listed NETCONF get; refuses anything else."""
@@ -137,7 +137,7 @@ def looks_like_configuration(request: str, forbidden: tuple[str, ...]) -> str | 
 
 def builtin_allowlist_path() -> Path:
     """The allow-list shipped with Trucban."""
-    return Path(str(resources.files("alerting.diagnostics").joinpath("allowlist.yaml")))
+    return Path(str(resources.files("poller.diagnostics").joinpath("allowlist.yaml")))
 
 
 def load_allowlist(path: Path | None = None) -> AllowList:

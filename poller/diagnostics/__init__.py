@@ -8,10 +8,10 @@ to the alerting core and writes each run's output to the incident timeline.
 
 from __future__ import annotations
 
-from alerting.diagnostics.allowlist import AllowList, DiagnosticRefused, load_allowlist
-from alerting.diagnostics.runner import DiagnosticRunner
-from alerting.diagnostics.steps import DiagnosticReport, Step, StepResult
-from alerting.diagnostics.subscriber import DiagnosticsSubscriber, build_diagnostics, check_catalog
+from poller.diagnostics.allowlist import AllowList, DiagnosticRefused, load_allowlist
+from poller.diagnostics.runner import DiagnosticRunner
+from poller.diagnostics.steps import DiagnosticReport, Step, StepResult
+from poller.diagnostics.subscriber import DiagnosticsSubscriber, build_diagnostics, check_catalog
 
 __all__ = ["AllowList", "DiagnosticRefused", "DiagnosticReport", "DiagnosticRunner", "DiagnosticsSubscriber",
            "Step", "StepResult", "build_diagnostics", "check_catalog", "load_allowlist"]

@@ -15,16 +15,16 @@ import time
 from collections.abc import Coroutine
 from typing import Any
 
-from alerting.diagnostics.allowlist import AllowList, DiagnosticRefused, load_allowlist
-from alerting.diagnostics.runner import DiagnosticRunner
-from alerting.diagnostics.steps import DiagnosticReport, Step
-from alerting.diagnostics.transports import DnsTransport, NetconfTransport, SshTransport, Transport
 from alerting.incidents import Incident, IncidentEvent
 from alerting.manager import Change, ChangeKind
 from alerting.repository import IncidentRepository
 from common.errors import ConfigError, Problem
 from inventory.inventory import Inventory
 from inventory.model import Device
+from poller.diagnostics.allowlist import AllowList, DiagnosticRefused, load_allowlist
+from poller.diagnostics.runner import DiagnosticRunner
+from poller.diagnostics.steps import DiagnosticReport, Step
+from poller.diagnostics.transports import DnsTransport, NetconfTransport, SshTransport, Transport
 from runbooks.catalog import Catalog, Diagnostics, load_catalog
 
 log = logging.getLogger(__name__)
