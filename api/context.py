@@ -15,13 +15,13 @@ from zoneinfo import ZoneInfo
 from alerting.core import AlertingCore
 from alerting.rules.ipv6 import Ipv6Readiness, family_state, ipv6_readiness
 from alerting.states import DeviceState
-from alerting.storm.desk import StormDesk
 from api.auth.accounts import AccountStore
 from api.auth.audit import AuditLog
 from api.auth.ratelimit import LoginLimiter
 from inventory.inventory import Inventory
 from poller.cycle import CycleReport
 from store.base import MetricStore
+from storm.desk import StormDesk
 
 
 class StateSource(Protocol):

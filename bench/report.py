@@ -26,10 +26,10 @@ from sqlalchemy import Engine, insert
 
 from alerting.db import incidents, open_database
 from alerting.history import state_history
-from alerting.reports import build_report
-from alerting.reports.export import groups_csv
 from inventory.inventory import Inventory
 from lab.national import national_inventory
+from reports import build_report
+from reports.export import groups_csv
 
 T0 = 1_790_000_000 - 1_790_000_000 % 86400
 STEP = 60

@@ -22,7 +22,7 @@ ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="settings
 
 def _desk(config: Path | None) -> Any:
     from alerting.notify.wiring import offline_core, offline_service
-    from alerting.storm.desk import StormDesk
+    from storm.desk import StormDesk
     from trucban.service import configured_inventory
 
     try:
@@ -64,7 +64,7 @@ def storm_import(
     config: ConfigOpt = None,
 ) -> None:
     """Import a forecast (GeoJSON, CAP 1.2 XML, IBTrACS CSV) and propose typhoon mode."""
-    from alerting.storm.model import TrackError
+    from storm.model import TrackError
 
     desk, tz = _desk(config)
     started = time.monotonic()

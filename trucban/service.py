@@ -21,9 +21,7 @@ from alerting.core import AlertingCore
 from alerting.db import database_url, open_database
 from alerting.notify.facade import NotifyService
 from alerting.notify.wiring import notify_from_settings
-from alerting.reports.wiring import ReportingParts, reporting_parts
 from alerting.rules.config import load_rules
-from alerting.storm.desk import StormDesk
 from api.app import create_app
 from api.context import ApiContext
 from api.wiring import typhoon_banner, web_options, web_security
@@ -44,6 +42,8 @@ from poller.traps import TrapEvent, TrapReceiver
 from store.base import Sample
 from store.factory import open_store
 from store.spool import SpoolingStore
+from storm.desk import StormDesk
+from trucban.reporting import ReportingParts, reporting_parts
 from trucban.settings import Settings
 
 log = logging.getLogger(__name__)

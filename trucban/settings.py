@@ -92,7 +92,7 @@ class Settings(BaseModel):
     influx_retention_policy: str | None = None  # v1 writes/reads; default: the database's default
     influx_api: Literal["auto", "v1", "v2"] = "auto"  # auto: v1 /write for servers before 1.8
     spool_max_mb: int = Field(default=512, ge=1)  # on-disk spool while the store is unreachable
-    # Reports and IOC (alerting/reports): monthly report by e-mail, signed IOC webhooks.
+    # Reports and IOC (reports/): monthly report by e-mail, signed IOC webhooks.
     reports_enabled: bool = True  # write last month's report (data_dir/reports) and e-mail it once
     report_posts: str = "coordinators"  # comma-separated command posts that get the monthly report
     ioc_webhooks: str = ""  # comma-separated notify channels (kind webhook, tbhook:// URL) for IOC events

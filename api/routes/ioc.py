@@ -14,8 +14,6 @@ from typing import Literal
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from alerting.reports.ioc_payloads import IocIncident, IocWebhookEvent
-from alerting.reports.report import AvailabilityReport
 from api.auth.roles import Permission, Principal
 from api.context import ApiContext
 from api.errors import responses
@@ -23,6 +21,8 @@ from api.guard import Guard
 from api.picture import PictureCache
 from api.routes.reports import ReportCache, period_of
 from api.schemas import DeviceCounts
+from reports.ioc_payloads import IocIncident, IocWebhookEvent
+from reports.report import AvailabilityReport
 
 VERSION = "1"
 

@@ -20,16 +20,16 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from alerting.history import StateHistory
-from alerting.reports.export import report_csv
-from alerting.reports.render import PdfError, html_to_pdf, render_html
-from alerting.reports.report import AvailabilityReport, build_report, period_bounds
-from alerting.reports.series import daily_availability
-from alerting.reports.tables import report_runs_list
 from api.auth.roles import Permission, Principal
 from api.context import ApiContext
 from api.errors import responses
 from api.guard import Guard
 from api.render import Renderer
+from reports.export import report_csv
+from reports.render import PdfError, html_to_pdf, render_html
+from reports.report import AvailabilityReport, build_report, period_bounds
+from reports.series import daily_availability
+from reports.tables import report_runs_list
 
 By = Literal["commune", "site", "device", "operator", "role", "province"]
 Period = Literal["day", "week", "month"]

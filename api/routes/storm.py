@@ -8,13 +8,13 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, UploadFile
 from pydantic import BaseModel
 
-from alerting.storm.desk import StormDesk, StormNotFound, StormProposal
-from alerting.storm.model import TrackError
 from api.auth.roles import Permission, Principal
 from api.context import ApiContext
 from api.errors import responses
 from api.guard import Guard
 from api.views import utc_iso
+from storm.desk import StormDesk, StormNotFound, StormProposal
+from storm.model import TrackError
 
 MAX_UPLOAD = 5 * 2**20
 

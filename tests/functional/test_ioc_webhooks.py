@@ -16,10 +16,10 @@ from alerting.core import AlertingCore
 from alerting.db import open_database
 from alerting.notify.config import NotifyConfig
 from alerting.notify.facade import NotifyService
-from alerting.reports.ioc_feed import IocFeed
-from alerting.reports.signed_webhook import SIGNATURE_HEADER, verify
 from inventory.loader import load_inventory
 from lab.generator import generate_lab
+from reports.ioc_feed import IocFeed
+from reports.signed_webhook import SIGNATURE_HEADER, verify
 from store.sqlite import SqliteMetricStore
 from tests.unit.alerting.helpers import results
 

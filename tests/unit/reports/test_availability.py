@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.engine import Engine
 
-from alerting.reports import build_report
-from alerting.reports.incident_time import union_seconds
 from inventory.inventory import Inventory
+from reports import build_report
+from reports.incident_time import union_seconds
 from store.sqlite import SqliteMetricStore
 from tests.unit.reports.scenario import END, T0, A, B, C, D, stage
 

@@ -12,12 +12,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.engine import Engine
 
-from alerting.reports import build_report
-from alerting.reports.export import devices_csv, groups_csv
-from alerting.reports.monthly import MonthlyReports
-from alerting.reports.render import duration, html_to_pdf, pct, render_html
-from alerting.reports.tables import report_runs_list
 from inventory.inventory import Inventory
+from reports import build_report
+from reports.export import devices_csv, groups_csv
+from reports.monthly import MonthlyReports
+from reports.render import duration, html_to_pdf, pct, render_html
+from reports.tables import report_runs_list
 from store.sqlite import SqliteMetricStore
 from tests.unit.reports.scenario import END, T0, A, B, stage
 

@@ -10,10 +10,10 @@ import pytest
 from alerting.core import AlertingCore
 from alerting.db import open_database
 from alerting.notify.facade import NotifyService
-from alerting.storm.desk import StormDesk
-from alerting.storm.model import TrackError
 from lab.national import national_inventory
 from store.sqlite import SqliteMetricStore
+from storm.desk import StormDesk
+from storm.model import TrackError
 from tests.unit.notify.conftest import config
 
 DATA = Path(__file__).parent / "data"

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from alerting.storm.exposure import exposure
-from alerting.storm.model import Track, TrackError
-from alerting.storm.parse_cap import parse_cap
-from alerting.storm.parse_geojson import parse_geojson
-from alerting.storm.parse_ibtracs import parse_ibtracs
 from inventory.reference import load_reference
+from storm.exposure import exposure
+from storm.model import Track, TrackError
+from storm.parse_cap import parse_cap
+from storm.parse_geojson import parse_geojson
+from storm.parse_ibtracs import parse_ibtracs
 
 DATA = Path(__file__).parent / "data"
 BLV, CAT_HAI, DONG_HAI = "11948", "11914", "11411"

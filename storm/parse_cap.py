@@ -13,9 +13,9 @@ from lxml import etree
 from shapely import affinity
 from shapely.geometry import Point, Polygon
 
-from alerting.storm.geo import EARTH_KM
-from alerting.storm.model import Area, Track, TrackError
-from alerting.storm.parse_geojson import parse_time
+from storm.geo import EARTH_KM
+from storm.model import Area, Track, TrackError
+from storm.parse_geojson import parse_time
 
 NS = {"cap": "urn:oasis:names:tc:emergency:cap:1.2"}
 

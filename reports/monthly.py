@@ -22,11 +22,11 @@ from sqlalchemy import Engine, func, insert, select
 
 from alerting.history import state_history
 from alerting.notify.messages import Rendered
-from alerting.reports.export import devices_csv, groups_csv
-from alerting.reports.render import PdfError, duration, html_to_pdf, pct, render_html
-from alerting.reports.report import AvailabilityReport, build_report, previous_month
-from alerting.reports.tables import report_runs
 from inventory.inventory import Inventory
+from reports.export import devices_csv, groups_csv
+from reports.render import PdfError, duration, html_to_pdf, pct, render_html
+from reports.report import AvailabilityReport, build_report, previous_month
+from reports.tables import report_runs
 from store.base import MetricStore
 
 log = logging.getLogger(__name__)

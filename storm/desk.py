@@ -18,15 +18,15 @@ from sqlalchemy import Engine, insert, select, update
 
 from alerting.history import StateHistory
 from alerting.notify.readiness import CoreView, readiness
-from alerting.storm.exposure import CommuneExposure, commune_places, exposure
-from alerting.storm.model import Track, TrackError
-from alerting.storm.overlay import overlay
-from alerting.storm.parse_cap import parse_cap
-from alerting.storm.parse_geojson import parse_geojson
-from alerting.storm.parse_ibtracs import parse_ibtracs
-from alerting.storm.replay import CommuneReplay, replay
-from alerting.storm.tables import storm_tracks
 from inventory.inventory import Inventory
+from storm.exposure import CommuneExposure, commune_places, exposure
+from storm.model import Track, TrackError
+from storm.overlay import overlay
+from storm.parse_cap import parse_cap
+from storm.parse_geojson import parse_geojson
+from storm.parse_ibtracs import parse_ibtracs
+from storm.replay import CommuneReplay, replay
+from storm.tables import storm_tracks
 
 LEAD_S = 6 * 3600  # typhoon mode starts this long before the first arrival
 TAIL_S = 24 * 3600  # and lasts this long after the last

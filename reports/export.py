@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from alerting.reports.report import AvailabilityReport
+from reports.report import AvailabilityReport
 
 GROUP_HEADER = ["ma", "ten", "so_thiet_bi", "kha_dung_pct", "quan_sat_s", "mat_ket_noi_s", "so_lan_mat",
                 "mttr_s", "lau_nhat_s", "bao_tri_s", "khong_toi_duoc_s", "duong_du_phong_s", "ac_quy_s"]

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from shapely.geometry import Point
 
-from alerting.storm.geo import distance_km, quadrant, steps
-from alerting.storm.model import WIND_CLASS_VI, WIND_THRESHOLDS_KT, Track
 from inventory.inventory import Inventory
+from storm.geo import distance_km, quadrant, steps
+from storm.model import WIND_CLASS_VI, WIND_THRESHOLDS_KT, Track
 
 Place = tuple[float, float]  # lat, lon
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from alerting.storm.model import QUADRANTS, TrackPoint
+from storm.model import QUADRANTS, TrackPoint
 
 EARTH_KM = 6371.0088
 

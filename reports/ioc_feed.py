@@ -6,7 +6,7 @@ declared by another process; its cursors live in ``report_cursors``, so a
 restart neither loses nor repeats an event (each row's dedup key is the event's
 ``delivery`` id). Every event becomes one row per configured channel in the
 notification outbox — the same durable queue, retries and backoff as the
-alerts — and is sent by the ``tbhook://`` plugin (:mod:`alerting.reports.signed_webhook`).
+alerts — and is sent by the ``tbhook://`` plugin (:mod:`reports.signed_webhook`).
 """
 
 from __future__ import annotations
@@ -21,14 +21,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, func, or_, select
 from sqlalchemy.engine import Connection
 
-import alerting.reports.signed_webhook  # noqa: F401 - registers the tbhook:// apprise plugin
+import reports.signed_webhook  # noqa: F401 - registers the tbhook:// apprise plugin
 from alerting.db import incident_events, incidents
 from alerting.notify.messages import Rendered
 from alerting.notify.outbox import Outbox
 from alerting.notify.tables import typhoon_declarations
-from alerting.reports.ioc_payloads import IocIncident, IocTyphoon, IocWebhookEvent
-from alerting.reports.tables import get_cursor, set_cursor
 from inventory.inventory import Inventory
+from reports.ioc_payloads import IocIncident, IocTyphoon, IocWebhookEvent
+from reports.tables import get_cursor, set_cursor
 
 log = logging.getLogger(__name__)
 EVENT_NAMES = {"opened": "incident.opened", "acknowledged": "incident.acknowledged",

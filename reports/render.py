@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from alerting.reports.report import AvailabilityReport
 from common.errors import TrucbanError
+from reports.report import AvailabilityReport
 
 TEMPLATES = Path(__file__).parent / "templates"
 BY_VI = {"commune": "Xã/phường", "site": "Địa điểm", "role": "Loại thiết bị", "operator": "Nhà mạng",

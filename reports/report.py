@@ -15,15 +15,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 
 from alerting.history import StateHistory
-from alerting.reports.availability import (
+from inventory.inventory import Inventory
+from reports.availability import (
     DeviceAvailability,
     GroupAvailability,
     compute_devices,
     group_devices,
 )
-from alerting.reports.incident_time import backup_seconds, battery_seconds
-from alerting.reports.indicators import Indicators, compute_indicators
-from inventory.inventory import Inventory
+from reports.incident_time import backup_seconds, battery_seconds
+from reports.indicators import Indicators, compute_indicators
 from store.base import MetricStore
 
 PERIODS = ("day", "week", "month")

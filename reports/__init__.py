@@ -5,13 +5,13 @@ inventory; nothing polls or changes states. :func:`build_report` is the entry
 point the dashboard, the IOC API, the CLI and the monthly scheduler share.
 """
 
-from alerting.reports.availability import (
+from reports.availability import (
     DeviceAvailability,
     GroupAvailability,
     compute_devices,
     group_devices,
 )
-from alerting.reports.report import AvailabilityReport, build_report
+from reports.report import AvailabilityReport, build_report
 
 __all__ = ["AvailabilityReport", "DeviceAvailability", "GroupAvailability", "build_report", "compute_devices",
            "group_devices"]

@@ -9,8 +9,8 @@ from typing import Any
 from shapely import affinity
 from shapely.geometry import LineString, Point, mapping
 
-from alerting.storm.geo import EARTH_KM
-from alerting.storm.model import QUADRANTS, WIND_THRESHOLDS_KT, Track, TrackPoint
+from storm.geo import EARTH_KM
+from storm.model import QUADRANTS, WIND_THRESHOLDS_KT, Track, TrackPoint
 
 
 def overlay(track: Track) -> dict[str, Any]:

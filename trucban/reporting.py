@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from alerting.reports.ioc_feed import IocFeed
-from alerting.reports.monthly import MonthlyReports
 from alerting.rules.selfmon import SelfMonitor
 from common.errors import ConfigError, Problem
+from reports.ioc_feed import IocFeed
+from reports.monthly import MonthlyReports
 
 log = logging.getLogger(__name__)
 WATCHDOG_S = 10.0

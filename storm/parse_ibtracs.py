@@ -13,7 +13,7 @@ import io
 from datetime import UTC, datetime
 from pathlib import Path
 
-from alerting.storm.model import NM_TO_KM, QUADRANTS, WIND_THRESHOLDS_KT, Track, TrackError, TrackPoint
+from storm.model import NM_TO_KM, QUADRANTS, WIND_THRESHOLDS_KT, Track, TrackError, TrackPoint
 
 WIND_COLUMNS = ("USA_WIND", "WMO_WIND", "WIND")
 

@@ -14,10 +14,10 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 from alerting.history import Interval
-from alerting.reports.availability import DeviceAvailability
 from alerting.rules.ipv6 import ipv6_readiness
 from inventory.inventory import Inventory
 from inventory.model import DeviceRole, LinkKind
+from reports.availability import DeviceAvailability
 from store.base import MetricStore
 
 HARDENED_LEVEL = 4

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from alerting.history import Interval
-from alerting.reports.availability import AVAILABLE
+from reports.availability import AVAILABLE
 
 
 def day_starts(start: int, end: int, tz: ZoneInfo) -> list[int]:

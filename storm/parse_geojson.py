@@ -15,7 +15,7 @@ from typing import Any
 
 from shapely.geometry import shape
 
-from alerting.storm.model import NM_TO_KM, QUADRANTS, WIND_THRESHOLDS_KT, Area, Track, TrackError, TrackPoint
+from storm.model import NM_TO_KM, QUADRANTS, WIND_THRESHOLDS_KT, Area, Track, TrackError, TrackPoint
 
 
 def parse_geojson(path: Path, text: str | None = None) -> Track:
