@@ -6,6 +6,12 @@ to a device every cycle, so the request body is encoded once and only the
 request-id changes, and responses are decoded straight into the plain values
 of :mod:`collectors.snmp.values`. Only what SNMP v1/v2c messages use is
 supported (RFC 1157, RFC 3416); v3 stays with pysnmp.
+
+Decoding is strict because the bytes come off the network from anyone:
+definite lengths only, long-form lengths of at most four octets, every TLV
+inside its parent and every parent filled exactly, bounded integers and OID
+arcs. Anything else raises :class:`BerError` (a ``ValueError``) and nothing
+else; the work is linear in the datagram's size.
 """
 
 from __future__ import annotations
@@ -65,21 +71,30 @@ def enc_uint(value: int, tag: int) -> bytes:
     return tlv(tag, body)
 
 
+def _subid(arc: int) -> bytes:
+    """One OID sub-identifier: base 128, high bit set on every octet but the last."""
+    if arc < 0x80:
+        return bytes((arc,))
+    chunk = []
+    while arc:
+        chunk.append((arc & 0x7F) | 0x80)
+        arc >>= 7
+    chunk[0] &= 0x7F
+    return bytes(reversed(chunk))
+
+
 def enc_oid(oid: Oid) -> bytes:
-    """An OBJECT IDENTIFIER."""
+    """An OBJECT IDENTIFIER (X.690 8.19: the first two arcs share one sub-identifier)."""
     if len(oid) < 2:
         raise BerError(f"OID too short: {oid}")
-    out = bytearray((oid[0] * 40 + oid[1],))
+    first, second = oid[0], oid[1]
+    if first not in (0, 1, 2) or second < 0 or (first < 2 and second >= 40):
+        raise BerError(f"OID {oid} does not start with 0.x / 1.x (x < 40) or 2.x")
+    if any(arc < 0 for arc in oid[2:]):
+        raise BerError(f"OID {oid} has a negative arc")
+    out = bytearray(_subid(first * 40 + second))
     for arc in oid[2:]:
-        if arc < 0x80:
-            out.append(arc)
-            continue
-        chunk = []
-        while arc:
-            chunk.append((arc & 0x7F) | 0x80)
-            arc >>= 7
-        chunk[0] &= 0x7F
-        out += bytes(reversed(chunk))
+        out += _subid(arc)
     return tlv(0x06, bytes(out))
 
 
@@ -153,66 +168,122 @@ def message(version: int, community: bytes, pdu_tag: int, request_id: int, a: in
 # ---------------------------------------------------------------- decoding
 
 
-def _header(data: bytes, pos: int) -> tuple[int, int, int]:
-    """(tag, start of body, end of body) of the TLV at ``pos``."""
-    try:
-        tag = data[pos]
-        n = data[pos + 1]
-        pos += 2
-        if n & 0x80:
-            k = n & 0x7F
-            n = int.from_bytes(data[pos:pos + k], "big")
-            pos += k
-    except IndexError:
-        raise BerError("truncated message") from None
+MAX_LENGTH_OCTETS = 4  # long-form lengths up to 4 GiB; a UDP datagram is < 64 KiB anyway
+MAX_OID_ARCS = 128  # RFC 2578 3.5
+MAX_ARC = 0xFFFFFFFF  # RFC 2578 7.1.3: sub-identifiers are 0..2^32-1
+_PDU_TAGS = frozenset((GET, GETNEXT, RESPONSE, SET, GETBULK, INFORM, TRAP_V2, REPORT))
+_UINT_LIMITS = {0x41: (Counter32, 5, 0xFFFFFFFF), 0x42: (Gauge32, 5, 0xFFFFFFFF),
+                0x43: (TimeTicks, 5, 0xFFFFFFFF), 0x46: (Counter64, 9, 0xFFFFFFFFFFFFFFFF)}
+_ABSENT = {0x80: NO_SUCH_OBJECT, 0x81: NO_SUCH_INSTANCE, 0x82: END_OF_MIB_VIEW}
+
+
+def _header(data: bytes, pos: int, limit: int) -> tuple[int, int, int]:
+    """(tag, start of body, end of body) of the TLV at ``pos``, which must end by ``limit``.
+
+    Strict: single-octet tags, definite lengths only, long form at most
+    :data:`MAX_LENGTH_OCTETS` octets, and the whole TLV inside its container
+    (``limit`` is the parent's end).
+    """
+    if pos + 2 > limit:
+        raise BerError(f"truncated message: no room for a tag and length at byte {pos} "
+                       f"(container ends at byte {limit})")
+    tag = data[pos]
+    if tag & 0x1F == 0x1F:
+        raise BerError(f"multi-octet tag at byte {pos}: SNMP uses none")
+    n = data[pos + 1]
+    pos += 2
+    if n & 0x80:
+        k = n & 0x7F
+        if k == 0:
+            raise BerError(f"indefinite length at byte {pos - 1}: SNMP allows definite lengths only")
+        if k > MAX_LENGTH_OCTETS:
+            raise BerError(f"length of {k} octets at byte {pos - 1} (at most {MAX_LENGTH_OCTETS})")
+        if pos + k > limit:
+            raise BerError(f"truncated message: length octets at byte {pos - 1} run past byte {limit}")
+        n = int.from_bytes(data[pos:pos + k], "big")
+        pos += k
     end = pos + n
-    if end > len(data):
-        raise BerError("truncated message")
+    if end > limit:
+        raise BerError(f"length {n} at byte {pos} runs past its container "
+                       f"({limit - pos} bytes left)")
     return tag, pos, end
 
 
+def _integer(data: bytes, pos: int, limit: int, what: str) -> tuple[int, int]:
+    """(value, end) of a header INTEGER (version, request-id, error status/index)."""
+    tag, b, e = _header(data, pos, limit)
+    if tag != 0x02:
+        raise BerError(f"{what}: expected INTEGER, got tag 0x{tag:02x}")
+    if not 0 < e - b <= 5:
+        raise BerError(f"{what}: INTEGER of {e - b} octets (1 to 5 allowed)")
+    return int.from_bytes(data[b:e], "big", signed=True), e
+
+
 def decode_oid(body: bytes) -> Oid:
-    """OID arcs from the body of an OBJECT IDENTIFIER."""
+    """OID arcs from the body of an OBJECT IDENTIFIER (strict: minimal, bounded arcs)."""
     if not body:
-        raise BerError("empty OID")
-    first = body[0]
-    arcs = [first // 40, first % 40] if first < 80 else [2, first - 80]
+        raise BerError("empty OBJECT IDENTIFIER")
+    if len(body) > MAX_OID_ARCS * 5:
+        raise BerError(f"OBJECT IDENTIFIER of {len(body)} octets: more than {MAX_OID_ARCS} arcs")
+    if max(body) < 0x80:  # the common case: every sub-identifier is one octet
+        first = body[0]
+        if len(body) > MAX_OID_ARCS - 1:
+            raise BerError(f"OBJECT IDENTIFIER with {len(body) + 1} arcs (at most {MAX_OID_ARCS})")
+        head = (first // 40, first % 40) if first < 80 else (2, first - 80)
+        return head + tuple(body[1:])
+    if body[-1] & 0x80:
+        raise BerError("OBJECT IDENTIFIER ends inside a sub-identifier")
+    subids: list[int] = []
     arc = 0
-    for byte in body[1:]:
+    fresh = True  # at the first octet of a sub-identifier
+    for byte in body:
+        if fresh and byte == 0x80:
+            raise BerError("OBJECT IDENTIFIER sub-identifier with a leading 0x80 octet (not minimal)")
+        arc = (arc << 7) | (byte & 0x7F)
+        if arc > MAX_ARC + 80:  # + 80: the first sub-identifier carries 2.x
+            raise BerError(f"OBJECT IDENTIFIER sub-identifier above {MAX_ARC}")
         if byte & 0x80:
-            arc = (arc << 7) | (byte & 0x7F)
+            fresh = False
         else:
-            arcs.append((arc << 7) | byte)
+            subids.append(arc)
             arc = 0
-    return tuple(arcs)
+            fresh = True
+    if len(subids) > MAX_OID_ARCS - 1:
+        raise BerError(f"OBJECT IDENTIFIER with {len(subids) + 1} arcs (at most {MAX_OID_ARCS})")
+    first = subids[0]
+    head = (first // 40, first % 40) if first < 80 else (2, first - 80)
+    if head[1] > MAX_ARC or any(a > MAX_ARC for a in subids[1:]):
+        raise BerError(f"OBJECT IDENTIFIER sub-identifier above {MAX_ARC}")
+    return head + tuple(subids[1:])
 
 
 def decode_value(tag: int, body: bytes) -> Value | None:
-    """A plain value from one TLV (None for NULL)."""
-    if tag == 0x02:
-        return int.from_bytes(body, "big", signed=True)
+    """A plain value from one TLV (None for NULL); strict about sizes."""
     if tag == 0x04:
         return bytes(body)
-    if tag == 0x41:
-        return Counter32(int.from_bytes(body, "big"))
-    if tag == 0x46:
-        return Counter64(int.from_bytes(body, "big"))
-    if tag == 0x42:
-        return Gauge32(int.from_bytes(body, "big"))
-    if tag == 0x43:
-        return TimeTicks(int.from_bytes(body, "big"))
+    if tag == 0x02:
+        if not 0 < len(body) <= 9:
+            raise BerError(f"INTEGER of {len(body)} octets (1 to 9 allowed)")
+        return int.from_bytes(body, "big", signed=True)
+    limits = _UINT_LIMITS.get(tag)
+    if limits is not None:
+        cls, octets, top = limits
+        if not 0 < len(body) <= octets:
+            raise BerError(f"{cls.__name__} of {len(body)} octets (1 to {octets} allowed)")
+        value = int.from_bytes(body, "big")
+        if value > top:
+            raise BerError(f"{cls.__name__} {value} out of range")
+        return cls(value)
     if tag == 0x06:
         return decode_oid(body)
     if tag == 0x40:
+        if len(body) != 4:
+            raise BerError(f"IpAddress of {len(body)} octets (4 required)")
         return IpAddress(".".join(map(str, body)))
-    if tag == 0x05:
-        return None
-    if tag == 0x80:
-        return NO_SUCH_OBJECT
-    if tag == 0x81:
-        return NO_SUCH_INSTANCE
-    if tag == 0x82:
-        return END_OF_MIB_VIEW
+    if tag == 0x05 or tag in _ABSENT:
+        if body:
+            raise BerError(f"NULL-like value 0x{tag:02x} with {len(body)} content octets")
+        return _ABSENT.get(tag)
     if tag == 0x44:
         return Opaque(body)
     raise BerError(f"unknown value tag 0x{tag:02x}")
@@ -232,40 +303,68 @@ class Pdu:
 
 
 def decode(data: bytes) -> Pdu:
-    """Decode a whole v1/v2c message (not the v1 Trap-PDU, whose layout differs)."""
-    tag, pos, end = _header(data, 0)
+    """Decode a whole v1/v2c message (not the v1 Trap-PDU, whose layout differs).
+
+    Raises :class:`BerError` — and nothing else — for anything that is not a
+    well-formed message: every length must be definite and inside its parent,
+    and every parent must be filled exactly by its children.
+    """
+    size = len(data)
+    tag, pos, end = _header(data, 0, size)
     if tag != 0x30:
-        raise BerError("not an SNMP message")
-    tag, b, pos = _header(data, pos)
-    version = int.from_bytes(data[b:pos], "big")
-    tag, b, pos = _header(data, pos)
+        raise BerError(f"not an SNMP message: starts with tag 0x{tag:02x}, not a SEQUENCE")
+    if end != size:
+        raise BerError(f"{size - end} bytes after the end of the message")
+    version, pos = _integer(data, pos, end, "version")
+    if version not in (0, 1):
+        raise BerError(f"unsupported SNMP version {version} (0 = v1 and 1 = v2c only)")
+    tag, b, pos = _header(data, pos, end)
+    if tag != 0x04:
+        raise BerError(f"community: expected OCTET STRING, got tag 0x{tag:02x}")
     community = data[b:pos]
-    pdu_tag, pos, pdu_end = _header(data, pos)
-    if pdu_tag == TRAP_V1 or version > 1:
-        raise BerError(f"unsupported PDU 0x{pdu_tag:02x} / version {version}")
-    ints = []
-    for _ in range(3):
-        tag, b, pos = _header(data, pos)
-        ints.append(int.from_bytes(data[b:pos], "big", signed=True))
-    tag, pos, vb_end = _header(data, pos)
+    pdu_tag, pos, pdu_end = _header(data, pos, end)
+    if pdu_end != end:
+        raise BerError(f"{end - pdu_end} bytes after the PDU inside the message")
+    if pdu_tag not in _PDU_TAGS:
+        raise BerError(f"unsupported PDU 0x{pdu_tag:02x}")
+    request_id, pos = _integer(data, pos, pdu_end, "request-id")
+    error_status, pos = _integer(data, pos, pdu_end, "error-status")
+    error_index, pos = _integer(data, pos, pdu_end, "error-index")
+    tag, pos, vb_end = _header(data, pos, pdu_end)
+    if tag != 0x30:
+        raise BerError(f"variable-bindings: expected SEQUENCE, got tag 0x{tag:02x}")
+    if vb_end != pdu_end:
+        raise BerError(f"{pdu_end - vb_end} bytes after the variable-bindings inside the PDU")
     binds: list[tuple[Oid, Value | None]] = []
+    append = binds.append
     while pos < vb_end:
-        _, pos, _bind_end = _header(data, pos)
-        _, b, pos = _header(data, pos)
+        tag, b, bind_end = _header(data, pos, vb_end)
+        if tag != 0x30:
+            raise BerError(f"variable-binding {len(binds)}: expected SEQUENCE, got tag 0x{tag:02x}")
+        tag, b, pos = _header(data, b, bind_end)
+        if tag != 0x06:
+            raise BerError(f"variable-binding {len(binds)}: name is tag 0x{tag:02x}, not an OID")
         oid = decode_oid(data[b:pos])
-        tag, b, pos = _header(data, pos)
-        binds.append((oid, decode_value(tag, data[b:pos])))
-    return Pdu(version, bytes(community), pdu_tag, ints[0], ints[1], ints[2], binds)
+        tag, b, pos = _header(data, pos, bind_end)
+        if pos != bind_end:
+            raise BerError(f"variable-binding {len(binds)}: {bind_end - pos} bytes after its value")
+        append((oid, decode_value(tag, data[b:pos])))
+    return Pdu(version, bytes(community), pdu_tag, request_id, error_status, error_index, binds)
 
 
 def request_id_of(data: bytes) -> int | None:
     """The request-id of a v1/v2c message without decoding the rest; None if not one."""
     try:
-        tag, pos, _ = _header(data, 0)
-        _, _, pos = _header(data, pos)  # version
-        _, _, pos = _header(data, pos)  # community
-        _, pos, _ = _header(data, pos)  # PDU
-        tag, b, pos = _header(data, pos)
+        size = len(data)
+        tag, pos, end = _header(data, 0, size)
+        if tag != 0x30 or end != size:
+            return None
+        _, _, pos = _header(data, pos, end)  # version
+        _, _, pos = _header(data, pos, end)  # community
+        _, pos, pdu_end = _header(data, pos, end)  # PDU
+        tag, b, pos = _header(data, pos, pdu_end)
     except BerError:
         return None
-    return int.from_bytes(data[b:pos], "big", signed=True) if tag == 0x02 else None
+    if tag != 0x02 or not 0 < pos - b <= 5:
+        return None
+    return int.from_bytes(data[b:pos], "big", signed=True)
