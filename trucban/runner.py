@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import socket
 import time
 from contextlib import ExitStack
@@ -20,7 +21,10 @@ from trucban.settings import Settings
 
 
 def serve(settings: Settings, console: Console) -> None:
-    """Run until interrupted; stop the lab agents on the way out."""
+    """Run until interrupted; stop the lab agents on the way out (SIGTERM included)."""
+    # uvicorn re-raises the signal that stopped it once it is done: make SIGTERM unwind the
+    # stack (lab agents, sockets) instead of killing the process where it stands.
+    signal.signal(signal.SIGTERM, _terminate)
     with ExitStack() as stack:
         inventory = _inventory(settings, console, stack)
         service = build_service(settings, inventory)
@@ -34,6 +38,10 @@ def serve(settings: Settings, console: Console) -> None:
             demo_admin(service, settings, console)
         server = uvicorn.Server(uvicorn.Config(service.app(), log_level="warning"))
         server.run(sockets=sockets)
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def demo_admin(service: Service, settings: Settings, console: Console) -> None:
