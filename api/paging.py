@@ -5,13 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, TypeVar
 
-from fastapi import Query, Request, Response
+from fastapi import Path, Query, Request, Response
 
 T = TypeVar("T")
 MAX_LIMIT = 5000
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size")]
 Offset = Annotated[int, Query(ge=0, le=10**9, description="items to skip")]
+MAX_ID = 2**63 - 1  # the largest integer the databases store; larger ids are bad input (422), not a 500
+MAX_EPOCH = 4_102_444_800  # 2100-01-01 UTC: later instants are bad input for reports
+RowId = Annotated[int, Path(ge=1, le=MAX_ID, description="số thứ tự (id)")]
+Epoch = Annotated[int | None, Query(ge=0, le=MAX_EPOCH, description="epoch giây (UTC)")]
 
 
 def set_headers(request: Request, response: Response, total: int, limit: int, offset: int) -> None:

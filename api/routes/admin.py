@@ -10,7 +10,7 @@ from api.auth.roles import Permission, Principal
 from api.context import ApiContext
 from api.errors import responses
 from api.guard import Guard, client_ip
-from api.paging import Limit, Offset, page, set_headers
+from api.paging import Limit, Offset, RowId, page, set_headers
 from api.schemas import AuditOut, TokenCreatedOut, TokenIn, TokenOut, UserIn, UserOut
 from api.views import local_text, utc_iso
 
@@ -88,12 +88,12 @@ def router(ctx: ApiContext, guard: Guard) -> APIRouter:
         return user_out(user)
 
     @api.post("/users/{user_id}/disable", response_model=UserOut, tags=["accounts"], responses=responses(404))
-    def disable_user(user_id: int, request: Request, who: Principal = admin) -> UserOut:
+    def disable_user(user_id: RowId, request: Request, who: Principal = admin) -> UserOut:
         """Disable an account and end its sessions (audited)."""
         return _set_disabled(user_id, True, who, request)
 
     @api.post("/users/{user_id}/enable", response_model=UserOut, tags=["accounts"], responses=responses(404))
-    def enable_user(user_id: int, request: Request, who: Principal = admin) -> UserOut:
+    def enable_user(user_id: RowId, request: Request, who: Principal = admin) -> UserOut:
         """Enable an account again (audited)."""
         return _set_disabled(user_id, False, who, request)
 
@@ -144,7 +144,7 @@ def router(ctx: ApiContext, guard: Guard) -> APIRouter:
         return TokenCreatedOut(**token_out(token).model_dump(), token=secret)
 
     @api.delete("/tokens/{token_id}", response_model=TokenOut, tags=["accounts"], responses=responses(404))
-    def revoke_token(token_id: int, request: Request, who: Principal = admin) -> TokenOut:
+    def revoke_token(token_id: RowId, request: Request, who: Principal = admin) -> TokenOut:
         """Revoke a token at once (audited)."""
         try:
             token = accounts.revoke_token(token_id)

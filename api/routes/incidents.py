@@ -8,6 +8,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
 from alerting.core import AlertingCore
+from alerting.incidents import IncidentKind
 from alerting.maintenance import MaintenanceWindow
 from alerting.repository import IncidentNotFound
 from api import views
@@ -15,28 +16,11 @@ from api.auth.roles import Permission, Principal
 from api.context import ApiContext
 from api.errors import responses
 from api.guard import Guard, client_ip, commune_visible
-from api.paging import Limit, Offset, page, set_headers
+from api.paging import Limit, Offset, RowId, page, set_headers
 from api.picture import PictureCache
 from api.schemas import AckIn, IncidentDetailOut, IncidentOut, MaintenanceIn, MaintenanceOut
 
 StatusQ = Literal["active", "open", "acknowledged", "resolved"]
-KindQ = Literal[
-    "device_down",
-    "communes_cut_off",
-    "link_on_backup",
-    "commune_isolated",
-    "bts_on_battery",
-    "battery_low",
-    "generator_failed",
-    "site_alarm",
-    "dns_not_answering",
-    "dns_stale_serial",
-    "dns_no_ipv6",
-    "flapping",
-    "poller_degraded",
-    "store_unreachable",
-    "delivery_failing",
-]
 
 
 class Incidents:
@@ -173,7 +157,7 @@ def router(ctx: ApiContext, guard: Guard, ops: Incidents) -> APIRouter:
         status: StatusQ | None = None,
         commune: str | None = Query(default=None, max_length=8),
         severity: int | None = Query(default=None, ge=1, le=4, description="mức tối thiểu"),
-        kind: KindQ | None = None,
+        kind: IncidentKind | None = None,
         device: str | None = Query(default=None, max_length=64),
         limit: Limit = 100,
         offset: Offset = 0,
@@ -200,7 +184,7 @@ def router(ctx: ApiContext, guard: Guard, ops: Incidents) -> APIRouter:
         tags=["incidents"],
         responses=responses(404),
     )
-    def get_incident(incident_id: int, who: Principal = reader) -> IncidentDetailOut:
+    def get_incident(incident_id: RowId, who: Principal = reader) -> IncidentDetailOut:
         """One incident with its timeline."""
         return ops.detail(who, _id(incident_id))
 
@@ -211,7 +195,7 @@ def router(ctx: ApiContext, guard: Guard, ops: Incidents) -> APIRouter:
         responses=responses(404, 409),
     )
     def acknowledge(
-        incident_id: int, body: AckIn, request: Request, who: Principal = acker
+        incident_id: RowId, body: AckIn, request: Request, who: Principal = acker
     ) -> IncidentDetailOut:
         """Acknowledge an incident with an optional comment (stops escalation; audited)."""
         return ops.acknowledge(who, _id(incident_id), body.comment, client_ip(request))
@@ -239,7 +223,7 @@ def router(ctx: ApiContext, guard: Guard, ops: Incidents) -> APIRouter:
         tags=["maintenance"],
         responses=responses(404),
     )
-    def end_maintenance(window_id: int, request: Request, who: Principal = planner) -> MaintenanceOut:
+    def end_maintenance(window_id: RowId, request: Request, who: Principal = planner) -> MaintenanceOut:
         """End a window now (audited)."""
         return ops.end_window(who, _id(window_id), client_ip(request))
 

@@ -18,6 +18,7 @@ from api.auth.roles import Permission, Principal
 from api.context import ApiContext
 from api.errors import responses
 from api.guard import Guard
+from api.paging import Epoch, Offset
 from api.picture import PictureCache
 from api.routes.reports import ReportCache, period_of
 from api.schemas import DeviceCounts
@@ -162,7 +163,7 @@ def router(ctx: ApiContext, guard: Guard, picture: PictureCache, reports: Report
         status: Literal["active", "open", "acknowledged", "resolved"] | None = None,
         commune: str | None = Query(default=None, pattern=r"^[0-9]{5}$"),
         limit: int = Query(default=100, ge=1, le=1000),
-        offset: int = Query(default=0, ge=0),
+        offset: Offset = 0,
     ) -> IocIncidentPage:
         """Incidents, newest first (``status=active``: open or acknowledged)."""
         if repo is None:
@@ -201,8 +202,8 @@ def router(ctx: ApiContext, guard: Guard, picture: PictureCache, reports: Report
         who: Principal = reader,
         period: Literal["day", "week", "month"] = "month",
         date: str | None = None,
-        start: int | None = None,
-        end: int | None = None,
+        start: Epoch = None,
+        end: Epoch = None,
     ) -> IocIndicators:
         """Network availability and DII indicators for a local day/week/month (``date`` YYYY-MM-DD) or
         a custom [start, end) in epoch seconds."""
@@ -224,8 +225,8 @@ def router(ctx: ApiContext, guard: Guard, picture: PictureCache, reports: Report
         by: Literal["commune", "site", "device", "operator", "role", "province"] = "commune",
         period: Literal["day", "week", "month"] = "month",
         date: str | None = None,
-        start: int | None = None,
-        end: int | None = None,
+        start: Epoch = None,
+        end: Epoch = None,
     ) -> IocAvailabilityPage:
         """Availability, outages, MTTR, backup and battery time per group for a period."""
         lo, hi = period_of(ctx, period, date, start, end)

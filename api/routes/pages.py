@@ -13,6 +13,7 @@ from api.auth.accounts import AccountError
 from api.auth.roles import TOKEN_SCOPES, Permission, Principal, Role
 from api.context import ApiContext
 from api.guard import Guard, check_csrf, client_ip, commune_visible
+from api.paging import Offset, RowId
 from api.picture import PictureCache
 from api.render import Renderer, lang_of
 from api.routes.incidents import Incidents
@@ -63,7 +64,7 @@ def router(
         status: Literal["active", "open", "acknowledged", "resolved", ""] = "active",
         commune: str = Query(default="", max_length=8),
         severity: int = Query(default=0, ge=0, le=4),
-        offset: int = Query(default=0, ge=0),
+        offset: Offset = 0,
     ) -> Response:
         """Incident list with filters."""
         who = who_of(request)
@@ -91,7 +92,7 @@ def router(
         )
 
     @pages.get("/incidents/{incident_id}")
-    def incident(request: Request, incident_id: int) -> Response:
+    def incident(request: Request, incident_id: RowId) -> Response:
         """One incident: what, where, why, runbook, timeline, acknowledge."""
         who = who_of(request)
         return render.page(request, "incident.html", who, inc=ops.detail(who, incident_id))
@@ -99,7 +100,7 @@ def router(
     @pages.post("/incidents/{incident_id}/ack")
     def acknowledge(
         request: Request,
-        incident_id: int,
+        incident_id: RowId,
         csrf: str = Form(default=""),
         comment: str = Form(default="", max_length=1000),
     ) -> Response:
@@ -145,7 +146,7 @@ def router(
         return RedirectResponse("/maintenance", status_code=303)
 
     @pages.post("/maintenance/{window_id}/end")
-    def end_maintenance(request: Request, window_id: int, csrf: str = Form(default="")) -> Response:
+    def end_maintenance(request: Request, window_id: RowId, csrf: str = Form(default="")) -> Response:
         """End a window now (CSRF-checked, audited)."""
         who = who_of(request, Permission.MAINTENANCE)
         check_csrf(request, csrf)
@@ -294,7 +295,7 @@ def router(
         return _admin_again(request, who, "", new_token=secret, status_code=201)
 
     @pages.post("/admin/tokens/{token_id}/revoke")
-    def admin_revoke_token(request: Request, token_id: int, csrf: str = Form(default="")) -> Response:
+    def admin_revoke_token(request: Request, token_id: RowId, csrf: str = Form(default="")) -> Response:
         """Revoke a token (audited)."""
         who = who_of(request, Permission.ADMIN)
         check_csrf(request, csrf)

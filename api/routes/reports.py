@@ -24,6 +24,7 @@ from api.auth.roles import Permission, Principal
 from api.context import ApiContext
 from api.errors import responses
 from api.guard import Guard
+from api.paging import Epoch
 from api.render import Renderer
 from reports.export import report_csv
 from reports.render import PdfError, html_to_pdf, render_html
@@ -34,6 +35,7 @@ from reports.tables import report_runs_list
 By = Literal["commune", "site", "device", "operator", "role", "province"]
 Period = Literal["day", "week", "month"]
 CACHE_S = 60.0
+MIN_YEAR, MAX_YEAR = 1970, 2099  # report dates outside are bad input (422)
 
 
 class ReportCache:
@@ -74,10 +76,16 @@ def period_of(
         ref = now
         if date:
             try:
-                ref = int(datetime.strptime(date, "%Y-%m-%d").replace(tzinfo=ctx.timezone).timestamp())
+                day = datetime.strptime(date, "%Y-%m-%d").replace(tzinfo=ctx.timezone)
             except ValueError:
-                raise HTTPException(422, f"date={date!r}: cần dạng YYYY-MM-DD") from None
-        lo, hi = period_bounds(period, ref, ctx.timezone)
+                raise HTTPException(422, f"date={date[:40]!r}: cần dạng YYYY-MM-DD") from None
+            if not MIN_YEAR <= day.year <= MAX_YEAR:
+                raise HTTPException(422, f"date={date!r}: năm phải trong khoảng {MIN_YEAR}–{MAX_YEAR}")
+            ref = int(day.timestamp())
+        try:
+            lo, hi = period_bounds(period, ref, ctx.timezone)
+        except (ValueError, OverflowError):
+            raise HTTPException(422, f"kỳ báo cáo ngoài phạm vi (out of range): {period} {date}") from None
     hi = min(hi, now)
     if hi <= lo:
         raise HTTPException(422, "kỳ báo cáo chưa bắt đầu")
@@ -121,8 +129,8 @@ def router(ctx: ApiContext, guard: Guard, render: Renderer, cache: ReportCache) 
         by: By = "commune",
         period: Period = "month",
         date: str | None = None,
-        start: int | None = None,
-        end: int | None = None,
+        start: Epoch = None,
+        end: Epoch = None,
     ) -> dict[str, object]:
         """Figures per group plus network totals and indicators (the IOC has the same under /api/ioc/v1)."""
         from api.routes.ioc import availability_items
@@ -148,8 +156,8 @@ def router(ctx: ApiContext, guard: Guard, render: Renderer, cache: ReportCache) 
         who: Principal = reader,
         period: Period = "month",
         date: str | None = None,
-        start: int | None = None,
-        end: int | None = None,
+        start: Epoch = None,
+        end: Epoch = None,
     ) -> dict[str, object]:
         """Pooled availability per local day (the dashboard chart)."""
         if ctx.alerting is None:
@@ -172,8 +180,8 @@ def router(ctx: ApiContext, guard: Guard, render: Renderer, cache: ReportCache) 
         by: By = "commune",
         period: Period = "month",
         date: str | None = None,
-        start: int | None = None,
-        end: int | None = None,
+        start: Epoch = None,
+        end: Epoch = None,
     ) -> Response:
         """The same figures as CSV (UTF-8 with BOM so spreadsheet programs read the diacritics)."""
         check_by(who, by)
@@ -187,8 +195,8 @@ def router(ctx: ApiContext, guard: Guard, render: Renderer, cache: ReportCache) 
         who: Principal = reader,
         period: Period = "month",
         date: str | None = None,
-        start: int | None = None,
-        end: int | None = None,
+        start: Epoch = None,
+        end: Epoch = None,
     ) -> HTMLResponse:
         """The printable Vietnamese report (print it from the browser, or fetch /reports/pdf)."""
         lo, hi = period_of(ctx, period, date, start, end)
@@ -199,8 +207,8 @@ def router(ctx: ApiContext, guard: Guard, render: Renderer, cache: ReportCache) 
         who: Principal = reader,
         period: Period = "month",
         date: str | None = None,
-        start: int | None = None,
-        end: int | None = None,
+        start: Epoch = None,
+        end: Epoch = None,
     ) -> Response:
         """The printable report as PDF (headless Chromium)."""
         lo, hi = period_of(ctx, period, date, start, end)

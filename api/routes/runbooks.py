@@ -13,6 +13,7 @@ from alerting.repository import IncidentNotFound
 from api.auth.roles import Permission
 from api.context import ApiContext
 from api.guard import Guard
+from api.paging import MAX_ID
 from api.render import Renderer
 from runbooks import render_runbook_html
 
@@ -22,7 +23,9 @@ def router(ctx: ApiContext, guard: Guard, render: Renderer) -> APIRouter:
     pages = APIRouter(include_in_schema=False)
 
     @pages.get("/runbooks/{kind}.md")
-    def runbook(request: Request, kind: str, incident: int | None = Query(default=None, ge=1)) -> Response:
+    def runbook(
+        request: Request, kind: str, incident: int | None = Query(default=None, ge=1, le=MAX_ID)
+    ) -> Response:
         """The runbook for ``kind``; with ``?incident=`` its commune, device, times and contacts."""
         who = guard.optional(request)
         if who is None:
