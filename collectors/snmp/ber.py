@@ -140,6 +140,7 @@ class RequestTemplate:
     head: bytes  # version + community
     pdu_tag: int
     tail: bytes  # the two integers after request-id, and the varbind list
+    community: bytes = b""  # what a reply must carry back
 
     def message(self, request_id: int) -> bytes:
         """The full datagram for ``request_id``."""
@@ -155,7 +156,7 @@ def request(version: int, community: bytes, pdu_tag: int, oids: list[Oid], a: in
     """
     head = enc_int(version) + tlv(0x04, community)
     tail = enc_int(a) + enc_int(b) + varbinds([(o, None) for o in oids])
-    return RequestTemplate(head, pdu_tag, tail)
+    return RequestTemplate(head, pdu_tag, tail, community)
 
 
 def message(version: int, community: bytes, pdu_tag: int, request_id: int, a: int, b: int,
@@ -219,8 +220,22 @@ def _integer(data: bytes, pos: int, limit: int, what: str) -> tuple[int, int]:
     return int.from_bytes(data[b:e], "big", signed=True), e
 
 
+_OID_CACHE: dict[bytes, Oid] = {}
+_OID_CACHE_MAX = 50_000  # a poller sees the same OIDs every cycle; cleared when full (~10 MB at most)
+
+
 def decode_oid(body: bytes) -> Oid:
     """OID arcs from the body of an OBJECT IDENTIFIER (strict: minimal, bounded arcs)."""
+    oid = _OID_CACHE.get(body)
+    if oid is None:
+        oid = _decode_oid(body)
+        if len(_OID_CACHE) >= _OID_CACHE_MAX:
+            _OID_CACHE.clear()
+        _OID_CACHE[body] = oid
+    return oid
+
+
+def _decode_oid(body: bytes) -> Oid:
     if not body:
         raise BerError("empty OBJECT IDENTIFIER")
     if len(body) > MAX_OID_ARCS * 5:
@@ -338,6 +353,18 @@ def decode(data: bytes) -> Pdu:
     binds: list[tuple[Oid, Value | None]] = []
     append = binds.append
     while pos < vb_end:
+        # fast path: the usual varbind, all three lengths short-form and consistent
+        if (pos + 4 <= vb_end and data[pos] == 0x30 and data[pos + 1] < 0x80 and data[pos + 2] == 0x06
+                and data[pos + 3] < 0x80):
+            bind_end = pos + 2 + data[pos + 1]
+            oid_end = pos + 4 + data[pos + 3]
+            if (oid_end + 2 <= bind_end <= vb_end and data[oid_end + 1] < 0x80
+                    and oid_end + 2 + data[oid_end + 1] == bind_end):
+                append((decode_oid(data[pos + 4:oid_end]),
+                        decode_value(data[oid_end], data[oid_end + 2:bind_end])))
+                pos = bind_end
+                continue
+        # anything else: step by step, with the precise error
         tag, b, bind_end = _header(data, pos, vb_end)
         if tag != 0x30:
             raise BerError(f"variable-binding {len(binds)}: expected SEQUENCE, got tag 0x{tag:02x}")
