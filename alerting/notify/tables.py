@@ -78,6 +78,11 @@ notify_outbox = Table(
     Column("delivered_via", String(64)),
     Column("last_error", Text),
     Column("meta", JSON, nullable=False, default=dict),
+    # Migration 0008_notify_claims: who holds the lease (process identity, see outbox.ProcessIdentity),
+    # when the current attempt started (set before the send, cleared after), resends after a crash.
+    Column("claimed_by", String(200)),
+    Column("attempt_started_at", BigInteger),
+    Column("crash_resends", Integer, nullable=False, default=0),
     Index("ix_notify_outbox_due", "status", "next_attempt_at"),
     Index("ix_notify_outbox_post", "post"),
 )
