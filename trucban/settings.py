@@ -83,6 +83,11 @@ class Settings(BaseModel):
     tile_url: str | None = None  # e.g. https://tiles.example.vn/{z}/{x}/{y}.png; None: plain SVG map
     tile_attribution: str = ""
     public_base_url: str | None = None  # https://… sets Secure cookies
+    # Proxies whose X-Forwarded-For is believed (comma-separated addresses or networks, e.g.
+    # "10.0.0.5,192.168.1.0/24"); "" trusts none: the peer address is the client (login limits, audit).
+    trusted_proxies: str = ""
+    http_body_limit_kb: int = Field(default=64, ge=1, le=1_048_576)  # largest JSON/form request body
+    http_upload_limit_mb: int = Field(default=6, ge=1, le=1024)  # largest upload (storm bulletin + form)
     # Metric store (store/SCHEMA.md): InfluxDB when influx_url is set, else embedded SQLite.
     influx_url: str | None = None
     influx_token: SecretStr | None = None  # 2.x/3.x token, or "user:password" for 1.x
@@ -101,6 +106,18 @@ class Settings(BaseModel):
     @classmethod
     def _rechecks_by_role(cls, value: str) -> str:
         parse_by_role(value)
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _trusted_proxies(cls, value: str) -> str:
+        import ipaddress
+
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network (e.g. 10.0.0.0/24)") from None
         return value
 
     @property
