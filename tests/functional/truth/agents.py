@@ -10,7 +10,9 @@ sysUpTime); the data files and state files are written here.
 Faults an agent can take:
 
 - ``freeze``/``thaw``: SIGSTOP/SIGCONT — the agent is silent, then answers again
-  at once (same boot, uptime keeps counting);
+  at once (same boot, uptime keeps counting); the harness also freezes every
+  agent cut off behind failed parents, since on loopback a child would
+  otherwise keep answering through its "failed" parent;
 - ``kill``/``restart``: SIGKILL, later a new process on the same port (a reboot:
   sysUpTime starts again); "up" is the first answer to our own probe;
 - ``mains_lost``/``mains_back``: the power system's UPS-MIB flips to battery
@@ -234,17 +236,24 @@ class Agent:
                 log = (self.root / "agent.log").read_text(errors="replace")[-1500:]
                 raise RuntimeError(f"agent {self.device.id} on udp/{self.port} did not answer:\n{log}")
 
+    @property
+    def alive(self) -> bool:
+        """True while the process exists (frozen or not)."""
+        return self.proc is not None and self.proc.poll() is None
+
     def freeze(self) -> float:
-        """SIGSTOP: silent from now; returns the instant."""
-        assert self.proc is not None
-        os.kill(self.proc.pid, signal.SIGSTOP)
-        self.frozen = True
+        """SIGSTOP (idempotent; a dead agent is silent already): silent from now; returns the instant."""
+        if self.alive and not self.frozen:
+            assert self.proc is not None
+            os.kill(self.proc.pid, signal.SIGSTOP)
+            self.frozen = True
         return time.time()
 
     def thaw(self) -> float:
-        """SIGCONT: answering again from now; returns the instant."""
-        assert self.proc is not None
-        os.kill(self.proc.pid, signal.SIGCONT)
+        """SIGCONT (idempotent): answering again from now; returns the instant."""
+        if self.alive and self.frozen:
+            assert self.proc is not None
+            os.kill(self.proc.pid, signal.SIGCONT)
         self.frozen = False
         return time.time()
 
@@ -254,6 +263,7 @@ class Agent:
         self.proc.kill()
         at = time.time()
         self.proc.wait(timeout=10)
+        self.frozen = False
         return at
 
     def restart(self) -> float:

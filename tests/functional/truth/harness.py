@@ -64,6 +64,7 @@ class TruthRun:
         self.plan_start = 0.0
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="truth-agent")
         self._pending_up: dict[str, Future[float]] = {}
+        self._own_down: set[str] = set()
 
     # -------------------------------------------------------------- set-up
 
@@ -150,17 +151,55 @@ class TruthRun:
         agent = self.agents[fault.device]
         if fault.kind == "mains":
             return agent.mains_lost(fault.drain_per_min)
-        return agent.kill() if fault.mode == "kill" else agent.freeze()
+        self._own_down.add(fault.device)
+        at = agent.kill() if fault.mode == "kill" else agent.freeze()
+        self._reconcile()
+        return at
 
     def _end(self, fault: Fault) -> float:
         agent = self.agents[fault.device]
         if fault.kind == "mains":
             return agent.mains_back()
+        self._own_down.discard(fault.device)
         if fault.mode == "kill":
             at = agent.restart()
-            self._pending_up[fault.id] = self._pool.submit(agent.wait_ready, 30.0)
+            self._reconcile()
+            if not agent.frozen:  # not cut off behind a failed parent: time its first answer
+                self._pending_up[fault.id] = self._pool.submit(agent.wait_ready, 30.0)
             return at
-        return agent.thaw()
+        reachable = self._reachable()
+        at = agent.thaw() if fault.device in reachable else time.time()
+        self._reconcile(reachable)
+        return at
+
+    def _reachable(self) -> set[str]:
+        """Devices answering in truth now: not down themselves, and no parents or one reachable parent."""
+        out: set[str] = set()
+        pending = [d for d in self.world.devices if d not in self._own_down]
+        changed = True
+        while changed:
+            changed = False
+            for d in list(pending):
+                parents = self.world.devices[d].parents
+                if not parents or any(p in out for p in parents):
+                    out.add(d)
+                    pending.remove(d)
+                    changed = True
+        return out
+
+    def _reconcile(self, reachable: set[str] | None = None) -> None:
+        """Freeze every agent that is cut off (or down itself), thaw every other one.
+
+        On loopback nothing stands between the poller and a child whose parent
+        "failed", so the harness makes the network's behaviour true: behind a
+        failed parent (every parent, for a redundancy pair) a device is silent.
+        """
+        reachable = self._reachable() if reachable is None else reachable
+        for dev_id, agent in self.agents.items():
+            if dev_id in reachable:
+                agent.thaw()
+            else:
+                agent.freeze()
 
     def listen(self) -> float:
         """Keep collecting mail for the tail; return the end of the run."""
