@@ -20,7 +20,8 @@ from common.errors import Problem
 
 Path_ = tuple[str | int, ...]
 ModelT = TypeVar("ModelT", bound=BaseModel)
-SECRET_HINTS = ("community", "key", "password", "secret", "token")
+SECRET_HINTS = ("community", "key", "password", "secret", "token", "url", "pass", "auth", "priv")
+SHOWN_KEYS = ("kind", "name", "id", "code", "role", "type", "protocol")  # shown inside a masked mapping
 
 
 @dataclass
@@ -97,17 +98,45 @@ def read_csv(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
 def problems_from_validation(
     exc: ValidationError, located: Located, prefix: Path_ = ()
 ) -> list[Problem]:
-    """Turn pydantic errors into problems naming file, line, field and value."""
+    """Turn pydantic errors into problems naming file, line, field and value.
+
+    Values that may be secret are never shown: a field whose name hints at a
+    secret, the value of a key that is not allowed (a mistyped ``pasword`` or
+    ``ulr`` holds the secret all the same), and every value inside a mapping or
+    list (an entry rejected whole, e.g. an unknown ``kind``), except the keys in
+    :data:`SHOWN_KEYS`.
+    """
     problems = []
     for err in exc.errors():
         loc = tuple(err["loc"])
         full = (*prefix, *loc)
         field_name = ".".join(str(p) for p in full) or "(document)"
         value = err.get("input")
-        if any(h in field_name.lower() for h in SECRET_HINTS):
+        if any(h in field_name.lower() for h in SECRET_HINTS) or err.get("type") == "extra_forbidden":
             value = "***"
+        else:
+            value = masked(value)
         problems.append(Problem(located.file, located.line(full), field_name, value, err["msg"]))
     return problems
+
+
+def masked(value: Any) -> Any:
+    """``value`` safe to show: mappings keep their keys (and :data:`SHOWN_KEYS` values), the rest ``***``."""
+    if isinstance(value, dict):
+        return {
+            str(k): v if str(k) in SHOWN_KEYS and isinstance(v, str | int | float | bool) else masked_leaf(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [masked_leaf(v) for v in value]
+    return value
+
+
+def masked_leaf(value: Any) -> Any:
+    """A value nested in a rejected entry: structure kept, scalars hidden."""
+    if isinstance(value, dict | list | tuple):
+        return masked(value) if isinstance(value, dict) else ["…"] * min(len(value), 1)
+    return "***" if value is not None else None
 
 
 def read_yaml_models(

@@ -4,7 +4,10 @@ Apprise's own per-target throttle (``request_rate_per_sec``, 5.5 s for many
 plugins) would block the sending thread; Trucban sets it to 0 deliberately and
 rate-limits per channel itself (:mod:`alerting.notify.ratelimit`), so a slow
 channel never holds up the others. Secrets never leave this module: errors are
-redacted and URLs shown only through :func:`mask_url`.
+redacted (case-insensitively: apprise lower-cases host names) and URLs shown only
+through :func:`mask_url`, which never raises. A URL apprise cannot parse is a
+*permanent* failure of that channel for the row (it falls back at once) and its
+error names the channel, never the URL or apprise's own words about it.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ class SendResult:
     ok: bool
     error: str | None = None
     retry_after: float | None = None
+    permanent: bool = False  # this channel cannot send this row at all: fall back at once
 
 
 @dataclass
@@ -65,13 +69,50 @@ class Redactor:
 
     def __call__(self, text: str) -> str:
         for secret in sorted(self.secrets, key=len, reverse=True):
-            text = text.replace(secret, "****")
-            text = text.replace(quote(secret, safe=""), "****")
+            for form in dict.fromkeys((secret, quote(secret, safe=""), quote(secret, safe=":"))):
+                text = re.sub(re.escape(form), "****", text, flags=re.IGNORECASE)
         return text
 
 
+def url_secrets(url: str) -> list[str]:
+    """Every part of a channel URL that may be secret, found without trusting it to parse.
+
+    User and password, and for a URL whose authority has no ``@`` the whole
+    authority and what follows its ``:`` (a Zalo/Telegram bot token
+    ``ID:SECRET`` looks like host:port), plus long path segments and query values.
+    """
+    out: list[str] = []
+    rest = url.split("://", 1)[1] if "://" in url else url
+    authority, _, tail = rest.partition("/")
+    if "?" in authority:
+        authority, _, query_first = authority.partition("?")
+        tail = "?" + query_first + tail
+    userinfo, at, _hostport = authority.rpartition("@")
+    if at:
+        out.append(userinfo)
+        out += userinfo.split(":", 1)
+    elif ":" in authority and not authority.rsplit(":", 1)[1].isdigit() and not authority.startswith("["):
+        out.append(authority)
+        out.append(authority.split(":", 1)[1])
+    path, _, query = tail.partition("?")
+    out += [seg for seg in path.split("/") if len(seg) >= 16 and "{target}" not in seg]
+    for pair in query.split("&"):
+        key, _, value = pair.partition("=")
+        if key.lower() in ("token", "key", "secret", "password", "pass", "apikey", "access_token"):
+            out.append(value)
+    return [s for s in out if s]
+
+
 def mask_url(url: str) -> str:
-    """A channel URL safe to show: apprise's privacy form, else user/password/tokens starred."""
+    """A channel URL safe to show: apprise's privacy form, else user/password/tokens starred; never raises."""
+    try:
+        return _mask_url(url)
+    except Exception:  # noqa: BLE001 - a URL nobody can parse still must not leak through a traceback
+        scheme = url.split("://", 1)[0] if "://" in url else ""
+        return f"{scheme[:20]}://***"
+
+
+def _mask_url(url: str) -> str:
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if scheme not in CUSTOM_SCHEMES:
         try:
@@ -99,10 +140,14 @@ class ChannelSender:
             self._learn_secrets(ch.url.get_secret_value())
 
     def _learn_secrets(self, url: str) -> None:
-        parts = urlsplit(url.replace("{target}", "x"))
-        self.redact.add(parts.password)
-        if url.split("://", 1)[0].lower() in CUSTOM_SCHEMES:
-            self.redact.add(parts.username)
+        self.redact.add(*url_secrets(url))
+        try:
+            parts = urlsplit(url.replace("{target}", "x"))
+            self.redact.add(parts.password)
+            if url.split("://", 1)[0].lower() in CUSTOM_SCHEMES:
+                self.redact.add(parts.username)
+        except ValueError:
+            pass
         try:
             obj = apprise.Apprise.instantiate(url.replace("{target}", "target"), suppress_exceptions=True)
         except Exception:  # noqa: BLE001
@@ -133,11 +178,17 @@ class ChannelSender:
         """One attempt through one channel; never raises for delivery problems."""
         ch = self.channels.get(channel)
         if ch is None:
-            return SendResult(False, f"kênh {channel!r} không còn được cấu hình")
-        obj = apprise.Apprise.instantiate(self.url_for(channel, target, tracking), suppress_exceptions=True)
+            return SendResult(False, f"kênh {channel!r} không còn được cấu hình", permanent=True)
+        try:  # apprise's own words about a bad URL quote the secret: they are never shown
+            url = self.url_for(channel, target, tracking)
+            obj = apprise.Apprise.instantiate(url, suppress_exceptions=True)
+        except Exception:  # noqa: BLE001 - a URL that breaks the parser is a bad URL
+            obj = None
         if obj is None:
             return SendResult(
-                False, f"{channel}: URL apprise không hợp lệ ({mask_url(ch.url.get_secret_value())})"
+                False,
+                f"{channel}: apprise không đọc được URL của kênh (kiểm tra cấu hình kênh {channel})",
+                permanent=True,
             )
         self._tune(obj, ch, headers or {}, tracking)
         title, body, fmt = _variant(ch.kind, message)

@@ -5,6 +5,8 @@ the file, line, field and value, and nothing is applied until the whole file is
 right. Channel URLs are apprise URL templates; ``${NAME}`` pulls a secret from
 the environment (never written in the file), ``{target}`` is the contact's
 address for that channel (phone, e-mail, Zalo chat id, Telegram chat id).
+Every channel URL of the file must be one apprise can parse (checked with a
+sample target when the file loads); a URL is never shown, only ``scheme://***``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ import re
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import apprise
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -59,6 +63,15 @@ ADDRESS_OF = {
     ChannelKind.WEBHOOK: "none",
 }
 SHORT_KINDS = (ChannelKind.SMS, ChannelKind.ZALO_OA)
+# A plausible address per contact field, put in ``{target}`` to check that apprise parses a URL.
+SAMPLE_TARGET = {
+    "email": "trucban@example.invalid",
+    "zalo": "1234567890",
+    "phone": "+84901234567",
+    "telegram": "123456789",
+    "none": "",
+}
+CUSTOM_SCHEMES = ("zalooa", "smsgw")  # our plugins (alerting.notify.plugins): need SECRET@host
 
 
 class Channel(_Strict):
@@ -239,9 +252,11 @@ def load_notify_config(
                     )
                 )
             channels[name] = {**ch, "url": url}
+    from_file = set(channels)
     for name, ch in (extra_channels or {}).items():
         channels.setdefault(name, ch)
     data["channels"] = channels
+    problems += _channel_urls({n: channels[n] for n in from_file}, located)
     config: NotifyConfig | None = None
     try:
         config = NotifyConfig.model_validate(data)
@@ -255,6 +270,64 @@ def load_notify_config(
     if problems or config is None:
         raise ConfigError(problems, "notify routes")
     return config
+
+
+def _channel_urls(channels: Mapping[str, object], located: Located) -> list[Problem]:
+    """Channels of the file whose URL apprise cannot parse (others' problems come from validation)."""
+    out: list[Problem] = []
+    for name, raw in channels.items():
+        try:
+            channel = Channel.model_validate(raw)
+        except ValidationError:
+            continue
+        why = url_problem(channel)
+        if why is not None:
+            out.append(
+                Problem(
+                    located.file,
+                    located.line(("channels", name, "url")),
+                    f"channels.{name}.url",
+                    hidden_url(channel.url.get_secret_value()),
+                    why,
+                )
+            )
+    return out
+
+
+def hidden_url(url: str) -> str:
+    """A channel URL as it may be shown in an error: its scheme only, the rest ``***``."""
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    return f"{scheme[:20]}://***" if scheme.isascii() and scheme.isalnum() else "***"
+
+
+def url_problem(channel: Channel) -> str | None:
+    """Why apprise cannot use this channel's URL (Vietnamese, no secret), or None if it can."""
+    from alerting.notify import plugins  # noqa: F401  - registers zalooa:// and smsgw:// with apprise
+
+    template = channel.url.get_secret_value()
+    url = template.replace("{target}", SAMPLE_TARGET.get(channel.address_field, "target"))
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if not scheme:
+        return "URL kênh phải có dạng scheme://… (URL của apprise)"
+    if scheme in CUSTOM_SCHEMES:
+        try:
+            parts = urlsplit(url)
+            good = bool(parts.username and parts.hostname) and (parts.port is None or parts.port > 0)
+        except ValueError:
+            good = False
+        if not good:
+            return f"URL {scheme}:// phải có dạng {scheme}://MÃ_BÍ_MẬT@máy_chủ[:cổng]/{{target}}"
+        return None
+    try:
+        obj = apprise.Apprise.instantiate(url, suppress_exceptions=True)
+    except Exception:  # noqa: BLE001 - whatever the parser trips on, the answer is the same
+        obj = None
+    if obj is None:
+        return (
+            "apprise không đọc được URL kênh này: kiểm tra loại kênh, mã bí mật/token và địa chỉ; "
+            "ký tự đặc biệt trong mã bí mật phải được mã hoá (%XX)"
+        )
+    return None
 
 
 def _references(config: NotifyConfig, located: Located) -> list[Problem]:

@@ -107,6 +107,7 @@ class NotifyService:
         typhoon = self.typhoon.current(now)
         return {
             "outbox": self.outbox.counts(),
+            "crash_resends": self.outbox.crash_resends(),
             "channels": {
                 name: {
                     "kind": ch.kind.value,

@@ -105,7 +105,11 @@ def offline_core(settings: Any, inventory: Inventory) -> Any:
     tracker = StateTracker(inventory)
     StateRepository(engine).restore(tracker)
     return SimpleNamespace(
-        engine=engine, tracker=tracker, store=open_backend(settings.store), subscribers=[], rules=RulesConfig()
+        engine=engine,
+        tracker=tracker,
+        store=open_backend(settings.store),
+        subscribers=[],
+        rules=RulesConfig(),
     )
 
 
