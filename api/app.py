@@ -21,6 +21,7 @@ from api.auth.accounts import AccountStore
 from api.auth.audit import AuditLog
 from api.context import ApiContext, Security
 from api.errors import install_error_handlers, problem_openapi
+from api.gate import FORM_LIMIT, BodyLimits, RequestGate
 from api.guard import Guard
 from api.picture import PictureCache
 from api.render import Renderer, package_dir
@@ -63,8 +64,15 @@ def create_app(ctx: ApiContext, lifespan: Lifespan | None = None) -> FastAPI:
     render = Renderer(ctx)
     ops = incidents.Incidents(ctx, picture)
     app.state.picture = picture
+    app.state.trusted_proxies = ctx.web.trusted_proxies  # read by api.guard.client_ip
     install_error_handlers(app)
     app.add_middleware(GZipMiddleware, minimum_size=800, compresslevel=5)
+    # Size and authentication before any body is read (inside the security headers, so its answers get them).
+    limits = BodyLimits(
+        ctx.web.body_limit,
+        {"/api/storms": ctx.web.upload_limit, "/login": FORM_LIMIT, "/logout": FORM_LIMIT},
+    )
+    app.add_middleware(RequestGate, security=ctx.security, limits=limits)
     _security_headers(app, ctx)
     app.mount("/static", StaticFiles(directory=str(package_dir("static"))), name="static")
     app.include_router(inventory.router(ctx, guard, picture))
@@ -105,15 +113,23 @@ def _security_headers(app: FastAPI, ctx: ApiContext) -> None:
         "script-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
     )
 
-    app.add_middleware(SecurityHeaders, policy=policy)
+    app.add_middleware(SecurityHeaders, policy=policy, hsts=ctx.web.hsts)
+
+
+HSTS_MAX_AGE_S = 365 * 86400
 
 
 class SecurityHeaders:
-    """Pure ASGI middleware adding CSP and friends (cheaper than ``BaseHTTPMiddleware``)."""
+    """Pure ASGI middleware adding CSP and friends (cheaper than ``BaseHTTPMiddleware``).
 
-    def __init__(self, app: Any, policy: str) -> None:
+    With an https public address, browsers are also told to keep to https (HSTS).
+    """
+
+    def __init__(self, app: Any, policy: str, hsts: bool = False) -> None:
         self.app = app
         self.headers = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin")]
+        if hsts:
+            self.headers.append((b"strict-transport-security", f"max-age={HSTS_MAX_AGE_S}".encode()))
         self.csp = (b"content-security-policy", policy.encode())
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -59,6 +60,14 @@ class WebOptions:
     secure_cookies: bool = False  # set when public_base_url is https
     refresh_s: int = 5
     snapshot_ttl_s: float = 30.0  # rebuilt on every new poll cycle; else at most this old
+    trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()  # whose X-Forwarded-For is believed
+    body_limit: int = 64 * 1024  # bytes: largest JSON/form request body
+    upload_limit: int = 6 * 2**20  # bytes: largest upload (storm bulletin + multipart framing)
+
+    @property
+    def hsts(self) -> bool:
+        """Whether browsers must keep to https (the public address is https)."""
+        return bool(self.public_base_url and self.public_base_url.lower().startswith("https://"))
 
 
 @dataclass

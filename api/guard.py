@@ -7,7 +7,8 @@ repeat the ``tb_csrf`` cookie in the ``X-CSRF-Token`` header or a ``csrf`` form 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from ipaddress import IPv4Network, IPv6Network, ip_address
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
@@ -90,8 +91,45 @@ def check_csrf(request: Request, sent: str | None) -> None:
 
 
 def client_ip(request: Request) -> str:
-    """The peer address (no proxy headers are trusted)."""
-    return request.client.host if request.client else ""
+    """The client's address: the peer, or what a trusted proxy says in ``X-Forwarded-For``.
+
+    Proxies are trusted only when configured (``trusted_proxies``, kept in
+    ``app.state.trusted_proxies``); by default no forwarded header is believed.
+    """
+    peer = request.client.host if request.client else ""
+    app = request.scope.get("app")
+    trusted = getattr(getattr(app, "state", None), "trusted_proxies", ())
+    if not trusted:
+        return peer
+    return forwarded_client(peer, request.headers.getlist("x-forwarded-for"), trusted)
+
+
+def forwarded_client(peer: str, forwarded: list[str], trusted: Sequence[IPv4Network | IPv6Network]) -> str:
+    """The first address, walking ``X-Forwarded-For`` from the right, that is not a trusted proxy.
+
+    Only a trusted peer's header is read; a malformed entry stops the walk at the
+    last trusted hop (a client cannot write past what its proxy appended).
+    """
+
+    def is_trusted(address: str) -> bool | None:
+        try:
+            ip = ip_address(address)
+        except ValueError:
+            return None
+        return any(ip in net for net in trusted)
+
+    if not is_trusted(peer):
+        return peer
+    hops = [h.strip() for value in forwarded for h in value.split(",") if h.strip()]
+    last = peer
+    for hop in reversed(hops):
+        verdict = is_trusted(hop)
+        if verdict is None:
+            return last
+        if not verdict:
+            return str(ip_address(hop))
+        last = hop
+    return last
 
 
 def commune_visible(who: Principal, commune: str | None) -> None:

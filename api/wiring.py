@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import time
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
 
@@ -38,14 +39,22 @@ def web_security(settings: Settings, engine: Engine) -> Security:
 
 
 def web_options(settings: Settings) -> WebOptions:
-    """Tiles, cookies and public address from settings."""
+    """Tiles, cookies, public address, trusted proxies and body limits from settings."""
     base = settings.public_base_url
     return WebOptions(
         tile_url=settings.tile_url,
         tile_attribution=settings.tile_attribution,
         public_base_url=base,
         secure_cookies=bool(base and base.startswith("https://")),
+        trusted_proxies=proxy_networks(settings.trusted_proxies),
+        body_limit=settings.http_body_limit_kb * 1024,
+        upload_limit=settings.http_upload_limit_mb * 2**20,
     )
+
+
+def proxy_networks(text: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    """``"10.0.0.5, 192.168.1.0/24"`` as networks (a bare address is a /32 or /128)."""
+    return tuple(ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip())
 
 
 class TyphoonBanner:

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from api.auth.passwords import check_strength, hash_password, verify_password
+from api.auth.ratelimit import normal_name
 from api.auth.roles import TOKEN_SCOPES, Principal, Role, token_principal, user_principal
 from api.auth.secrets import TOKEN_PREFIX, digest, new_secret
 from api.auth.tables import api_tokens, sessions, users
@@ -83,6 +84,8 @@ class AccountStore:
         check_strength(password, username)
         if role is Role.VIEWER and not communes:
             raise AccountError("tài khoản sở chỉ huy xã cần ít nhất một xã (a viewer needs communes)")
+        if any(normal_name(u.username) == normal_name(username) for u in self.list_users()):
+            raise AccountError(f"tên đăng nhập {username!r} đã tồn tại (username taken)")
         now = now or int(time.time())
         values = dict(
             username=username,
@@ -129,9 +132,17 @@ class AccountStore:
         return self.get_user(user_id)
 
     def authenticate(self, username: str, password: str) -> User | None:
-        """The enabled user whose password matches, else None (same work either way)."""
+        """The enabled user whose password matches, else None (same work either way).
+
+        The name is matched in its normal form (:func:`normal_name`: trimmed, case
+        folded), the same form the login limiter counts.
+        """
+        wanted = normal_name(username)
         with self.engine.connect() as conn:
             row = conn.execute(select(users).where(users.c.username == username.strip())).first()
+            if row is None:  # the table is small: people, not devices
+                everyone = conn.execute(select(users))
+                row = next((r for r in everyone if normal_name(r.username) == wanted), None)
         ok = verify_password(row.password_hash if row is not None else None, password)
         if row is None or not ok or row.disabled:
             return None

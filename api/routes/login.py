@@ -65,7 +65,7 @@ def router(ctx: ApiContext, guard: Guard, render: Renderer) -> APIRouter:
                 next=safe_next(next),
                 error=i18n.text("bad_login", lang),
             )
-        sec.limiter.succeeded(username)
+        sec.limiter.succeeded(username, ip)
         sid = sec.accounts.open_session(user, ip)
         sec.audit.record(user.username, "login", f"user:{user.username}", {}, ip)
         home = "/coordinator" if user.role in (Role.COORDINATOR, Role.VIEWER) else "/"
