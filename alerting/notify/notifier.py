@@ -25,7 +25,7 @@ from alerting.notify.digest import digest_text
 from alerting.notify.messages import Links, Rendered, render_group, render_plain, snapshot
 from alerting.notify.outbox import Outbox
 from alerting.notify.routing import Router
-from alerting.notify.tables import notify_alerts, notify_timers
+from alerting.notify.tables import notify_alerts, notify_outbox, notify_timers
 from alerting.repository import IncidentRepository
 from alerting.repository import _incident as incident_from_row  # the core's row → Incident mapping
 from inventory.inventory import Inventory
@@ -88,7 +88,7 @@ class Notifier:
                         now,
                         timers,
                     )
-                for post in self.router.posts_for(inc, now):
+                for post in self._posts(conn, inc, now):
                     if post not in known and self._reachable(conn, post, inc.id, now):
                         grouping.add_alert(
                             conn,
@@ -101,6 +101,24 @@ class Notifier:
                             now,
                             timers,
                         )
+
+    def _posts(self, conn: Connection, inc: Incident, now: int) -> list[str]:
+        """Routed posts; for ``delivery_failing``, another post too when those are reached only
+        through the failing channel or have messages stuck on it."""
+        posts = self.router.posts_for(inc, now)
+        avoid = self.router.failing_channels(inc)
+        if not avoid:
+            return posts
+        busy = frozenset(
+            post
+            for post, chain, index in conn.execute(
+                select(notify_outbox.c.post, notify_outbox.c.chain, notify_outbox.c.channel_index).where(
+                    notify_outbox.c.status != "sent"
+                )
+            )
+            if chain and index < len(chain) and chain[index][0] in avoid
+        )
+        return self.router.avoiding(posts, avoid, busy)
 
     def _reachable(self, conn: Connection, post: str, incident_id: int, now: int) -> bool:
         """Does a channel reach ``post``? If not, the incident's timeline says so (once per post)."""
@@ -130,7 +148,7 @@ class Notifier:
             for inc in active.values():
                 if inc.id in recorded:
                     continue
-                for post in self.router.posts_for(inc, now):
+                for post in self._posts(conn, inc, now):
                     if self._reachable(conn, post, inc.id, now):
                         added += grouping.add_alert(
                             conn,
@@ -193,6 +211,7 @@ class Notifier:
                 steps = [escalation.Step(p, self._delay(p)) for p in self.router.escalation_chain(post)]
                 escalation.start(conn, incident_id, steps, now)
         message = render_group(self.router.post_name(post), items, plan.still_active, self.links)
+        avoid = frozenset().union(*(self.router.failing_channels(i) for i in current.values() if i.is_active))
         meta = {
             "post": post,
             "post_name": self.router.post_name(post),
@@ -202,7 +221,7 @@ class Notifier:
             "recovered": [s["id"] for c, s in items if c in ("recovered", "transient")],
             "queued_at": {str(k): v for k, v in plan.queued_at.items()},
         }
-        return self.enqueue(conn, post, f"grp:{post}:{plan.seq}", "alert", message, now, meta)
+        return self.enqueue(conn, post, f"grp:{post}:{plan.seq}", "alert", message, now, meta, avoid=avoid)
 
     def _delay(self, post: str) -> int:
         levels = self.config.escalation.levels
@@ -227,10 +246,12 @@ class Notifier:
         message: Rendered,
         now: int,
         meta: dict | None = None,
+        *,
+        avoid: frozenset[str] = frozenset(),
     ) -> int:
-        """One outbox row per reachable contact of ``post``."""
+        """One outbox row per reachable contact of ``post`` (channels in ``avoid`` tried last)."""
         added = 0
-        for delivery in self.router.deliveries(post):
+        for delivery in self.router.deliveries(post, avoid):
             added += self.outbox.enqueue(
                 conn,
                 dedup_key=f"{key}:{delivery.contact}"[:200],

@@ -5,6 +5,11 @@ inventory), city-level incidents (core/aggregation routers, DNS, the data
 centre) to the NOC on-call; severity and local time of day pick the route.
 Posts are ids: ``commune:<code>`` for a commune's post, or a name from the
 routes file (``noc``, ``coordinators``, …).
+
+``delivery_failing`` (Trucban cannot deliver through some channel) never relies
+on the failing channel: chains carrying that news try the failing channels
+last, and when no routed post can be reached another way the news goes to the
+next post that can (escalation levels first, then the other named posts).
 """
 
 from __future__ import annotations
@@ -111,9 +116,48 @@ class Router:
         order = named.channels if named and named.channels else self.config.commune_channels
         return tuple(c for c in order if c in self.config.channels)
 
-    def deliveries(self, post: str) -> list[Delivery]:
-        """Every contact with a non-empty channel chain, plus post-level channels (webhooks)."""
+    @staticmethod
+    def failing_channels(incident: Incident) -> frozenset[str]:
+        """Channels a ``delivery_failing`` incident is about (its ``delivery_failing:<channel>`` codes)."""
+        if incident.kind is not IncidentKind.DELIVERY_FAILING:
+            return frozenset()
+        codes = incident.details.get("problems") or ()
+        named = incident.details.get("channels") or ()
+        return frozenset(
+            [str(c).split(":", 1)[1] for c in codes if str(c).startswith("delivery_failing:")]
+            + [str(c) for c in named]
+        )
+
+    def reaches_avoiding(self, post: str, avoid: frozenset[str]) -> bool:
+        """Can ``post`` be reached through a channel not in ``avoid``?"""
+        return any(ch not in avoid for d in self.deliveries(post) for ch, _ in d.chain)
+
+    def avoiding(
+        self, posts: list[str], avoid: frozenset[str], busy: frozenset[str] = frozenset()
+    ) -> list[str]:
+        """``posts``, plus another post when none is reachable without ``avoid`` (or all are ``busy``).
+
+        ``busy`` are posts with messages stuck on a failing channel: news about
+        the failure would wait behind them, so it goes somewhere else as well.
+        """
+        if not avoid and not busy:
+            return posts
+        if any(p not in busy and self.reaches_avoiding(p, avoid) for p in posts):
+            return posts
+        candidates = [*self.config.escalation.levels, "noc", "coordinators", *self.config.posts]
+        for other in dict.fromkeys(candidates):
+            if other not in posts and other not in busy and self.reaches_avoiding(other, avoid):
+                return [*posts, other]
+        return posts
+
+    def deliveries(self, post: str, avoid: frozenset[str] = frozenset()) -> list[Delivery]:
+        """Every contact with a non-empty channel chain, plus post-level channels (webhooks).
+
+        Channels in ``avoid`` (failing ones) come last in every chain.
+        """
         order = self.channel_order(post)
+        if avoid:
+            order = (*(c for c in order if c not in avoid), *(c for c in order if c in avoid))
         out: list[Delivery] = []
         for contact in self.contacts(post):
             chain = []
