@@ -55,9 +55,9 @@ class LightServer:
 
     def token(self, scopes: list[str] | None = None) -> str:
         """A fresh API token's secret (read, ack, maintenance, typhoon by default)."""
-        _, secret = self.security.accounts.create_token(
-            f"t{secrets.token_hex(3)}", scopes or ["read", "ack", "maintenance", "typhoon"], created_by="tests"
-        )
+        scopes = scopes or ["read", "ack", "maintenance", "typhoon"]
+        name = f"t{secrets.token_hex(3)}"
+        _, secret = self.security.accounts.create_token(name, scopes, created_by="tests")
         return secret
 
     def principal_of(self, secret: str) -> Principal | None:

@@ -8,7 +8,6 @@ cannot have read, parsed or spooled it; the process's memory does not grow.
 from __future__ import annotations
 
 import select
-import socket
 import time
 from collections.abc import Iterator
 
@@ -27,6 +26,7 @@ from tests.functional.api_peers import (
 
 pytestmark = pytest.mark.functional
 PROBLEM = b"application/problem+json"
+JSON = "application/json"
 LIMIT = 64 * 1024
 UPLOAD_LIMIT = 6 * 2**20
 
@@ -36,11 +36,14 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LightServer]:
     """The app with a 64 KiB body limit and a 6 MiB upload limit."""
     root = tmp_path_factory.mktemp("limits")
     inventory = light_inventory(root / "lab")
-    with light_server(root / "data", inventory, WebOptions(body_limit=LIMIT, upload_limit=UPLOAD_LIMIT)) as srv:
+    web = WebOptions(body_limit=LIMIT, upload_limit=UPLOAD_LIMIT)
+    with light_server(root / "data", inventory, web) as srv:
         yield srv
 
 
-def head(method: str, path: str, length: int | None, *, extra: str = "", ctype: str = "application/json") -> str:
+def head(
+    method: str, path: str, length: int | None, *, extra: str = "", ctype: str = "application/json"
+) -> str:
     """A request head; ``length=None`` streams the body chunked."""
     framing = f"Content-Length: {length}" if length is not None else "Transfer-Encoding: chunked"
     return (f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {ctype}\r\n{framing}\r\n"
@@ -95,10 +98,10 @@ def test_anonymous_chunked_body_refused_before_the_first_chunk(api: LightServer)
 
 def test_anonymous_gets_401_not_400_for_a_bad_body(api: LightServer) -> None:
     for path in ("/api/maintenance", "/api/users", "/api/tokens", "/api/storms", "/api/incidents/1/ack"):
-        answer = httpx.post(api.url + path, content=b"{not json", headers={"Content-Type": "application/json"})
+        answer = httpx.post(api.url + path, content=b"{not json", headers={"Content-Type": JSON})
         assert answer.status_code == 401, (path, answer.status_code, answer.text)
         assert answer.headers["content-type"].startswith("application/problem+json")
-    bogus = httpx.post(api.url + "/api/maintenance", content=b"{", headers={"Authorization": "Bearer tbk_nope"})
+    bogus = httpx.post(api.url + "/api/maintenance", content=b"{", headers={"Authorization": "Bearer tbk_no"})
     assert bogus.status_code == 401
     page = httpx.post(api.url + "/maintenance", data={"scope": "device"})
     assert page.status_code == 303 and page.headers["location"].startswith("/login?next=")
@@ -144,7 +147,7 @@ def test_chunked_body_counted_while_it_streams(api: LightServer) -> None:
             sent += len(chunk)
         if not answer:
             answer = read_answer(sock, timeout=5)
-    except (socket.timeout, ConnectionResetError):
+    except (TimeoutError, ConnectionResetError):
         pass
     finally:
         sock.close()
@@ -162,4 +165,5 @@ def test_bodies_within_the_limit_still_work(api: LightServer) -> None:
                         json={"scope": "device", "target": device, "starts_at": now, "ends_at": now + 3600,
                               "reason": "thay ắc quy"})
     assert answer.status_code == 201, answer.text
-    assert httpx.get(api.url + "/api/incidents", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    listing = httpx.get(api.url + "/api/incidents", headers={"Authorization": f"Bearer {token}"})
+    assert listing.status_code == 200
