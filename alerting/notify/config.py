@@ -256,7 +256,8 @@ def load_notify_config(
     for name, ch in (extra_channels or {}).items():
         channels.setdefault(name, ch)
     data["channels"] = channels
-    problems += _channel_urls({n: channels[n] for n in from_file}, located)
+    unset = {p.field.split(".")[1] for p in problems}  # a URL missing its secret is reported once
+    problems += _channel_urls({n: channels[n] for n in from_file if n not in unset}, located)
     config: NotifyConfig | None = None
     try:
         config = NotifyConfig.model_validate(data)
