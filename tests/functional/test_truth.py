@@ -27,8 +27,8 @@ pytestmark = pytest.mark.functional
 
 # Seeds that ever failed, kept as regression cases. One service run stages all of them at once: the
 # city core follows the first seed, the communes are dealt to the seeds in turn (two per seed).
-# 29 and 31 failed on the first landed harness run (2026-11-26); 16 and 1031 (three communes, 100 s)
-# failed before them with the same communes_cut_off flapping and are covered by any aggregation cut.
+# [29, 31] failed on main of 2026-11-26: child_paged — c10543-bts declared down and paged while its
+# access router c10543-r was being cut (the BTS's poll failed before the router's did).
 REGRESSION_SEEDS = [29, 31]
 COMMUNES_PER_SEED = 2
 WINDOW_S = 120.0  # faults are staged within this many seconds of T0

@@ -16,7 +16,10 @@ Ground truth
 - A device is *reachable* when it is not failing and has no parents or at least
   one reachable parent (a redundancy pair keeps its child reachable). A
   device's own failure is *observable* when it has no parents or at least one
-  reachable parent; otherwise its silence is *explained* by its parents.
+  reachable parent; otherwise its silence is *explained* by its parents. The
+  harness makes this physically true: every agent that is not reachable is
+  frozen too (on loopback a child would otherwise answer through its "failed"
+  parent).
 - Each fault is an *outage* of a subject: ``device`` (stop faults) or ``mains``
   (power system on battery). Its *observation interval* ``I`` is
   ``poll_interval_s`` for both: the invariant promises the first message within
