@@ -121,6 +121,7 @@ def _mask_url(url: str) -> str:
             obj = None
         if obj:
             return str(obj.url(privacy=True))
+        return f"{scheme[:20]}://***"  # apprise cannot tell which part is the secret: hide it all
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = f":{parts.port}" if parts.port else ""
