@@ -36,7 +36,8 @@ def serve(settings: Settings, console: Console) -> None:
                       f"{len(inventory.watched_communes)} xã/phường — {urls}")
         if settings.inventory is None:
             demo_admin(service, settings, console)
-        server = uvicorn.Server(uvicorn.Config(service.app(), log_level="warning"))
+        # the app decides which forwarded headers to believe (trusted_proxies), uvicorn never does
+        server = uvicorn.Server(uvicorn.Config(service.app(), log_level="warning", proxy_headers=False))
         server.run(sockets=sockets)
 
 

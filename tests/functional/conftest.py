@@ -94,7 +94,7 @@ def running(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runn
     )
     service = build_service(settings, lab.inventory)
     server = uvicorn.Server(uvicorn.Config(service.app(), host="127.0.0.1",
-                                           port=settings.http_port, log_level="warning"))
+                                           port=settings.http_port, log_level="warning", proxy_headers=False))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
