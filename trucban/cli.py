@@ -9,9 +9,9 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from api.auth.cli import user_app
 from common.errors import TrucbanError
 from trucban.cli_storm import storm_app
+from trucban.cli_users import user_app
 from trucban.settings import Settings, load_settings
 
 app = typer.Typer(help="Trực ban: giám sát mạng TSLCD, DNS và trạm BTS cấp xã.", no_args_is_help=True)

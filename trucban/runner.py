@@ -53,7 +53,7 @@ def demo_admin(service: Service, settings: Settings, console: Console) -> None:
     """
     from api.auth.accounts import AccountStore
     from api.auth.roles import Role
-    from api.wiring import server_key
+    from trucban.web import server_key
 
     store = AccountStore(service.alerting.engine, server_key(settings))
     note = Path(settings.data_dir) / "demo-admin.txt"

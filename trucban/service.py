@@ -24,7 +24,6 @@ from alerting.notify.wiring import notify_from_settings
 from alerting.rules.config import load_rules
 from api.app import create_app
 from api.context import ApiContext
-from api.wiring import typhoon_banner, web_options, web_security
 from collectors.base import CollectorRegistry
 from collectors.dns.collector import DnsCollector
 from collectors.icmp.collector import IcmpCollector
@@ -45,6 +44,7 @@ from store.spool import SpoolingStore
 from storm.desk import StormDesk
 from trucban.reporting import ReportingParts, reporting_parts
 from trucban.settings import Settings
+from trucban.web import typhoon_banner, web_options, web_security
 
 log = logging.getLogger(__name__)
 

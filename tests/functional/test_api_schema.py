@@ -25,11 +25,11 @@ from schemathesis.checks import (
 
 from api.app import create_app
 from api.context import ApiContext
-from api.wiring import web_security
 from tests.functional.conftest import Lab, free_tcp_port
 from tests.functional.notify_peers import SmtpSink
 from trucban.service import build_service
 from trucban.settings import load_settings
+from trucban.web import web_security
 
 pytestmark = pytest.mark.functional
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]

@@ -27,7 +27,6 @@ import uvicorn
 
 from api.app import create_app
 from api.context import ApiContext
-from api.wiring import web_security
 from collectors.base import PollResult
 from inventory.loader import load_inventory
 from store.base import Sample
@@ -35,6 +34,7 @@ from tests.functional.conftest import free_tcp_port, wait_for
 from tests.functional.web_peers import PASSWORD, login
 from trucban.service import Service, build_service
 from trucban.settings import load_settings
+from trucban.web import web_security
 
 pytestmark = pytest.mark.functional
 

@@ -8,8 +8,8 @@ import httpx
 
 from api.auth.accounts import AccountStore
 from api.auth.roles import Role
-from api.wiring import server_key
 from trucban.service import Service
+from trucban.web import server_key
 
 PASSWORD = "Trực-ban-2026-an-toàn"
 

@@ -15,7 +15,7 @@ from api.auth.ratelimit import LoginLimiter, normal_name
 from api.auth.roles import Role
 from api.gate import BodyLimits
 from api.guard import forwarded_client
-from api.wiring import proxy_networks
+from trucban.web import proxy_networks
 
 GOOD = "Trực-ban-2026-an-toàn"
 

@@ -49,7 +49,7 @@ def test_error_responses_documented_as_problem_json() -> None:
 def test_typhoon_banner_reads_the_active_declaration() -> None:
     from types import SimpleNamespace
 
-    from api.wiring import TyphoonBanner, typhoon_banner
+    from trucban.web import TyphoonBanner, typhoon_banner
 
     decl = SimpleNamespace(
         name="Yagi", communes=("11311",), declared_at=1767225600, summary={"text": "2 BTS"}

@@ -1,4 +1,4 @@
-"""Build the API's security services and web options from settings (called by trucban.service)."""
+"""The web part of the composition root: security services and web options from settings."""
 
 from __future__ import annotations
 

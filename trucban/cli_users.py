@@ -21,8 +21,8 @@ ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="settings
 
 def _store(config: Path | None) -> tuple[AccountStore, AuditLog]:
     from alerting.db import database_url, open_database
-    from api.wiring import server_key
     from trucban.settings import load_settings
+    from trucban.web import server_key
 
     settings = load_settings(config)
     engine = open_database(database_url(settings.database_url or settings.alerting_db))
