@@ -71,7 +71,9 @@ SAMPLE_TARGET = {
     "telegram": "123456789",
     "none": "",
 }
-CUSTOM_SCHEMES = ("zalooa", "smsgw")  # our plugins (alerting.notify.plugins): need SECRET@host
+# Trucban's own apprise plugins: ours (alerting.notify.plugins) and the signed IOC webhook (registered by
+# reports.signed_webhook, which may not be imported yet when a CLI command loads the routes): SECRET@host.
+CUSTOM_SCHEMES = ("zalooa", "smsgw", "tbhook")
 
 
 class Channel(_Strict):
