@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import MetaData, select
+from sqlalchemy.engine import Engine
 
 from alerting.core import AlertingCore
 from alerting.db import open_database
@@ -61,12 +62,12 @@ def assert_no_secret(text: str) -> None:
         assert piece.lower() not in low, f"{piece!r} leaked"
 
 
-def dump(engine: object) -> str:
+def dump(engine: Engine) -> str:
     """Every row of every table of the alerting database, as text."""
     meta = MetaData()
-    meta.reflect(engine)  # type: ignore[arg-type]
+    meta.reflect(engine)
     out = []
-    with engine.connect() as conn:  # type: ignore[attr-defined]
+    with engine.connect() as conn:
         for table in meta.sorted_tables:
             out += [repr(tuple(r)) for r in conn.execute(select(table))]
     return "\n".join(out)

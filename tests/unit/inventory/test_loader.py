@@ -78,7 +78,7 @@ def test_good_inventory_loads_with_order_and_references(tmp_path: Path) -> None:
     assert inv.commune_of("bts") == "11311"
     assert inv.commune_ref("11311").name == "Phường Hồng Bàng"
     assert inv.children["r1"] == ["bts"]
-    assert inv.credentials["v3"].auth_key.get_secret_value() == "authkey123"
+    assert inv.credentials["v3"].auth_key.get_secret_value() == "authkey123"  # type: ignore[attr-defined]
 
 
 def test_duplicate_id_names_both_places(tmp_path: Path) -> None:
