@@ -20,10 +20,9 @@ from api.errors import responses
 from api.guard import Guard
 from api.paging import Epoch, Offset
 from api.picture import PictureCache
-from api.routes.reports import ReportCache, period_of
+from api.report_access import IocAvailability, ReportCache, availability_items, percent, period_of
 from api.schemas import DeviceCounts
 from reports.ioc_payloads import IocIncident, IocWebhookEvent
-from reports.report import AvailabilityReport
 
 VERSION = "1"
 
@@ -50,24 +49,6 @@ class IocIncidentPage(BaseModel):
     items: list[IocIncident]
 
 
-class IocAvailability(BaseModel):
-    """Pooled availability of one group over the period."""
-
-    key: str
-    name: str
-    devices: int
-    availability_pct: float | None = Field(
-        description="maintenance excluded; cut-off time counts for the parent"
-    )
-    observed_s: int
-    down_s: int
-    outages: int
-    mttr_s: float | None
-    maintenance_s: int
-    backup_s: int
-    battery_s: int
-
-
 class IocIndicators(BaseModel):
     """DII-style indicators and network totals over a period (UTC epoch bounds)."""
 
@@ -88,41 +69,6 @@ class IocAvailabilityPage(BaseModel):
     end: int
     by: str
     items: list[IocAvailability]
-
-
-def _pct(value: float | None) -> float | None:
-    return None if value is None else round(100 * value, 4)
-
-
-def availability_items(report: AvailabilityReport, by: str, who: Principal) -> list[IocAvailability]:
-    """Groups of ``report`` visible to ``who`` (commune-scoped principals see their communes only)."""
-    inv = report.inventory
-    groups = report.groups(by)
-    if who.communes is not None:
-        if by == "commune":
-            groups = [g for g in groups if who.sees(g.key)]
-        elif by == "device":
-            groups = [g for g in groups if who.sees(inv.sites[inv.devices[g.key].site].commune)]
-        else:
-            raise HTTPException(
-                403, "tài khoản theo xã chỉ xem được theo xã hoặc thiết bị (by=commune|device)"
-            )
-    return [
-        IocAvailability(
-            key=g.key,
-            name=report.name_of(by, g.key),
-            devices=g.devices,
-            availability_pct=_pct(g.availability),
-            observed_s=g.observed_s,
-            down_s=g.down_s,
-            outages=g.outages,
-            mttr_s=g.mttr_s,
-            maintenance_s=g.maintenance_s,
-            backup_s=g.backup_s,
-            battery_s=g.battery_s,
-        )
-        for g in groups
-    ]
 
 
 def router(ctx: ApiContext, guard: Guard, picture: PictureCache, reports: ReportCache) -> APIRouter:
@@ -213,7 +159,7 @@ def router(ctx: ApiContext, guard: Guard, picture: PictureCache, reports: Report
         return IocIndicators(
             start=lo,
             end=hi,
-            availability_pct=_pct(total.availability),
+            availability_pct=percent(total.availability),
             outages=total.outages,
             mttr_s=total.mttr_s,
             indicators=report.indicators.as_dict(),

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-import threading
-import time
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -26,72 +24,15 @@ from api.errors import responses
 from api.guard import Guard
 from api.paging import Epoch
 from api.render import Renderer
+from api.report_access import ReportCache, availability_items, period_of
 from reports.export import report_csv
 from reports.render import PdfError, html_to_pdf, render_html
-from reports.report import AvailabilityReport, build_report, period_bounds
+from reports.report import AvailabilityReport
 from reports.series import daily_availability
 from reports.tables import report_runs_list
 
 By = Literal["commune", "site", "device", "operator", "role", "province"]
 Period = Literal["day", "week", "month"]
-CACHE_S = 60.0
-MIN_YEAR, MAX_YEAR = 1970, 2099  # report dates outside are bad input (422)
-
-
-class ReportCache:
-    """Builds reports on the alerting database, at most once a minute per period."""
-
-    def __init__(self, ctx: ApiContext) -> None:
-        self.ctx = ctx
-        self._lock = threading.Lock()
-        self._cache: dict[tuple[int, int], tuple[float, AvailabilityReport]] = {}
-
-    def get(self, start: int, end: int) -> AvailabilityReport:
-        """The report for [start, end) (end already clipped to now by :func:`period_of`)."""
-        if self.ctx.alerting is None:
-            raise HTTPException(503, "alerting database not available")
-        key = (start, end - end % 60)
-        with self._lock:
-            hit = self._cache.get(key)
-            if hit is not None and time.monotonic() - hit[0] < CACHE_S:
-                return hit[1]
-            report = build_report(
-                self.ctx.alerting.engine, self.ctx.inventory, start, end, store=self.ctx.store
-            )
-            self._cache = {k: v for k, v in self._cache.items() if time.monotonic() - v[0] < CACHE_S}
-            self._cache[key] = (time.monotonic(), report)
-            return report
-
-
-def period_of(
-    ctx: ApiContext, period: str, date: str | None, start: int | None, end: int | None
-) -> tuple[int, int]:
-    """[start, end) of the request, end clipped to now; 422 with the reason on bad input."""
-    now = int(time.time())
-    if start is not None or end is not None:
-        if start is None or end is None or end <= start:
-            raise HTTPException(422, "cần cả start và end (epoch giây), end > start")
-        lo, hi = start, end
-    else:
-        ref = now
-        if date:
-            try:
-                day = datetime.strptime(date, "%Y-%m-%d").replace(tzinfo=ctx.timezone)
-            except ValueError:
-                raise HTTPException(422, f"date={date[:40]!r}: cần dạng YYYY-MM-DD") from None
-            if not MIN_YEAR <= day.year <= MAX_YEAR:
-                raise HTTPException(422, f"date={date!r}: năm phải trong khoảng {MIN_YEAR}–{MAX_YEAR}")
-            ref = int(day.timestamp())
-        try:
-            lo, hi = period_bounds(period, ref, ctx.timezone)
-        except (ValueError, OverflowError):
-            raise HTTPException(422, f"kỳ báo cáo ngoài phạm vi (out of range): {period} {date}") from None
-    hi = min(hi, now)
-    if hi <= lo:
-        raise HTTPException(422, "kỳ báo cáo chưa bắt đầu")
-    return lo, hi
-
-
 def download(body: str | bytes, media_type: str, filename: str) -> Response:
     """A response the browser saves as ``filename``."""
     return Response(body, media_type=media_type,
@@ -133,7 +74,6 @@ def router(ctx: ApiContext, guard: Guard, render: Renderer, cache: ReportCache) 
         end: Epoch = None,
     ) -> dict[str, object]:
         """Figures per group plus network totals and indicators (the IOC has the same under /api/ioc/v1)."""
-        from api.routes.ioc import availability_items
 
         check_by(who, by)
         lo, hi = period_of(ctx, period, date, start, end)
@@ -233,7 +173,6 @@ def router(ctx: ApiContext, guard: Guard, render: Renderer, cache: ReportCache) 
         check_by(who, by)
         lo, hi = period_of(ctx, period, date, None, None)
         report = visible(cache.get(lo, hi), who)
-        from api.routes.ioc import availability_items
 
         items = sorted(
             availability_items(report, by, who),

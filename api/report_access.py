@@ -1,0 +1,129 @@
+"""What the report and IOC routes share: the report cache, the period of a request, availability rows.
+
+Defined once so the two rooms of the API never import each other.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime
+
+from fastapi import HTTPException
+from pydantic import BaseModel, Field
+
+from api.auth.roles import Principal
+from api.context import ApiContext
+from reports.report import AvailabilityReport, build_report, period_bounds
+
+CACHE_S = 60.0
+MIN_YEAR, MAX_YEAR = 1970, 2099  # report dates outside are bad input (422)
+
+
+class ReportCache:
+    """Builds reports on the alerting database, at most once a minute per period."""
+
+    def __init__(self, ctx: ApiContext) -> None:
+        self.ctx = ctx
+        self._lock = threading.Lock()
+        self._cache: dict[tuple[int, int], tuple[float, AvailabilityReport]] = {}
+
+    def get(self, start: int, end: int) -> AvailabilityReport:
+        """The report for [start, end) (end already clipped to now by :func:`period_of`)."""
+        if self.ctx.alerting is None:
+            raise HTTPException(503, "alerting database not available")
+        key = (start, end - end % 60)
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None and time.monotonic() - hit[0] < CACHE_S:
+                return hit[1]
+            report = build_report(
+                self.ctx.alerting.engine, self.ctx.inventory, start, end, store=self.ctx.store
+            )
+            self._cache = {k: v for k, v in self._cache.items() if time.monotonic() - v[0] < CACHE_S}
+            self._cache[key] = (time.monotonic(), report)
+            return report
+
+
+def period_of(
+    ctx: ApiContext, period: str, date: str | None, start: int | None, end: int | None
+) -> tuple[int, int]:
+    """[start, end) of the request, end clipped to now; 422 with the reason on bad input."""
+    now = int(time.time())
+    if start is not None or end is not None:
+        if start is None or end is None or end <= start:
+            raise HTTPException(422, "cần cả start và end (epoch giây), end > start")
+        lo, hi = start, end
+    else:
+        ref = now
+        if date:
+            try:
+                day = datetime.strptime(date, "%Y-%m-%d").replace(tzinfo=ctx.timezone)
+            except ValueError:
+                raise HTTPException(422, f"date={date[:40]!r}: cần dạng YYYY-MM-DD") from None
+            if not MIN_YEAR <= day.year <= MAX_YEAR:
+                raise HTTPException(422, f"date={date!r}: năm phải trong khoảng {MIN_YEAR}–{MAX_YEAR}")
+            ref = int(day.timestamp())
+        try:
+            lo, hi = period_bounds(period, ref, ctx.timezone)
+        except (ValueError, OverflowError):
+            raise HTTPException(422, f"kỳ báo cáo ngoài phạm vi (out of range): {period} {date}") from None
+    hi = min(hi, now)
+    if hi <= lo:
+        raise HTTPException(422, "kỳ báo cáo chưa bắt đầu")
+    return lo, hi
+
+
+
+class IocAvailability(BaseModel):
+    """Pooled availability of one group over the period."""
+
+    key: str
+    name: str
+    devices: int
+    availability_pct: float | None = Field(
+        description="maintenance excluded; cut-off time counts for the parent"
+    )
+    observed_s: int
+    down_s: int
+    outages: int
+    mttr_s: float | None
+    maintenance_s: int
+    backup_s: int
+    battery_s: int
+
+
+def percent(value: float | None) -> float | None:
+    """A ratio as a percentage with 4 decimals (None stays None)."""
+    return None if value is None else round(100 * value, 4)
+
+
+def availability_items(report: AvailabilityReport, by: str, who: Principal) -> list[IocAvailability]:
+    """Groups of ``report`` visible to ``who`` (commune-scoped principals see their communes only)."""
+    inv = report.inventory
+    groups = report.groups(by)
+    if who.communes is not None:
+        if by == "commune":
+            groups = [g for g in groups if who.sees(g.key)]
+        elif by == "device":
+            groups = [g for g in groups if who.sees(inv.sites[inv.devices[g.key].site].commune)]
+        else:
+            raise HTTPException(
+                403, "tài khoản theo xã chỉ xem được theo xã hoặc thiết bị (by=commune|device)"
+            )
+    return [
+        IocAvailability(
+            key=g.key,
+            name=report.name_of(by, g.key),
+            devices=g.devices,
+            availability_pct=percent(g.availability),
+            observed_s=g.observed_s,
+            down_s=g.down_s,
+            outages=g.outages,
+            mttr_s=g.mttr_s,
+            maintenance_s=g.maintenance_s,
+            backup_s=g.backup_s,
+            battery_s=g.battery_s,
+        )
+        for g in groups
+    ]
