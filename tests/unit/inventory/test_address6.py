@@ -27,7 +27,8 @@ def test_ipv6_only_device_and_dual_stack_device_load(tmp_path: Path) -> None:
 
 
 def test_address6_equal_to_an_ipv6_address_is_accepted() -> None:
-    fields = {"id": "d", "name": "d", "site": "s", "role": "router", "address": "fd00::2", "address6": "fd00::2"}
+    fields = {"id": "d", "name": "d", "site": "s", "role": "router"}
+    fields |= {"address": "fd00::2", "address6": "fd00::2"}
     dev = Device.model_validate(fields)
     assert dev.families == {"ipv6": "fd00::2"}
 
