@@ -24,12 +24,11 @@ import zlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 
 from collectors.base import Collector, PollResult
 from inventory.inventory import Inventory
 from inventory.model import Device
-from poller.confirm import Confirmation
+from poller.confirm import Checker, Confirmation
 from poller.downtime import Downtime
 from store.base import MetricStore, Sample
 
@@ -113,7 +112,9 @@ class PollCycle:
         self._pending: list[PollResult] = []
         self._flush_handle: asyncio.TimerHandle | None = None
         self._sink_s = 0.0  # how long the last hand-over to the evaluator took
-        self._checks: dict[str, asyncio.Future[list[PollResult]]] = {}  # parent checks in flight
+        self.checker = Checker(inventory, self._poll, self.confirmation, now=time.monotonic,
+                               can_poll=lambda d: self.selector(d) and self.feeds_state(d),
+                               decides=self._decides, known_down=self.downtime.is_down)
         self.last: CycleReport | None = None
 
     def devices(self) -> list[Device]:
@@ -176,43 +177,7 @@ class PollCycle:
         return [r for r in results if r.device == device.id]
 
     async def _check(self, device: Device, planned: float) -> list[PollResult]:
-        """Poll ``device``; confirm a failure of a device not known down (with its parents).
-
-        Returns every result taken, parents' included, oldest first per device.
-        """
-        known_down = self.downtime.is_down(device.id)
-        first = await self._poll(device, planned)
-        if first.ok or known_down or not self._decides(device, first):
-            return [first]
-        parents = asyncio.gather(*(self._check_parent(p) for p in self._parents_to_check(device)))
-        own = [first]
-        for _ in range(self.confirmation.rechecks_for(device.role.value)):
-            await asyncio.sleep(self.confirmation.spacing_s)
-            again = await self._poll(device, time.monotonic())
-            own.append(again)
-            if again.ok:
-                break
-        above = [r for batch in await parents for r in batch]
-        return above + own
-
-    def _parents_to_check(self, device: Device) -> list[Device]:
-        """Parents this plan can poll and that are not already known down."""
-        devices = self.inventory.devices
-        return [devices[p] for p in device.parents
-                if self.selector(devices[p]) and self.feeds_state(devices[p])
-                and not self.downtime.is_down(p)]
-
-    def _check_parent(self, device: Device) -> asyncio.Future[list[PollResult]]:
-        """One shared check of a parent, however many children asked for it at once."""
-        running = self._checks.get(device.id)
-        if running is None or running.done():
-            running = asyncio.ensure_future(self._check(device, time.monotonic()))
-            self._checks[device.id] = running
-            running.add_done_callback(partial(self._forget_check, device.id))
-        return running
-
-    def _forget_check(self, device_id: str, _done: object) -> None:
-        self._checks.pop(device_id, None)
+        return await self.checker.check(device, planned)
 
     async def _poll_alone(self, device: Device) -> None:
         try:

@@ -68,14 +68,15 @@ def run_poller(settings: Settings, inventories: Sequence[Path], poller_id: str |
                exclude: Sequence[str] = ()) -> None:
     """``trucban poller``: hold leases, poll, publish."""
     from poller.cluster.worker import ClusterPoller
-    from trucban.service import default_collectors
+    from trucban.service import confirmation, default_collectors
 
     inventory = load_inventories(inventories)
     config = cluster_config(settings)
     excluded = tuple(exclude) or split(settings.edge_communes)
     poller = ClusterPoller(inventory, default_collectors(), plans_for(settings, inventory), config,
                            poller_id=poller_id, concurrency=settings.poll_concurrency,
-                           jitter=settings.poll_jitter, exclude_communes=excluded)
+                           jitter=settings.poll_jitter, exclude_communes=excluded,
+                           confirmation=confirmation(settings))
     run_until_signalled(poller.run)
 
 
@@ -119,7 +120,7 @@ def run_edge(settings: Settings, inventories: Sequence[Path]) -> None:
     from alerting.rules.config import load_rules
     from poller.cluster.edge import EdgePoller
     from store.factory import open_store
-    from trucban.service import default_collectors
+    from trucban.service import confirmation, default_collectors
 
     if not settings.edge_post or not split(settings.edge_communes):
         raise ValueError("an edge post needs edge_post and edge_communes (or --post and --commune)")
@@ -131,7 +132,8 @@ def run_edge(settings: Settings, inventories: Sequence[Path]) -> None:
     edge = EdgePoller(inventory, default_collectors(), plans_for(settings, inventory), settings.edge_post,
                       split(settings.edge_communes), settings.edge_nats_url, store, core,
                       buffer_mb=settings.edge_buffer_mb, duplicate_window_s=settings.cluster_dedup_window_s,
-                      concurrency=settings.poll_concurrency, jitter=settings.poll_jitter)
+                      concurrency=settings.poll_concurrency, jitter=settings.poll_jitter,
+                      confirmation=confirmation(settings))
 
     async def main(stop: asyncio.Event) -> None:
         notify = None

@@ -71,6 +71,8 @@ def audit_polls(batches: Iterable[PollBatch], plans: Sequence[PollPlan], devices
     lateness: dict[tuple[str, str, int], float] = {}
     for b in batches:
         for item in b.items:
+            if item.recheck:
+                continue  # confirmation polls are extra, not the slot's poll
             key = (item.result.device, b.plan, b.slot)
             seen[key] += 1
             lateness[key] = min(lateness.get(key, 1e18), item.result.ts - item.planned)

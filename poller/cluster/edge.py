@@ -30,6 +30,7 @@ from poller.cluster.config import edge_domain, edge_stream, edge_subject
 from poller.cluster.messages import PollBatch
 from poller.cluster.slots import SlotRunner
 from poller.cluster.streams import Publisher
+from poller.confirm import Confirmation
 from poller.scheduler import PollPlan
 from store.base import MetricStore
 
@@ -61,7 +62,8 @@ class EdgePoller:
     def __init__(self, inventory: Inventory, registry: CollectorRegistry, plans: list[PollPlan], post: str,
                  communes: Sequence[str], local_url: str, store: MetricStore, alerting: LocalSink, *,
                  buffer_mb: int = 256, buffer_max_age_s: float = 7 * 86400, duplicate_window_s: float = 900,
-                 concurrency: int = 50, jitter: float = 0.5) -> None:
+                 concurrency: int = 50, jitter: float = 0.5,
+                 confirmation: Confirmation | None = None) -> None:
         """``local_url`` is the post's own leaf node; ``alerting`` the local core (a poller sink)."""
         wanted = set(communes)
         self.devices = sorted((d for d in inventory.devices.values()
@@ -78,7 +80,8 @@ class EdgePoller:
         self._sem = asyncio.Semaphore(concurrency)
         self._collectors = [registry.create(p.collector, **dict(p.options)) for p in plans]
         self.runners = [SlotRunner(inventory, plan, c, self._sem, self._deliver, self.partition,
-                                   jitter=jitter) for plan, c in zip(plans, self._collectors, strict=True)]
+                                   jitter=jitter, confirmation=confirmation)
+                        for plan, c in zip(plans, self._collectors, strict=True)]
         self.publisher: Publisher | None = None
         self.local_alert_errors = 0
 

@@ -25,6 +25,7 @@ class PolledDevice:
     result: PollResult
     planned: float  # epoch seconds the poll was due
     feeds_state: bool = True
+    recheck: bool = False  # a confirmation poll (a re-check, or a parent checked for a child)
 
 
 @dataclass(slots=True)
@@ -50,7 +51,11 @@ class PollBatch:
 
     def decided(self) -> dict[str, PollResult]:
         """Results that decide device states, by device."""
-        return {i.result.device: i.result for i in self.items if i.feeds_state}
+        out: dict[str, PollResult] = {}
+        for i in sorted(self.items, key=lambda i: i.result.observed_at):
+            if i.feeds_state:
+                out[i.result.device] = i.result  # the newest observation of each device
+        return out
 
 
 def encode(batch: PollBatch) -> bytes:
@@ -80,6 +85,7 @@ def _item(i: PolledDevice) -> dict[str, object]:
     r = i.result
     return {"device": r.device, "ok": r.ok, "ts": r.ts, "error": r.error, "error_kind": r.error_kind,
             "ms": r.duration_ms, "observed": r.observed, "planned": i.planned, "state": i.feeds_state,
+            "re": i.recheck,
             "samples": [[s.measurement, dict(s.tags), dict(s.fields), s.ts] for s in r.samples]}
 
 
@@ -87,4 +93,5 @@ def _polled(doc: dict) -> PolledDevice:  # type: ignore[type-arg]
     samples = [Sample(str(m), dict(t), dict(f), int(ts)) for m, t, f, ts in doc["samples"]]
     result = PollResult(str(doc["device"]), bool(doc["ok"]), int(doc["ts"]), samples, doc.get("error"),
                         doc.get("error_kind"), float(doc.get("ms", 0.0)), float(doc.get("observed", 0.0)))
-    return PolledDevice(result, float(doc["planned"]), bool(doc.get("state", True)))
+    return PolledDevice(result, float(doc["planned"]), bool(doc.get("state", True)),
+                        bool(doc.get("re", False)))

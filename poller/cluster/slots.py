@@ -22,6 +22,7 @@ from collectors.base import Collector, PollResult
 from inventory.inventory import Inventory
 from inventory.model import Device
 from poller.cluster.messages import PollBatch, PolledDevice
+from poller.confirm import Checker, Confirmation
 from poller.cycle import MIN_JITTER_INTERVAL_S, device_tags, jitter_fraction
 from poller.scheduler import PollPlan
 from store.base import REACHABILITY, Sample
@@ -67,7 +68,7 @@ class SlotRunner:
 
     def __init__(self, inventory: Inventory, plan: PollPlan, collector: Collector,
                  semaphore: asyncio.Semaphore, deliver: Deliver, poller_id: str, *, jitter: float = 0.5,
-                 chunk_size: int = CHUNK_SIZE) -> None:
+                 chunk_size: int = CHUNK_SIZE, confirmation: Confirmation | None = None) -> None:
         """``deliver`` receives every chunk once the slot's polls are done."""
         self.inventory = inventory
         self.plan = plan
@@ -79,6 +80,10 @@ class SlotRunner:
         self.chunk_size = chunk_size
         self.stats = SlotStats()
         self._tags: dict[str, dict[str, str]] = {}
+        self._down: set[str] = set()  # devices whose last deciding poll timed out
+        self.checker = Checker(inventory, self._poll_once, confirmation or Confirmation(), now=time.time,
+                               can_poll=self._feeds_state, decides=self._decides,
+                               known_down=self._down.__contains__)
 
     def tags(self, device: Device) -> dict[str, str]:
         """Series tags (province from the commune, so merged inventories stay right)."""
@@ -140,13 +145,14 @@ class SlotRunner:
                 self.stats.too_late += 1
             else:
                 due.append((device, planned))
-        polled = await self._recheck_parents(list(await asyncio.gather(*(self._poll(d, p) for d, p in due))))
+        checked = await asyncio.gather(*(self._check(d, p) for d, p in due))
         self.stats.cycles += 1
-        self.stats.polls += len(polled)
+        self.stats.polls += len(checked)
         batches = []
         for chunk in range(0, max(len(devices), 1), self.chunk_size):
             names = {d.id for d in devices[chunk:chunk + self.chunk_size]}
-            items = [p for p in polled if p.result.device in names]
+            # a device's confirmation travels with it: its parents' checks come first
+            items = [p for own in checked if own[-1].result.device in names for p in own]
             if items:
                 batches.append(PollBatch(partition, self.plan.name, slot, interval, chunk // self.chunk_size,
                                          self.poller_id, items))
@@ -155,29 +161,27 @@ class SlotRunner:
             self.stats.batches += 1
         return batches
 
-    async def _recheck_parents(self, polled: list[PolledDevice]) -> list[PolledDevice]:
-        """Re-poll parents that answered before a child then timed out (as the single-node cycle does).
+    async def _check(self, device: Device, planned: float) -> list[PolledDevice]:
+        """The device's check (with confirmation); its own result last."""
+        results = await self.checker.check(device, planned)
+        own = [r for r in results if r.device == device.id]
+        above = [r for r in results if r.device != device.id]
+        return ([self._polled(r, planned, True) for r in above] + [self._polled(own[0], planned, False)]
+                + [self._polled(r, planned, True) for r in own[1:]])
 
-        Poll starts are spread over the slot, so a parent may answer just before a
-        cut that silences its child; re-polling it keeps the child *unreachable*
-        rather than *down*. Up to 8 levels.
-        """
-        by_id = {p.result.device: p for p in polled}
-        checked: set[str] = set()
-        devices = self.inventory.devices
-        for _ in range(8):
-            suspects = {parent for p in by_id.values() if not p.result.ok and p.result.error_kind == "timeout"
-                        for parent in devices[p.result.device].parents
-                        if parent in by_id and by_id[parent].result.ok and parent not in checked}
-            if not suspects:
-                break
-            checked |= suspects
-            again = await asyncio.gather(*(self._poll(devices[d], by_id[d].planned)
-                                           for d in sorted(suspects)))
-            by_id.update({p.result.device: p for p in again})
-        return [by_id[p.result.device] for p in polled]
+    def _polled(self, result: PollResult, planned: float, recheck: bool) -> PolledDevice:
+        device = self.inventory.devices[result.device]
+        return PolledDevice(result, planned, self._decides(device, result), recheck)
 
-    async def _poll(self, device: Device, planned: float) -> PolledDevice:
+    def _feeds_state(self, device: Device) -> bool:
+        return self.plan.selector(device) and (self.plan.feeds_state is None or self.plan.feeds_state(device))
+
+    def _decides(self, device: Device, result: PollResult) -> bool:
+        """Whether ``result`` may change ``device``'s state (a failure only on a deciding plan)."""
+        feeds = self.plan.feeds_state is None or self.plan.feeds_state(device)
+        return feeds and (result.ok or self.plan.decides_down)
+
+    async def _poll_once(self, device: Device, planned: float) -> PollResult:
         delay = planned - time.time()
         if delay > 0:
             await asyncio.sleep(delay)
@@ -186,7 +190,11 @@ class SlotRunner:
             observed = time.time()
             result = await self.collector.poll(device, tags)
         result.observed = observed  # state moves only forward in observation time
-        decides = self.plan.feeds_state is None or self.plan.feeds_state(device)
+        decides = self._decides(device, result)
+        if decides and not result.ok and result.error_kind == "timeout":
+            self._down.add(device.id)
+        elif decides:
+            self._down.discard(device.id)
         if self.plan.reachability and decides:
             result.samples.append(reachability_sample(result, tags))
-        return PolledDevice(result, planned, decides)
+        return result

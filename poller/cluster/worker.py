@@ -19,6 +19,7 @@ from poller.cluster.messages import PollBatch
 from poller.cluster.partitions import Partitioner
 from poller.cluster.slots import SlotRunner, slot_of
 from poller.cluster.streams import Publisher, ensure_results_stream
+from poller.confirm import Confirmation
 from poller.scheduler import PollPlan
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,8 @@ class ClusterPoller:
 
     def __init__(self, inventory: Inventory, registry: CollectorRegistry, plans: list[PollPlan],
                  config: ClusterConfig, *, poller_id: str | None = None, concurrency: int = 200,
-                 jitter: float = 0.5, exclude_communes: tuple[str, ...] = ()) -> None:
+                 jitter: float = 0.5, exclude_communes: tuple[str, ...] = (),
+                 confirmation: Confirmation | None = None) -> None:
         """Build collectors and the partition map; nothing connects until :meth:`run`."""
         if not plans:
             raise ValueError("the poller needs at least one plan")
@@ -46,6 +48,7 @@ class ClusterPoller:
         self._sem = asyncio.Semaphore(concurrency)
         self._collectors = [registry.create(p.collector, **dict(p.options)) for p in plans]
         self._jitter = jitter
+        self._confirmation = confirmation
         self._tasks: dict[str, list[asyncio.Task[None]]] = {}
         self.runners: list[SlotRunner] = []
         self.keeper: LeaseKeeper | None = None
@@ -62,7 +65,7 @@ class ClusterPoller:
             subjects = {name: self.config.subject(name) for name in self.partitioner.names()}
             self.publisher = Publisher(js, subjects)
             self.runners = [SlotRunner(self.inventory, plan, collector, self._sem, self._deliver,
-                                       self.poller_id, jitter=self._jitter)
+                                       self.poller_id, jitter=self._jitter, confirmation=self._confirmation)
                             for plan, collector in zip(self.plans, self._collectors, strict=True)]
             self.keeper = LeaseKeeper(leases, members, self.partitioner.names(), self.poller_id,
                                       self.config.lease_ttl_s, self._acquired, self._released)
