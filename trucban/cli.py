@@ -230,7 +230,7 @@ def lab_clear(device: Annotated[str | None, typer.Argument()] = None, config: Co
 
 def _notify(config: Path | None):  # type: ignore[no-untyped-def]
     """The notification service on the configured database and inventory (lab when none)."""
-    from alerting.notify.wiring import offline_service
+    from trucban.notifying import offline_service
     from trucban.service import configured_inventory
 
     settings = _settings(config)

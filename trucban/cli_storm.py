@@ -21,8 +21,8 @@ ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="settings
 
 
 def _desk(config: Path | None) -> Any:
-    from alerting.notify.wiring import offline_core, offline_service
     from storm.desk import StormDesk
+    from trucban.notifying import offline_core, offline_service
     from trucban.service import configured_inventory
 
     try:

@@ -98,7 +98,7 @@ def run_ingest(settings: Settings, inventories: Sequence[Path]) -> None:
     async def main(stop: asyncio.Event) -> None:
         notify = None
         if settings.notify_enabled:
-            from alerting.notify.wiring import notify_from_settings
+            from trucban.notifying import notify_from_settings
 
             notify = notify_from_settings(settings, inventory, core)
             await notify.start()
@@ -138,7 +138,7 @@ def run_edge(settings: Settings, inventories: Sequence[Path]) -> None:
     async def main(stop: asyncio.Event) -> None:
         notify = None
         if settings.notify_enabled:  # the post's local channel(s): notify_routes at the post
-            from alerting.notify.wiring import notify_from_settings
+            from trucban.notifying import notify_from_settings
 
             notify = notify_from_settings(settings, inventory, core)
             await notify.start()

@@ -18,6 +18,7 @@ from inventory.inventory import Inventory
 from inventory.loader import load_inventory
 from trucban.service import Service, build_service
 from trucban.settings import Settings
+from trucban.urls import http_hosts, http_url
 
 
 def serve(settings: Settings, console: Console) -> None:
@@ -67,17 +68,6 @@ def demo_admin(service: Service, settings: Settings, console: Console) -> None:
     if note.exists():
         user, password = note.read_text().split()[:2]
         console.print(f"Đăng nhập (log in): [bold]{user}[/bold] / [bold]{password}[/bold]  (lưu tại {note})")
-
-
-def http_hosts(value: str) -> list[str]:
-    """The addresses ``http_host`` names: ``"127.0.0.1"``, ``"::"`` (IPv6 and IPv4) or ``"127.0.0.1,::1"``."""
-    hosts = [h.strip().removeprefix("[").removesuffix("]") for h in value.replace(" ", ",").split(",")]
-    return [h for h in hosts if h] or ["127.0.0.1"]
-
-
-def http_url(host: str, port: int) -> str:
-    """``http://host:port/`` with IPv6 literals in brackets."""
-    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
 
 def listen_sockets(value: str, port: int) -> list[socket.socket]:

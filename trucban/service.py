@@ -20,7 +20,6 @@ from fastapi import FastAPI
 from alerting.core import AlertingCore
 from alerting.db import database_url, open_database
 from alerting.notify.facade import NotifyService
-from alerting.notify.wiring import notify_from_settings
 from alerting.rules.config import load_rules
 from api.app import create_app
 from api.context import ApiContext
@@ -42,6 +41,7 @@ from store.base import Sample
 from store.factory import open_store
 from store.spool import SpoolingStore
 from storm.desk import StormDesk
+from trucban.notifying import notify_from_settings
 from trucban.reporting import ReportingParts, reporting_parts
 from trucban.settings import Settings
 from trucban.web import typhoon_banner, web_options, web_security

@@ -7,7 +7,8 @@ import socket
 import pytest
 
 from common.errors import ConfigError
-from trucban.runner import http_hosts, http_url, listen_sockets
+from trucban.runner import listen_sockets
+from trucban.urls import http_hosts, http_url
 
 
 def test_http_host_forms() -> None:

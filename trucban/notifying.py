@@ -16,6 +16,7 @@ from alerting.notify.routing import POST_NAMES_VI, Router
 from alerting.notify.typhoon import Declaration
 from inventory.inventory import Inventory
 from inventory.model import Contact
+from trucban.urls import http_hosts, http_url
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +127,5 @@ def offline_service(settings: Any, inventory: Inventory, core: Any | None = None
 
 def _local_url(http_host: str, port: int) -> str:
     """A base URL for links when no public one is set (first listen address; wildcards → localhost)."""
-    from trucban.runner import http_hosts, http_url
-
     host = http_hosts(http_host)[0]
     return http_url("localhost" if host in ("::", "0.0.0.0") else host, port).rstrip("/")
