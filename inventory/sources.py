@@ -49,36 +49,45 @@ class DocumentError(Exception):
 
 
 def read_yaml(path: Path) -> Located:
-    """Parse YAML and record the line of every key and list item."""
+    """Parse a YAML file and record the line of every key and list item."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise DocumentError(Problem(str(path), None, "(file)", str(path), f"cannot read: {exc}")) from exc
+    return parse_yaml(text, str(path))
+
+
+def parse_yaml(text: str, file: str, first_line: int = 1) -> Located:
+    """Parse YAML ``text`` that starts at ``first_line`` of ``file``; lines of every key and item.
+
+    The one line-recording YAML reader (inventory, settings, rules, routes, runbooks'
+    front-matter); a syntax error is a :class:`DocumentError` naming the file line.
+    """
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
+        line = mark.line + first_line if mark is not None else None
         raise DocumentError(
-            Problem(str(path), line, "(syntax)", getattr(exc, "problem", ""), f"invalid YAML: {exc}")
+            Problem(file, line, "(syntax)", getattr(exc, "problem", ""), f"invalid YAML: {exc}")
         ) from exc
-    located = Located(str(path), data if data is not None else {})
+    located = Located(file, data if data is not None else {})
     if node is not None:
-        _walk(node, (), located.lines)
+        _walk(node, (), located.lines, first_line - 1)
     return located
 
 
-def _walk(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> None:
-    lines[path] = node.start_mark.line + 1
+def _walk(node: yaml.Node, path: Path_, lines: dict[Path_, int], shift: int) -> None:
+    lines[path] = node.start_mark.line + 1 + shift
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             child = (*path, str(key.value))
-            _walk(value, child, lines)
-            lines[child] = key.start_mark.line + 1
+            _walk(value, child, lines, shift)
+            lines[child] = key.start_mark.line + 1 + shift
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _walk(item, (*path, index), lines)
+            _walk(item, (*path, index), lines, shift)
 
 
 def read_csv(path: Path) -> Iterator[tuple[int, dict[str, str]]]:

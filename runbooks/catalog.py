@@ -13,13 +13,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from alerting.incidents import IncidentKind, Severity
 from common.errors import ConfigError, Problem
 from inventory.model import DnsQuery
-from inventory.sources import Located, problems_from_validation
+from inventory.sources import DocumentError, Located, parse_yaml, problems_from_validation
 
 PROCEDURES = ("typhoon_preparation", "typhoon_recovery")
 """Runbooks that are procedures (no incident raises them), read before and after a storm."""
@@ -221,28 +220,11 @@ def _resolves(path: Path, target: str) -> bool:
 def _located(file: str, text: str, first_line: int) -> tuple[Located | None, Problem | None]:
     """Parse front-matter YAML, recording the file line of every key and item."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + first_line if mark is not None else first_line
-        return None, Problem(file, line, "(front-matter)", getattr(exc, "problem", ""),
-                             f"invalid YAML: {exc}")
-    if not isinstance(data, dict):
-        return None, Problem(file, first_line, "(front-matter)", data, "front-matter must be a YAML mapping")
-    located = Located(file, data)
-    if node is not None:
-        _walk(node, (), located.lines, first_line - 1)
+        located = parse_yaml(text, file, first_line)
+    except DocumentError as exc:
+        p = exc.problem
+        return None, Problem(file, p.line or first_line, "(front-matter)", p.value, p.message)
+    if not isinstance(located.data, dict):
+        return None, Problem(file, first_line, "(front-matter)", located.data,
+                             "front-matter must be a YAML mapping")
     return located, None
-
-
-def _walk(node: yaml.Node, path: tuple[str | int, ...], lines: dict, shift: int) -> None:
-    lines[path] = node.start_mark.line + 1 + shift
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            child = (*path, str(key.value))
-            _walk(value, child, lines, shift)
-            lines[child] = key.start_mark.line + 1 + shift
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _walk(item, (*path, index), lines, shift)
