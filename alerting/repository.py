@@ -34,7 +34,7 @@ class IncidentRepository:
         """Open and acknowledged incidents by key (without timelines)."""
         with self.engine.connect() as conn:
             rows = conn.execute(select(incidents).where(incidents.c.status != IncidentStatus.RESOLVED.value))
-            return {r.key: _incident(r) for r in rows}
+            return {r.key: incident_from_row(r) for r in rows}
 
     def get(self, incident_id: int) -> Incident:
         """One incident with its whole timeline."""
@@ -42,7 +42,7 @@ class IncidentRepository:
             row = conn.execute(select(incidents).where(incidents.c.id == incident_id)).first()
             if row is None:
                 raise IncidentNotFound(f"incident {incident_id} does not exist")
-            inc = _incident(row)
+            inc = incident_from_row(row)
             events = conn.execute(
                 select(incident_events)
                 .where(incident_events.c.incident_id == incident_id)
@@ -90,7 +90,7 @@ class IncidentRepository:
                 .limit(limit)
                 .offset(offset)
             )
-            return [_incident(r) for r in rows], int(total)
+            return [incident_from_row(r) for r in rows], int(total)
 
     def open_many(
         self, conds: builtins.list[Condition], now: int, conn: Connection
@@ -164,7 +164,7 @@ class IncidentRepository:
         conn.execute(update(incidents).where(incidents.c.id == incident_id).values(**values))
         for event in events:
             self.add_event(conn, incident_id, event)
-        return _incident(conn.execute(select(incidents).where(incidents.c.id == incident_id)).one())
+        return incident_from_row(conn.execute(select(incidents).where(incidents.c.id == incident_id)).one())
 
     def acknowledge(self, incident_id: int, who: str, comment: str, now: int) -> Incident:
         """Record an acknowledgement (stops escalation); resolved incidents cannot be acked."""
@@ -207,7 +207,8 @@ def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in data.items()}
 
 
-def _incident(r: Row) -> Incident:
+def incident_from_row(r: Row) -> Incident:
+    """An :class:`Incident` from a row of the ``incidents`` table (the one mapping of its columns)."""
     return _incident_from(r._asdict())
 
 

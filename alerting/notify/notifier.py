@@ -26,8 +26,7 @@ from alerting.notify.messages import Links, Rendered, render_group, render_plain
 from alerting.notify.outbox import Outbox
 from alerting.notify.routing import Router
 from alerting.notify.tables import notify_alerts, notify_outbox, notify_timers
-from alerting.repository import IncidentRepository
-from alerting.repository import _incident as incident_from_row  # the core's row → Incident mapping
+from alerting.repository import IncidentRepository, incident_from_row
 from inventory.inventory import Inventory
 
 log = logging.getLogger(__name__)
