@@ -557,8 +557,10 @@ class Checker:
         assert subject is not None
         truth, device = self.truth, subject[1]
         resolved = float(inc.resolved_at) if inc.resolved_at is not None else mail.at
-        on_battery = subject[0] == "mains" and truth.on_battery(device, resolved)
-        if on_battery or not truth.reachable(device, resolved):
+        def well(t: float) -> bool:
+            return truth.reachable(device, t) and not (subject[0] == "mains" and truth.on_battery(device, t))
+
+        if not truth.ever(well, resolved - RESPONSE_S, resolved + RESPONSE_S):
             self._add("false", "false_recovered", mail.post, inc, device, mail.at,
                       f"resolved {self.rel(resolved)} while {device} was not observably well")
 
