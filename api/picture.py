@@ -22,6 +22,7 @@ from alerting.incidents import SEVERITY_VI, Incident, IncidentKind
 from alerting.states import FAILED, DeviceState, Status
 from alerting.summary import STATUS_VI, CommuneStatus, summarise
 from api import i18n
+from api.auth.roles import Principal
 from api.context import ApiContext
 from api.schemas import CommuneOut, CoordinatorRow, DeviceCounts, OverviewOut
 from inventory.inventory import Inventory
@@ -278,6 +279,31 @@ def build_picture(ctx: ApiContext, index: Index, ups: dict[str, Point] | None = 
         generated_utc=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     )
     return Picture(time.monotonic(), communes, rows, overview, active, conn, bts=bts)
+
+
+def overview_for(
+    pic: Picture, who: Principal, inventory: Inventory, states: dict[str, DeviceState]
+) -> OverviewOut:
+    """The overview as ``who`` may see it: network-wide for the city, else over its communes only
+    (device states, incidents, backup, isolation and battery of those communes; nothing else counted)."""
+    if who.communes is None:
+        return pic.overview
+    rows = [r for r in pic.coordinator if who.sees(r.code)]
+    codes = [r.code for r in rows]
+    devices = Counter(states[d].status.value for c in codes for d in inventory.devices_by_commune.get(c, []))
+    active = Counter(i.severity for i in pic.active if i.commune is not None and who.sees(i.commune))
+    return OverviewOut(
+        devices=dict(devices),
+        incidents_by_severity={SEVERITY_VI[sev]: n for sev, n in sorted(active.items(), reverse=True)},
+        communes=len(rows),
+        communes_by_status=dict(Counter(r.status for r in rows)),
+        communes_on_backup=[c for c in codes if pic.connectivity.get(c, "").startswith("backup:")],
+        communes_isolated=[
+            r.code for r in rows if r.bts == "isolated" or pic.connectivity.get(r.code) == "isolated"
+        ],
+        bts_on_battery=bts_on_battery(pic.bts, codes),
+        generated_utc=pic.overview.generated_utc,
+    )
 
 
 def bts_on_battery(bts: dict[str, SiteBts], codes: Iterable[str] | None = None) -> list[str]:

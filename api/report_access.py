@@ -12,8 +12,10 @@ from datetime import datetime
 from fastapi import HTTPException
 from pydantic import BaseModel, Field
 
+from alerting.history import StateHistory
 from api.auth.roles import Principal
 from api.context import ApiContext
+from reports.indicators import compute_indicators
 from reports.report import AvailabilityReport, build_report, period_bounds
 
 CACHE_S = 60.0
@@ -27,6 +29,7 @@ class ReportCache:
         self.ctx = ctx
         self._lock = threading.Lock()
         self._cache: dict[tuple[int, int], tuple[float, AvailabilityReport]] = {}
+        self._scoped: dict[tuple[int, int, int, frozenset[str]], tuple[float, AvailabilityReport]] = {}
 
     def get(self, start: int, end: int) -> AvailabilityReport:
         """The report for [start, end) (end already clipped to now by :func:`period_of`)."""
@@ -43,6 +46,40 @@ class ReportCache:
             self._cache = {k: v for k, v in self._cache.items() if time.monotonic() - v[0] < CACHE_S}
             self._cache[key] = (time.monotonic(), report)
             return report
+
+    def visible(self, report: AvailabilityReport, who: Principal) -> AvailabilityReport:
+        """``report`` as ``who`` may see it: a commune-scoped principal gets its communes' devices,
+        backup and battery time, and indicators computed over its communes only (never the network's)."""
+        if who.communes is None:
+            return report
+        if self.ctx.alerting is None:
+            raise HTTPException(503, "alerting database not available")
+        key = (report.start, report.end, report.generated_at, who.communes)
+        with self._lock:
+            hit = self._scoped.get(key)
+            if hit is not None and time.monotonic() - hit[0] < CACHE_S:
+                return hit[1]
+        inv = report.inventory
+        mine = {d: r for d, r in report.devices.items() if who.sees(inv.sites[inv.devices[d].site].commune)}
+        communes = {c for c in inv.watched_communes if who.sees(c)}
+        indicators = compute_indicators(
+            inv, mine, StateHistory(self.ctx.alerting.engine).intervals(report.start, report.end),
+            store=self.ctx.store, now=min(report.generated_at, report.end), communes=communes,
+        )
+        scoped = AvailabilityReport(
+            inv,
+            report.start,
+            report.end,
+            report.generated_at,
+            mine,
+            {c: s for c, s in report.backup_s.items() if who.sees(c)},
+            {c: s for c, s in report.battery_commune_s.items() if who.sees(c)},
+            indicators,
+        )
+        with self._lock:
+            self._scoped = {k: v for k, v in self._scoped.items() if time.monotonic() - v[0] < CACHE_S}
+            self._scoped[key] = (time.monotonic(), scoped)
+        return scoped
 
 
 def period_of(

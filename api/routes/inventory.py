@@ -14,7 +14,7 @@ from api.context import ApiContext
 from api.errors import responses
 from api.guard import Guard, commune_visible
 from api.paging import Limit, Offset, page, set_headers
-from api.picture import PictureCache, bts_on_battery
+from api.picture import PictureCache, overview_for
 from api.schemas import (
     CommuneDetailOut,
     CommuneOut,
@@ -157,25 +157,7 @@ def router(ctx: ApiContext, guard: Guard, picture: PictureCache) -> APIRouter:
     @api.get("/states", response_model=OverviewOut, tags=["states"])
     def overview(who: Principal = reader) -> OverviewOut:
         """Overview: device states, incidents by severity, communes on backup/isolated, BTS on battery."""
-        pic = picture.get()
-        if who.communes is None:
-            return pic.overview
-        rows = [r for r in pic.coordinator if who.sees(r.code)]
-        ids = [d for c in rows for d in inv.devices_by_commune.get(c.code, [])]
-        counts: dict[str, int] = {}
-        for d in ids:
-            key = ctx.tracker.states[d].status.value
-            counts[key] = counts.get(key, 0) + 1
-        return OverviewOut(
-            devices=counts,
-            incidents_by_severity={},
-            communes=len(rows),
-            communes_by_status={s: sum(1 for r in rows if r.status == s) for s in {r.status for r in rows}},
-            communes_on_backup=[r.code for r in rows if r.connectivity.startswith("backup:")],
-            communes_isolated=[r.code for r in rows if r.bts == "isolated"],
-            bts_on_battery=bts_on_battery(pic.bts, [r.code for r in rows]),
-            generated_utc=pic.overview.generated_utc,
-        )
+        return overview_for(picture.get(), who, inv, ctx.tracker.states)
 
     @api.get("/coordinator", response_model=list[CoordinatorRow], tags=["coordinator"])
     def coordinator(
@@ -225,13 +207,19 @@ def router(ctx: ApiContext, guard: Guard, picture: PictureCache) -> APIRouter:
 
     @api.get("/poller", response_model=PollerOut, tags=["health"])
     def poller_health(who: Principal = reader) -> PollerOut:
-        """Self-metrics of the last poll cycle (duration, late polls, errors, spool)."""
+        """Self-metrics of the last poll cycle (duration, late polls, errors, spool); city-wide accounts only
+        (the figures count every commune's devices)."""
+        if who.communes is not None:
+            raise HTTPException(
+                403,
+                "sức khỏe bộ thu thập toàn mạng chỉ dành cho tài khoản toàn thành phố (city-wide only)",
+            )
         return views.poller(ctx)
 
     @api.get("/typhoon", response_model=TyphoonOut | None, tags=["coordinator"])
     def typhoon(who: Principal = reader) -> TyphoonOut | None:
         """The declared typhoon (storm name, communes, latest digest), or null in normal times."""
-        return current_typhoon(ctx)
+        return current_typhoon(ctx, who)
 
     def _known_commune(code: str) -> None:
         if code not in inv.devices_by_commune:
@@ -240,17 +228,20 @@ def router(ctx: ApiContext, guard: Guard, picture: PictureCache) -> APIRouter:
     return api
 
 
-def current_typhoon(ctx: ApiContext) -> TyphoonOut | None:
-    """HOOK: read typhoon mode from whatever ``alerting/notify`` exposes through ``ctx.typhoon``."""
+def current_typhoon(ctx: ApiContext, who: Principal | None = None) -> TyphoonOut | None:
+    """HOOK: read typhoon mode from whatever ``alerting/notify`` exposes through ``ctx.typhoon``.
+
+    A commune-scoped ``who`` sees the declared communes within its scope only.
+    """
     data = ctx.typhoon.current() if ctx.typhoon is not None else None
     if not data:
         return None
     declared = data.get("declared_at")
     return TyphoonOut(
         name=str(data.get("name", "")),
-        communes=[str(c) for c in data.get("communes", ())],
+        communes=[str(c) for c in data.get("communes", ()) if who is None or who.sees(str(c))],
         declared_local=views.local_text(int(declared), ctx.timezone) if declared else None,
-        digest=data.get("digest"),
+        digest=data.get("digest") if who is None or who.communes is None else None,  # network-wide text
     )
 
 

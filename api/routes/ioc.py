@@ -154,7 +154,7 @@ def router(ctx: ApiContext, guard: Guard, picture: PictureCache, reports: Report
         """Network availability and DII indicators for a local day/week/month (``date`` YYYY-MM-DD) or
         a custom [start, end) in epoch seconds."""
         lo, hi = period_of(ctx, period, date, start, end)
-        report = reports.get(lo, hi)
+        report = reports.visible(reports.get(lo, hi), who)
         total = report.total()
         return IocIndicators(
             start=lo,

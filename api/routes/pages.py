@@ -14,7 +14,7 @@ from api.auth.roles import TOKEN_SCOPES, Permission, Principal, Role
 from api.context import ApiContext
 from api.guard import Guard, check_csrf, client_ip, commune_visible
 from api.paging import Offset, RowId
-from api.picture import PictureCache
+from api.picture import PictureCache, overview_for
 from api.render import Renderer, lang_of
 from api.routes.incidents import Incidents
 from api.routes.inventory import current_typhoon
@@ -45,17 +45,19 @@ def router(
         pic = picture.get()
         communes = [c for c in pic.communes if who.sees(c.code)]
         active = [i for i in pic.active if who.communes is None or who.sees(i.commune)]
+        # a commune-scoped viewer sees counts over its communes, and no network-wide poller figures
+        poller = views.poller(ctx) if who.communes is None else None
         active.sort(key=lambda i: (-int(i.severity), -i.opened_at))
         return render.page(
             request,
             "noc.html",
             who,
-            overview=pic.overview,
+            overview=overview_for(pic, who, inv, ctx.tracker.states),
             communes=communes,
             incidents=[views.incident(i, ctx.timezone) for i in active[:30]],
-            poller=views.poller(ctx),
-            last=ctx.cycle.last,
-            typhoon=current_typhoon(ctx),
+            poller=poller,
+            last=ctx.cycle.last if poller is not None else None,
+            typhoon=current_typhoon(ctx, who),
         )
 
     @pages.get("/incidents")
@@ -88,7 +90,7 @@ def router(
             commune=commune,
             severity=severity,
             offset=offset,
-            names={c: inv.commune_ref(c).name for c in inv.devices_by_commune},
+            names={c: inv.commune_ref(c).name for c in inv.devices_by_commune if who.sees(c)},
         )
 
     @pages.get("/incidents/{incident_id}")
@@ -220,7 +222,8 @@ def router(
             return render.fragment("_coord_rows.html", lang, rows=rows)
 
         html = picture.remember(("coordinator-page", who.communes, province, lang), rows_html)
-        return render.page(request, "coordinator.html", who, rows_html=html, typhoon=current_typhoon(ctx))
+        typhoon = current_typhoon(ctx, who)
+        return render.page(request, "coordinator.html", who, rows_html=html, typhoon=typhoon)
 
     @pages.get("/admin")
     def admin(request: Request, new_token: str = "") -> Response:

@@ -49,20 +49,7 @@ def router(ctx: ApiContext, guard: Guard, render: Renderer, cache: ReportCache) 
             raise HTTPException(403, "tài khoản theo xã chỉ xem được theo xã hoặc thiết bị")
 
     def visible(report: AvailabilityReport, who: Principal) -> AvailabilityReport:
-        if who.communes is None:
-            return report
-        inv = report.inventory
-        mine = {d: r for d, r in report.devices.items() if who.sees(inv.sites[inv.devices[d].site].commune)}
-        return AvailabilityReport(
-            inv,
-            report.start,
-            report.end,
-            report.generated_at,
-            mine,
-            {c: s for c, s in report.backup_s.items() if who.sees(c)},
-            {c: s for c, s in report.battery_commune_s.items() if who.sees(c)},
-            report.indicators,
-        )
+        return cache.visible(report, who)
 
     @api.get("/api/reports/availability")
     def availability_json(
@@ -77,8 +64,8 @@ def router(ctx: ApiContext, guard: Guard, render: Renderer, cache: ReportCache) 
 
         check_by(who, by)
         lo, hi = period_of(ctx, period, date, start, end)
-        report = cache.get(lo, hi)
-        total = visible(report, who).total()
+        report = visible(cache.get(lo, hi), who)
+        total = report.total()
         return {
             "start": lo,
             "end": hi,
