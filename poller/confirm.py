@@ -49,6 +49,7 @@ def parse_by_role(text: str) -> dict[str, int]:
 
 
 Poll = Callable[[Device, float], Awaitable[PollResult]]  # (device, planned start) → its result
+Settle = Callable[[Device, PollResult], None]  # a check's final, state-deciding result of a device
 
 
 class Checker:
@@ -56,13 +57,17 @@ class Checker:
 
     ``poll`` polls once (waiting for ``planned`` on its own clock ``now``);
     ``can_poll`` says which parents this plan may poll; ``decides`` whether a
-    result may change a state; ``known_down`` whether a device is already down
-    (then its failure needs no confirmation).
+    result may change a state; ``known_down`` whether a device is already
+    *confirmed* down (then a failure needs no confirmation); ``settle`` hears the
+    final result of every check (so "known down" never comes from an unconfirmed
+    failure). A confirmation in flight is shared: a child that needs its parent
+    checked joins the parent's own check instead of deciding before it.
     """
 
     def __init__(self, inventory: Inventory, poll: Poll, confirmation: Confirmation, *,
                  now: Callable[[], float], can_poll: Callable[[Device], bool],
-                 decides: Callable[[Device, PollResult], bool], known_down: Callable[[str], bool]) -> None:
+                 decides: Callable[[Device, PollResult], bool], known_down: Callable[[str], bool],
+                 settle: Settle) -> None:
         self.inventory = inventory
         self.poll = poll
         self.confirmation = confirmation
@@ -70,17 +75,40 @@ class Checker:
         self.can_poll = can_poll
         self.decides = decides
         self.known_down = known_down
-        self._checks: dict[str, asyncio.Future[list[PollResult]]] = {}  # parent checks in flight
+        self.settle = settle
+        self._checks: dict[str, asyncio.Future[list[PollResult]]] = {}  # confirmations in flight
 
     async def check(self, device: Device, planned: float) -> list[PollResult]:
-        """Poll ``device``; confirm a failure of a device not known down, its parents checked at once.
-
-        Returns every result taken, parents' first, oldest first per device.
-        """
+        """Poll ``device`` and confirm a failure; every result taken, parents' first."""
         known_down = self.known_down(device.id)
         first = await self.poll(device, planned)
-        if first.ok or known_down or not self.decides(device, first):
+        if not self.needs_confirmation(device, first, known_down):
+            self.settle_result(device, first)
             return [first]
+        return await self.confirm(device, first)
+
+    async def _check_alone(self, device: Device) -> list[PollResult]:
+        """A check started for a child (registered by the caller, so confirmed directly)."""
+        known_down = self.known_down(device.id)
+        first = await self.poll(device, self.now())
+        if not self.needs_confirmation(device, first, known_down):
+            self.settle_result(device, first)
+            return [first]
+        return await self._confirm(device, first)
+
+    def needs_confirmation(self, device: Device, first: PollResult, known_down: bool) -> bool:
+        """A failed, state-deciding poll of a device not already confirmed down."""
+        return not first.ok and not known_down and self.decides(device, first)
+
+    def confirm(self, device: Device, first: PollResult) -> asyncio.Future[list[PollResult]]:
+        """Re-check ``device`` after its failed ``first`` poll (joining a confirmation in flight)."""
+        running = self._checks.get(device.id)
+        if running is None or running.done():
+            running = asyncio.ensure_future(self._confirm(device, first))
+            self._remember(device.id, running)
+        return running
+
+    async def _confirm(self, device: Device, first: PollResult) -> list[PollResult]:
         parents = asyncio.gather(*(self._check_parent(p) for p in self._parents_to_check(device)))
         own = [first]
         for _ in range(self.confirmation.rechecks_for(device.role.value)):
@@ -90,10 +118,16 @@ class Checker:
             if again.ok:
                 break
         above = [r for batch in await parents for r in batch]
+        self.settle_result(device, own[-1])
         return above + own
 
+    def settle_result(self, device: Device, result: PollResult) -> None:
+        """Report a check's final result (when it is state-deciding)."""
+        if self.decides(device, result):
+            self.settle(device, result)
+
     def _parents_to_check(self, device: Device) -> list[Device]:
-        """Parents this plan can poll and that are not already known down."""
+        """Parents this plan can poll and that are not already confirmed down."""
         devices = self.inventory.devices
         return [devices[p] for p in device.parents if self.can_poll(devices[p]) and not self.known_down(p)]
 
@@ -101,10 +135,14 @@ class Checker:
         """One shared check of a parent, however many children asked for it at once."""
         running = self._checks.get(device.id)
         if running is None or running.done():
-            running = asyncio.ensure_future(self.check(device, self.now()))
-            self._checks[device.id] = running
-            running.add_done_callback(partial(self._forget, device.id))
+            running = asyncio.ensure_future(self._check_alone(device))
+            self._remember(device.id, running)
         return running
 
-    def _forget(self, device_id: str, _done: object) -> None:
-        self._checks.pop(device_id, None)
+    def _remember(self, device_id: str, running: asyncio.Future[list[PollResult]]) -> None:
+        self._checks[device_id] = running
+        running.add_done_callback(partial(self._forget, device_id, running))
+
+    def _forget(self, device_id: str, running: asyncio.Future[list[PollResult]], _done: object) -> None:
+        if self._checks.get(device_id) is running:
+            del self._checks[device_id]

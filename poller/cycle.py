@@ -114,7 +114,8 @@ class PollCycle:
         self._sink_s = 0.0  # how long the last hand-over to the evaluator took
         self.checker = Checker(inventory, self._poll, self.confirmation, now=time.monotonic,
                                can_poll=lambda d: self.selector(d) and self.feeds_state(d),
-                               decides=self._decides, known_down=self.downtime.is_down)
+                               decides=self._decides, known_down=self.downtime.is_down,
+                               settle=self._settle)
         self.last: CycleReport | None = None
 
     def devices(self) -> list[Device]:
@@ -172,9 +173,25 @@ class PollCycle:
         await self._flush()
 
     async def _check_and_queue(self, device: Device, planned: float) -> list[PollResult]:
-        results = await self._check(device, planned)
-        self._queue(results)
-        return [r for r in results if r.device == device.id]
+        """The first poll holds the cycle; a confirmation goes on in the background.
+
+        So a cycle full of failing devices still ends on time and the next one
+        starts when due (a skipped cycle would delay the next detection by a
+        whole interval).
+        """
+        known_down = self.downtime.is_down(device.id)
+        first = await self._poll(device, planned)
+        if not self.checker.needs_confirmation(device, first, known_down):
+            self.checker.settle_result(device, first)
+            self._queue([first])
+            return [first]
+        task = asyncio.ensure_future(self._confirm_and_queue(device, first))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return [first]
+
+    async def _confirm_and_queue(self, device: Device, first: PollResult) -> None:
+        self._queue(await self.checker.confirm(device, first))
 
     async def _check(self, device: Device, planned: float) -> list[PollResult]:
         return await self.checker.check(device, planned)
@@ -195,9 +212,11 @@ class PollCycle:
             observed = time.time()
             result = await self.collector.poll(device, self._tags[device.id])
         result.observed = observed
-        if self._decides(device, result):
-            self.downtime.record(device.id, result.ok, result.error_kind == "timeout", time.monotonic())
         return result
+
+    def _settle(self, device: Device, result: PollResult) -> None:
+        """A check's final result: only a confirmed failure puts a device on the downtime backoff."""
+        self.downtime.record(device.id, result.ok, result.error_kind == "timeout", time.monotonic())
 
     def _queue(self, results: list[PollResult]) -> None:
         """Hand results on soon (``FLUSH_S``, longer if evaluating is slow), with whatever else completed."""

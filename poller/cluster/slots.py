@@ -83,7 +83,7 @@ class SlotRunner:
         self._down: set[str] = set()  # devices whose last deciding poll timed out
         self.checker = Checker(inventory, self._poll_once, confirmation or Confirmation(), now=time.time,
                                can_poll=self._feeds_state, decides=self._decides,
-                               known_down=self._down.__contains__)
+                               known_down=self._down.__contains__, settle=self._settle)
 
     def tags(self, device: Device) -> dict[str, str]:
         """Series tags (province from the commune, so merged inventories stay right)."""
@@ -173,6 +173,13 @@ class SlotRunner:
         device = self.inventory.devices[result.device]
         return PolledDevice(result, planned, self._decides(device, result), recheck)
 
+    def _settle(self, device: Device, result: PollResult) -> None:
+        """A check's final result: only a confirmed silence makes a device known down."""
+        if not result.ok and result.error_kind == "timeout":
+            self._down.add(device.id)
+        else:
+            self._down.discard(device.id)
+
     def _feeds_state(self, device: Device) -> bool:
         return self.plan.selector(device) and (self.plan.feeds_state is None or self.plan.feeds_state(device))
 
@@ -191,10 +198,6 @@ class SlotRunner:
             result = await self.collector.poll(device, tags)
         result.observed = observed  # state moves only forward in observation time
         decides = self._decides(device, result)
-        if decides and not result.ok and result.error_kind == "timeout":
-            self._down.add(device.id)
-        elif decides:
-            self._down.discard(device.id)
         if self.plan.reachability and decides:
             result.samples.append(reachability_sample(result, tags))
         return result

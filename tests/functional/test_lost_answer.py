@@ -106,9 +106,11 @@ async def _watch(lab: Lab, tmp: Path, rechecks: int) -> tuple[bool, Status, int]
                       selector=lambda d: d.id in watched, confirmation=Confirmation(rechecks, 0.5))
     try:
         await cycle.run()
+        await cycle.drain()
         assert core.tracker.states[bts].status is Status.UP
         relay.quiet_until = time.monotonic() + 2.2  # the poll and its retry (1 s each) go unanswered
         await cycle.run()
+        await cycle.drain()  # the confirmation goes on after the cycle's first polls
         return f"device_down:{bts}" in core.incidents.active(), core.tracker.states[bts].status, relay.dropped
     finally:
         await collector.close()

@@ -63,6 +63,15 @@ def cycle(inv: Inventory, collector: Scripted, sink: list[tuple[float, dict[str,
                      confirmation=Confirmation(rechecks, 0.05))
 
 
+def run_all(c: PollCycle) -> None:
+    """One cycle, then its background confirmations (the cycle itself ends after the first polls)."""
+    async def go() -> None:
+        await c.run()
+        await c.drain()
+
+    asyncio.run(go())
+
+
 def final(sink: list[tuple[float, dict[str, PollResult]]], device: str) -> PollResult:
     return [batch[device] for _, batch in sink if device in batch][-1]
 
@@ -70,7 +79,7 @@ def final(sink: list[tuple[float, dict[str, PollResult]]], device: str) -> PollR
 def test_one_lost_answer_is_rechecked_and_never_decides(inv: Inventory) -> None:
     bts = next(d for d in inv.devices if d.endswith("-bts1"))
     collector, sink = Scripted(lose={bts: 1}), []  # type: ignore[var-annotated]
-    asyncio.run(cycle(inv, collector, sink).run())
+    run_all(cycle(inv, collector, sink))
     assert [d for d, _ in collector.polls].count(bts) == 2
     assert final(sink, bts).ok
     assert all(batch[bts].ok for _, batch in sink if bts in batch)
@@ -79,7 +88,7 @@ def test_one_lost_answer_is_rechecked_and_never_decides(inv: Inventory) -> None:
 def test_confirmed_silence_checks_the_parents_first(inv: Inventory) -> None:
     bts = next(d for d in inv.devices.values() if d.id.endswith("-bts1"))
     collector, sink = Scripted(silent={bts.id}), []  # type: ignore[var-annotated]
-    asyncio.run(cycle(inv, collector, sink, rechecks=2).run())
+    run_all(cycle(inv, collector, sink, rechecks=2))
     polled = [d for d, _ in collector.polls]
     assert polled.count(bts.id) == 3  # the poll and two re-checks
     assert polled.count(bts.parents[0]) == 2  # its own slot and the check for the child
@@ -91,7 +100,7 @@ def test_results_reach_the_sink_before_the_slow_ones_finish(inv: Inventory) -> N
     slow = next(d for d in inv.devices if d.endswith("-sw1"))
     collector, sink = Scripted(slow={slow: 1.5}), []  # type: ignore[var-annotated]
     started = time.monotonic()
-    asyncio.run(cycle(inv, collector, sink).run())
+    run_all(cycle(inv, collector, sink))
     first = sink[0][0] - started
     assert first < 1.0 and slow not in sink[0][1]
     assert final(sink, slow).ok
@@ -100,7 +109,7 @@ def test_results_reach_the_sink_before_the_slow_ones_finish(inv: Inventory) -> N
 def test_each_result_carries_its_poll_start(inv: Inventory) -> None:
     collector, sink = Scripted(slow={d: 0.2 for d in inv.devices}), []  # type: ignore[var-annotated]
     before = time.time()
-    asyncio.run(cycle(inv, collector, sink).run())
+    run_all(cycle(inv, collector, sink))
     for _, batch in sink:
         for result in batch.values():
             assert before <= result.observed <= before + 1.0
@@ -131,7 +140,51 @@ def test_only_the_reachability_plan_declares_snmp_devices_down(inv: Inventory) -
     collector, sink = Scripted(silent={bts}), []  # type: ignore[var-annotated]
     health = PollCycle(inv, collector, NullStore(), lambda r: sink.append((0.0, dict(r))),  # type: ignore[arg-type]
                        interval_s=60, name="snmp-health", decides_down=False)
-    asyncio.run(health.run())
+    run_all(health)
     assert [d for d, _ in collector.polls].count(bts) == 1  # no confirmation: it cannot decide
     assert all(bts not in batch for _, batch in sink)
     assert not health.downtime.is_down(bts)
+
+
+def test_child_joins_its_parents_confirmation_and_is_never_paged(inv: Inventory, tmp_path: Path) -> None:
+    """The bench's 'child paged' case: the parent failed first, so the child must wait for its verdict."""
+    from alerting.core import AlertingCore
+    from alerting.db import open_database
+    from alerting.states import Status
+    from store.sqlite import SqliteMetricStore
+
+    bts = next(d for d in inv.devices.values() if d.id.endswith("-bts1"))
+    router = inv.devices[bts.parents[0]]
+    cut = {router.id} | {c.id for c in inv.devices.values() if router.id in c.parents}
+    store = SqliteMetricStore(tmp_path / "m.sqlite")
+    core = AlertingCore(inv, store, open_database(f"sqlite:///{tmp_path / 'a.sqlite'}"))
+    opened: list[str] = []
+    core.subscribers.append(lambda cs: opened.extend(c.incident.key for c in cs if c.kind.value == "opened"))
+    # the router fails first; its own parent answers slowly, so its confirmation outlasts the child's
+    collector = Scripted(silent=cut, slow={bts.id: 0.05, **{p: 0.3 for p in router.parents}})
+    c = PollCycle(inv, collector, store, core, interval_s=30, name="snmp-reachability",
+                  confirmation=Confirmation(1, 0.05))
+    run_all(c)
+    assert core.tracker.states[router.id].status is Status.DOWN
+    assert core.tracker.states[bts.id].status is Status.UNREACHABLE
+    assert f"device_down:{bts.id}" not in opened and f"device_down:{router.id}" in opened
+    store.close()
+
+
+def test_a_cycle_ends_after_its_first_polls(inv: Inventory) -> None:
+    bts = next(d for d in inv.devices if d.endswith("-bts1"))
+    collector, sink = Scripted(silent={bts}), []  # type: ignore[var-annotated]
+    c = PollCycle(inv, collector, NullStore(), lambda r: sink.append((0.0, dict(r))),  # type: ignore[arg-type]
+                  interval_s=30, name="t", confirmation=Confirmation(3, 0.5))
+
+    async def go() -> tuple[float, float]:
+        t0 = time.monotonic()
+        await c.run()
+        ended = time.monotonic() - t0
+        await c.drain()
+        return ended, time.monotonic() - t0
+
+    ended, confirmed = asyncio.run(go())
+    assert ended < 0.5 <= confirmed  # 3 re-checks 0.5 s apart went on after the cycle
+    assert [d for d, _ in collector.polls].count(bts) == 4
+    assert c.last is not None and c.last.errors == {"timeout": 1}
