@@ -26,7 +26,10 @@ class FlappingRules(_Strict):
 
     window: int = Field(default=21, ge=5, le=100)
     min_checks: int = Field(default=6, ge=3, le=100)
-    min_slots: int = Field(default=10, ge=1, le=100)  # denominator floor: 1 outage is not flapping
+    # denominator floor = the whole window: two separate outages (4 changes, ~22 %) are not flapping,
+    # a third within the window is; a short history after start never inflates the percentage
+    min_slots: int = Field(default=20, ge=1, le=100)
+    min_outages: int = Field(default=3, ge=2, le=100)  # this many outages in the window are flapping
     start_pct: float = Field(default=30.0, gt=0, le=100)
     stop_pct: float = Field(default=25.0, ge=0, le=100)
 

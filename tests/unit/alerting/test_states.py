@@ -90,3 +90,12 @@ def test_weekly_maintenance_window_in_local_time() -> None:
     assert window.active(sat_1830_utc, tz)
     assert not window.active(sat_1830_utc + 2 * 3600, tz)
     assert not window.active(sat_1830_utc - 86400, tz)
+
+
+def test_two_real_outages_are_not_flapping_even_just_after_start() -> None:
+    """The truth bench's missed case: a BTS down twice within a minute got 'flapping', and no DOWN."""
+    rules = FlappingRules()
+    two = [1, 1, 0, 0, 0, 1, 1, 1, 0, 0, 0]  # two outages of three polls each, ten polls after start
+    assert not is_flapping(two, False, rules)
+    three = [*two, 1, 1, 0]
+    assert is_flapping(three, False, rules)
