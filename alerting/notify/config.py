@@ -144,7 +144,7 @@ class Timers(_Strict):
     reminds of what is still going on.
     """
 
-    group_wait_s: int = Field(default=3, ge=0)
+    group_wait_s: int = Field(default=1, ge=0)
     group_interval_s: int = Field(default=300, ge=1)
     repeat_interval_s: int = Field(default=4 * 3600, ge=60)
 
