@@ -4,6 +4,17 @@ This is the poller's sink. It evaluates states parents first, runs every
 rule, drops what maintenance covers, reconciles incidents in one transaction
 and hands the changes to subscribers (notification). Durable state lives in the
 alerting database, so a restart continues where it stopped.
+
+The watch never stops for the disk. When the alerting database cannot be
+written (disk full or read-only), the evaluation still runs to the end: the
+in-memory tracker stays the truth, states and history are written at the next
+evaluation that can (see ``alerting.staterepo``), and the incidents that could
+not be recorded are reconciled again next time (their ``since`` is the
+condition's, so nothing is backdated wrongly). A SQLite database keeps a small
+reserve file beside it (``RESERVE_NAME``); on the first "disk full" it is
+deleted and the write tried again, so incidents and the outbox get room while
+people free space. Failures are counted in ``write_health(engine)``, which
+self-monitoring turns into a ``store_unreachable`` problem naming the disk.
 """
 
 from __future__ import annotations
@@ -12,6 +23,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
@@ -28,14 +40,17 @@ from alerting.rules.dns import dns_conditions
 from alerting.rules.failover import failover_conditions
 from alerting.rules.ipv6 import ipv6_path_conditions
 from alerting.rules.power import power_conditions
-from alerting.staterepo import StateRepository
+from alerting.staterepo import WRITE_ERRORS, StateRepository, write_health
 from alerting.states import StateTracker, Status
 from collectors.base import PollResult
 from common.errors import StoreUnavailable
 from inventory.inventory import Inventory
 from store.base import MetricStore
+from store.disk import FULL, DiskReserve
 
 log = logging.getLogger(__name__)
+RESERVE_NAME = ".trucban-reserve"
+RESERVE_BYTES = 8 * 2**20
 Rule = Callable[[RuleContext], list[Condition]]
 Subscriber = Callable[[list[Change]], None]
 DEFAULT_RULES: tuple[Rule, ...] = (device_conditions, failover_conditions, power_conditions, dns_conditions,
@@ -63,6 +78,7 @@ class AlertingCore:
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Ho_Chi_Minh"))
     rule_set: tuple[Rule, ...] = DEFAULT_RULES
     subscribers: list[Subscriber] = field(default_factory=list)
+    reserve_bytes: int = RESERVE_BYTES  # room kept for the alerting database (SQLite file only)
 
     def __post_init__(self) -> None:
         self.tracker = StateTracker(self.inventory, self.rules)
@@ -73,6 +89,12 @@ class AlertingCore:
         self.history = StateHistory(self.engine)
         self._link_ids = set(self.inventory.links)
         self._last_found: dict[str, list[Condition]] = {}
+        self.write_health = write_health(self.engine)
+        self.reserve = _reserve_for(self.engine, self.reserve_bytes)
+        if self.reserve is not None:
+            self.reserve.ensure()
+        self.unrecorded: list[Condition] = []  # conditions of the last evaluation the database refused
+        self._maintenance: list = []
         restored = self.state_repo.restore(self.tracker)
         self.last = EvaluationReport()
         log.info("alerting core: %d saved states restored", restored)
@@ -85,17 +107,20 @@ class AlertingCore:
     def evaluate(self, results: dict[str, PollResult], now: int) -> list[Change]:
         """States, rules, maintenance and incidents for one cycle at ``now``."""
         started = time.perf_counter()
-        maintained = devices_in_maintenance(self.maintenance.all(), self.inventory, now, self.timezone)
+        maintained = devices_in_maintenance(self._maintenance_windows(), self.inventory, now, self.timezone)
         self.tracker.in_maintenance = maintained
         transitions = self.tracker.apply(results, now)
         for change in transitions:
             level = logging.INFO if change.new in (Status.UP, Status.UNKNOWN) else logging.WARNING
             log.log(level, "%s: %s → %s (%s)", change.device, change.old, change.new, change.reason)
-        self.history.record(transitions, self._link_ids)
-        self.state_repo.save(self.tracker.states.values(), self.tracker.links.values())
+        if not self.history.record(transitions, self._link_ids) and self._free_reserve():
+            self.history.record((), self._link_ids)
+        states, links = self.tracker.states.values(), self.tracker.links.values()
+        if not self.state_repo.save(states, links) and self._free_reserve():
+            self.state_repo.save(states, links)
         conditions = self.conditions(now)
         kept = [c for c in conditions if c.device not in maintained]
-        changes = self.manager.reconcile(kept, now)
+        changes = self._reconcile(kept, now)
         self.last = EvaluationReport(now, time.perf_counter() - started, len(kept), len(changes))
         for c in changes:
             log.warning("incident %s #%d %s: %s", c.kind, c.incident.id, c.incident.key, c.incident.title)
@@ -105,6 +130,44 @@ class AlertingCore:
             except Exception:  # a notifier bug must never stop evaluation
                 log.exception("incident subscriber failed")
         return changes
+
+    def _reconcile(self, kept: list[Condition], now: int) -> list[Change]:
+        """Incidents in step with ``kept``; when the database refuses, nothing changes and the next try is
+        at the next evaluation."""
+        for attempt in (1, 2):
+            try:
+                changes = self.manager.reconcile(kept, now)
+            except WRITE_ERRORS as exc:
+                self.write_health.failed("incidents", exc)
+                if attempt == 1 and self._free_reserve():
+                    continue
+                self.unrecorded = kept
+                log.warning("%d conditions not recorded as incidents (database refused); retried at the "
+                            "next evaluation", len(kept))
+                return []
+            self.write_health.ok("incidents")
+            self.unrecorded = []
+            if self.reserve is not None and self.reserve.released and not self.write_health.failing:
+                self.reserve.ensure()  # made again only when there is plenty of room
+            return changes
+        return []
+
+    def _free_reserve(self) -> bool:
+        """On a full disk, give the reserve back once; True when room was freed (try again)."""
+        fault = self.write_health.fault
+        if self.reserve is None or fault is None or fault.kind != FULL or not self.reserve.release():
+            return False
+        log.error("alerting database: disk full at %s; reserve of %d MiB released for incidents and "
+                  "the outbox — free space on that disk", fault.path, self.reserve.size // 2**20)
+        return True
+
+    def _maintenance_windows(self) -> list:
+        """Maintenance windows; the last ones read when the database does not answer."""
+        try:
+            self._maintenance = self.maintenance.all()
+        except WRITE_ERRORS as exc:
+            log.warning("maintenance windows not read, the last ones kept: %s", exc)
+        return self._maintenance
 
     def conditions(self, now: int) -> list[Condition]:
         """Every rule's conditions for the current picture."""
@@ -121,3 +184,11 @@ class AlertingCore:
             self._last_found[rule.__name__] = found
             out += found
         return out
+
+
+def _reserve_for(engine: Engine, size: int) -> DiskReserve | None:
+    """The reserve file beside a SQLite alerting database (None for a server or in memory)."""
+    database = engine.url.database if engine.url.get_backend_name() == "sqlite" else None
+    if size <= 0 or not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return DiskReserve(Path(database).resolve().parent / RESERVE_NAME, size)

@@ -3,6 +3,11 @@
 Every status transition closes the subject's open interval and opens the next,
 so availability can be computed to the second for any period without reading
 raw samples. Links are stored as ``link:<id>``.
+
+A cycle's transitions that cannot be written (disk full or read-only) are
+kept in memory, in order, and written before the next cycle's; the failure is
+logged once and counted (``alerting.staterepo.write_health``). Past
+``MAX_PENDING`` waiting transitions the oldest are given up, counted too.
 """
 
 from __future__ import annotations
@@ -28,8 +33,10 @@ from sqlalchemy import (
     update,
 )
 
+from alerting.staterepo import WRITE_ERRORS, write_health
 from alerting.states import Transition
 
+MAX_PENDING = 100_000
 metadata = MetaData()
 state_history = Table(
     "state_history", metadata,
@@ -59,19 +66,45 @@ class StateHistory:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.health = write_health(engine)
+        self._pending: list[list[dict]] = []  # cycles not written yet, oldest first
+        self.given_up = 0  # transitions dropped because too many waited
 
-    def record(self, transitions: Iterable[Transition], links: set[str]) -> None:
-        """Close open intervals and open new ones, one transaction for the whole cycle."""
+    @property
+    def pending(self) -> int:
+        """Transitions waiting to be written."""
+        return sum(len(rows) for rows in self._pending)
+
+    def record(self, transitions: Iterable[Transition], links: set[str]) -> bool:
+        """Close open intervals and open new ones, one transaction for the whole cycle.
+
+        Transitions of earlier cycles that could not be written go first. False
+        when the database refused: nothing is raised, the rows wait for the next call.
+        """
         rows = [{"subject": f"link:{t.device}" if t.device in links else t.device, "status": t.new.value,
                  "started_at": t.ts, "ended_at": None, "reason": t.reason[:500]} for t in transitions]
-        if not rows:
-            return
+        if rows:
+            self._pending.append(rows)
+        if not self._pending:
+            return True
         c = state_history.c
-        with self.engine.begin() as conn:
-            conn.execute(update(state_history).where(and_(c.subject == bindparam("s"), c.ended_at.is_(None)))
-                         .values(ended_at=bindparam("t")),
-                         [{"s": r["subject"], "t": r["started_at"]} for r in rows])
-            conn.execute(insert(state_history), rows)
+        try:
+            with self.engine.begin() as conn:
+                for batch in self._pending:  # one cycle after the other: each closes what the last opened
+                    conn.execute(update(state_history)
+                                 .where(and_(c.subject == bindparam("s"), c.ended_at.is_(None)))
+                                 .values(ended_at=bindparam("t")),
+                                 [{"s": r["subject"], "t": r["started_at"]} for r in batch])
+                    conn.execute(insert(state_history), batch)
+        except WRITE_ERRORS as exc:
+            self.health.failed("history", exc)
+            while len(self._pending) > 1 and self.pending > MAX_PENDING:
+                self.given_up += len(self._pending.pop(0))
+                self.health.lost["history"] = self.given_up
+            return False
+        self._pending.clear()
+        self.health.ok("history")
+        return True
 
     def intervals(self, start: int, end: int, subjects: Iterable[str] | None = None) -> list[Interval]:
         """Every interval overlapping [start, end), clipped to it; open intervals run to ``end``."""

@@ -4,18 +4,92 @@ Links are stored beside devices under a ``link:`` prefix. A state is written
 when what people see changes (status, since, failure count, reason, flapping);
 the flap-detection history rides along then, and is checkpointed for every
 changed state each ``checkpoint_every`` saves, so national cycles stay cheap.
+
+A save that fails (the disk is full or read-only, the database does not
+answer) never stops the evaluation: the in-memory tracker stays the truth, the
+failure is logged once per episode and counted in :func:`write_health`, and
+the states not written are written at the next save.
 """
 
 from __future__ import annotations
 
+import logging
+import time
+import weakref
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from alerting.db import device_states
 from alerting.states import DeviceState, StateTracker, Status
+from store.disk import DiskFault, disk_fault
 
+log = logging.getLogger(__name__)
 LINK_PREFIX = "link:"
+# what a write to the alerting database may fail with, without stopping the watch
+WRITE_ERRORS = (SQLAlchemyError, OSError)
+
+
+@dataclass
+class WriteHealth:
+    """Writes to one alerting database that failed: per part (states, history, incidents)."""
+
+    where: str  # the database file's directory (SQLite) or the server, for people
+    failures: dict[str, int] = field(default_factory=dict)  # part → failed writes since start
+    failing: dict[str, str] = field(default_factory=dict)  # part → last error, while it keeps failing
+    lost: dict[str, int] = field(default_factory=dict)  # part → records given up (too many waited)
+    fault: DiskFault | None = None  # full / read-only, when that is the cause
+    since: int | None = None  # when the current episode began (epoch s)
+
+    def failed(self, part: str, exc: BaseException) -> None:
+        """Count a failed write; log it once per episode (a part that was writing fine)."""
+        self.failures[part] = self.failures.get(part, 0) + 1
+        first = part not in self.failing
+        self.failing[part] = _first_line(exc)
+        self.fault = disk_fault(exc, self.where) or self.fault
+        if self.since is None:
+            self.since = int(time.time())
+        if first:
+            cause = self.fault.text() if self.fault else self.failing[part]
+            log.error("alerting database: cannot write %s (%s); kept in memory, retried at the next "
+                      "evaluation", part, cause)
+
+    def ok(self, part: str) -> None:
+        """A write of ``part`` went through: its episode is over."""
+        if self.failing.pop(part, None) is not None:
+            log.warning("alerting database: %s written again (%d failed writes in all)", part,
+                        self.failures.get(part, 0))
+        if not self.failing:
+            self.fault, self.since = None, None
+
+    @property
+    def total(self) -> int:
+        """Failed writes since start, all parts."""
+        return sum(self.failures.values())
+
+
+_HEALTH: weakref.WeakKeyDictionary[Engine, WriteHealth] = weakref.WeakKeyDictionary()
+
+
+def write_health(engine: Engine) -> WriteHealth:
+    """The write health of the alerting database behind ``engine`` (one per engine)."""
+    health = _HEALTH.get(engine)
+    if health is None:
+        database = engine.url.database if engine.url.get_backend_name() == "sqlite" else None
+        if database and database != ":memory:":
+            where = str(Path(database).resolve().parent)
+        else:
+            where = engine.url.render_as_string(hide_password=True)
+        health = _HEALTH[engine] = WriteHealth(where)
+    return health
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__
 
 
 class StateRepository:
@@ -26,6 +100,7 @@ class StateRepository:
         self.checkpoint_every = checkpoint_every
         self._saves = 0
         self._saved: dict[str, tuple] = {}  # last written (signature, history) per key
+        self.health = write_health(engine)
 
     def restore(self, tracker: StateTracker) -> int:
         """Load saved states into ``tracker`` (for known devices/links); return how many."""
@@ -47,11 +122,16 @@ class StateRepository:
                     count += 1
         return count
 
-    def save(self, devices: Iterable[DeviceState], links: Iterable[DeviceState] = ()) -> None:
-        """Write the states that changed since the last save, in one transaction."""
+    def save(self, devices: Iterable[DeviceState], links: Iterable[DeviceState] = ()) -> bool:
+        """Write the states that changed since the last save, in one transaction.
+
+        False when the database refused (disk full, read-only…): nothing is
+        raised, and those states count as unsaved, so the next save writes them.
+        """
         self._saves += 1
         checkpoint = self._saves % self.checkpoint_every == 0
         rows = []
+        written: dict[str, tuple] = {}
         for prefix, states in (("", devices), (LINK_PREFIX, links)):
             for state in states:
                 key = prefix + state.device
@@ -59,14 +139,21 @@ class StateRepository:
                 sig = _signature(state)
                 if saved is None or saved[0] != sig or (checkpoint and saved[1] != tuple(state.history)):
                     rows.append(_row(key, state))
-                    self._saved[key] = (sig, tuple(state.history))
+                    written[key] = (sig, tuple(state.history))
         if not rows:
-            return
-        with self.engine.begin() as conn:
-            keys = [r["device"] for r in rows]
-            for i in range(0, len(keys), 500):
-                conn.execute(delete(device_states).where(device_states.c.device.in_(keys[i:i + 500])))
-            conn.execute(insert(device_states), rows)
+            return True
+        try:
+            with self.engine.begin() as conn:
+                keys = [r["device"] for r in rows]
+                for i in range(0, len(keys), 500):
+                    conn.execute(delete(device_states).where(device_states.c.device.in_(keys[i:i + 500])))
+                conn.execute(insert(device_states), rows)
+        except WRITE_ERRORS as exc:
+            self.health.failed("states", exc)
+            return False
+        self._saved.update(written)
+        self.health.ok("states")
+        return True
 
 
 def _row(key: str, s: DeviceState) -> dict:

@@ -30,6 +30,8 @@ class StoreConfig:
     influx_database: str | None = None
     influx_retention_policy: str | None = None
     influx_api: str = "auto"
+    # local metric writes stop when less is free on their disk: the rest is for the alerting database
+    min_free_bytes: int = 16 * 2**20
 
 
 def open_backend(config: StoreConfig) -> MetricStore:
@@ -50,7 +52,7 @@ def open_store(config: StoreConfig) -> SpoolingStore:
     """The configured backend behind the durable spool."""
     spool = Spool(config.spool_dir, max_bytes=config.spool_max_bytes)
     try:
-        return SpoolingStore(open_backend(config), spool)
+        return SpoolingStore(open_backend(config), spool, min_free_bytes=config.min_free_bytes)
     except BaseException:
         spool.close()
         raise

@@ -22,6 +22,15 @@ counted, and logged as an error once per episode; ``state()`` and
 Batches the backend refuses as data (:class:`StoreRejected`, e.g. a field type
 conflict) would block the queue for ever; they go to ``rejected.jsonl`` beside
 the segments, with the reason, and the queue moves on.
+
+A full or read-only disk never stops the caller: :meth:`SpoolingStore.write`
+does not raise for it. A batch neither the backend nor the spool can keep is
+dropped and counted (``dropped``, ``disk_dropped``), the fault is logged once
+per episode and shown by ``state()`` with its path ("đĩa đầy" / "chỉ đọc"), and
+the disk is tried again every ``disk_retry_s`` once it has room. With
+``min_free_bytes`` the local writers (spool, embedded SQLite backend) stop
+before the filesystem is quite full, so the alerting database beside them keeps
+room for incidents and the outbox.
 """
 
 from __future__ import annotations
@@ -42,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from common.errors import TrucbanError
+from store import disk
 from store.base import (
     Aggregation,
     Availability,
@@ -92,10 +102,14 @@ class SpoolState:
     bytes: int
     max_bytes: int
     full: bool
-    dropped: int  # samples dropped because the spool was full (since start)
+    dropped: int  # samples dropped, spool full or disk full/read-only (since start)
     rejected: int  # samples the backend refused as data (since start)
     backend_ok: bool
     last_error: str | None
+    disk: str | None = None  # store.disk.FULL / READ_ONLY while the disk refuses writes
+    disk_path: str | None = None  # where
+    disk_dropped: int = 0  # samples dropped because of the disk (since start; part of ``dropped``)
+    disk_since: int | None = None  # epoch s the disk fault was first seen (this episode)
 
 
 class _PlainUnpickler(pickle.Unpickler):
@@ -159,23 +173,39 @@ class Spool:
         self._sizes: dict[int, int] = {}  # segment → valid bytes
         self._recover()
         self._active = max(self._sizes) if self._sizes else self._cursor.segment
-        self._out = open(self._segment_path(self._active), "ab")  # noqa: SIM115
+        self._out = open(self._segment_path(self._active), "ab", buffering=0)  # noqa: SIM115
         self._sizes.setdefault(self._active, 0)
         self._sync_dir()
 
     # -- appending ---------------------------------------------------------------------------------
 
     def append(self, samples: Sequence[Sample]) -> bool:
-        """Add a batch durably (fsync); False when it does not fit and was dropped."""
+        """Add a batch durably (fsync); False when it does not fit and was dropped.
+
+        An OSError (disk full, read-only) leaves the spool as it was: a partly
+        written record is cut off again before the error is raised.
+        """
         record = encode_batch(samples)
         with self._lock:
             if self._bytes + len(record) > self.max_bytes:
                 return False
             if self._sizes[self._active] >= self.segment_bytes:
                 self._rotate()
-            self._out.write(record)
-            self._out.flush()
-            os.fsync(self._out.fileno())
+            start = self._sizes[self._active]
+            try:
+                view = memoryview(record)
+                while view:
+                    written = self._out.write(view)
+                    if not written:
+                        raise OSError(28, "No space left on device (nothing written)")
+                    view = view[written:]
+                os.fsync(self._out.fileno())
+            except OSError:
+                try:
+                    os.ftruncate(self._out.fileno(), start)
+                except OSError:
+                    log.exception("spool %s: could not cut a partly written record", self.directory)
+                raise
             self._sizes[self._active] += len(record)
             self._depth += len(samples)
             self._bytes += len(record)
@@ -209,13 +239,17 @@ class Spool:
     def commit(self, chunk: Chunk) -> None:
         """The backend has ``chunk``: move the cursor past it, delete finished segments."""
         with self._lock:
+            cursor = chunk.end
+            drained = self._depth == len(chunk.samples)
+            if drained and cursor == Cursor(self._active, self._sizes[self._active]):
+                try:
+                    self._rotate()  # drained: start a fresh segment, the old one goes below
+                    cursor = Cursor(self._active, 0)
+                except OSError:  # no room for a new segment: the cursor stays at the old one's end
+                    pass
+            self._write_cursor(cursor)  # an OSError here changes nothing: the chunk is replayed again
             self._depth -= len(chunk.samples)
             self._bytes -= chunk.size
-            cursor = chunk.end
-            if self._depth == 0 and cursor == Cursor(self._active, self._sizes[self._active]):
-                self._rotate()  # drained: start a fresh segment, the old one goes below
-                cursor = Cursor(self._active, 0)
-            self._write_cursor(cursor)
             for segment in [s for s in self._sizes if s < cursor.segment]:
                 self._segment_path(segment).unlink(missing_ok=True)
                 del self._sizes[segment]
@@ -248,9 +282,10 @@ class Spool:
         return min(later) if later else self._active
 
     def _rotate(self) -> None:
+        out = open(self._segment_path(self._active + 1), "ab", buffering=0)  # noqa: SIM115
         self._out.close()
+        self._out = out
         self._active += 1
-        self._out = open(self._segment_path(self._active), "ab")  # noqa: SIM115
         self._sizes[self._active] = 0
         self._sync_dir()
 
@@ -316,12 +351,21 @@ class SpoolingStore:
     """A :class:`MetricStore` that never loses an accepted sample while the backend is down."""
 
     def __init__(self, backend: MetricStore, spool: Spool, *, replay_batch: int = 20_000,
-                 retry_initial_s: float = 1.0, retry_max_s: float = 60.0) -> None:
+                 retry_initial_s: float = 1.0, retry_max_s: float = 60.0, min_free_bytes: int = 0,
+                 disk_retry_s: float = 5.0) -> None:
         self.backend = backend
         self.spool = spool
         self.replay_batch = replay_batch
         self.retry_initial_s = retry_initial_s
         self.retry_max_s = retry_max_s
+        self.min_free_bytes = min_free_bytes
+        self.disk_retry_s = disk_retry_s
+        backend_path = getattr(backend, "path", None)  # the embedded SQLite store writes locally
+        self._local_backend = Path(backend_path).parent if isinstance(backend_path, Path) else None
+        self._disk: disk.DiskFault | None = None
+        self._disk_since: int | None = None
+        self._disk_tried = 0.0  # monotonic time of the last write attempt while the disk refused
+        self._disk_dropped = 0
         self._write_lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -345,16 +389,32 @@ class SpoolingStore:
             return
         with self._write_lock:
             was_ok = self._backend_ok  # else the flusher retries on its own backoff
-            if self._backend_ok and self.spool.depth == 0:
+            # while the local disk refuses writes, touch it only every ``disk_retry_s``, once it has room
+            local_ok = self._disk is None or self._disk_may_retry()
+            if self._backend_ok and self.spool.depth == 0 and (local_ok or self._local_backend is None):
                 try:
+                    self._check_room(self._local_backend)
                     self.backend.write(samples)
+                    if self._local_backend is not None:
+                        self._disk_ok()
                     return
                 except StoreUnavailable as exc:
                     self._backend_down(exc)
                 except StoreRejected as exc:
                     self._reject(exc)
                     return
-            if self.spool.append(samples):
+            if not local_ok:
+                self._drop_for_disk(samples)
+                return
+            try:
+                self._check_room(self.spool.directory)
+                appended = self.spool.append(samples)
+            except OSError as exc:  # ENOSPC, EROFS, EFBIG…: count the loss, never stop the caller
+                self._disk_failed(exc, self.spool.directory)
+                self._drop_for_disk(samples)
+                return
+            self._disk_ok()
+            if appended:
                 if self._full:
                     log.warning("metric spool has room again (%d samples waiting)", self.spool.depth)
                     self._full = False
@@ -403,8 +463,11 @@ class SpoolingStore:
 
     def state(self) -> SpoolState:
         """Depth, size, fullness, drops and backend health."""
+        fault = self._disk
         return SpoolState(self.spool.depth, self.spool.size, self.spool.max_bytes, self._full,
-                          self._dropped, self._rejected, self._backend_ok, self._last_error)
+                          self._dropped, self._rejected, self._backend_ok, self._last_error,
+                          fault.kind if fault else None, fault.path if fault else None,
+                          self._disk_dropped, self._disk_since if fault else None)
 
     def retry_now(self) -> None:
         """Try the backend at once instead of at the next backoff step (the store is known to be back)."""
@@ -441,6 +504,7 @@ class SpoolingStore:
             if chunk is None:
                 break
             try:
+                self._check_room(self._local_backend)
                 self.backend.write(chunk.samples)
             except StoreUnavailable as exc:
                 self._backend_down(exc)
@@ -451,7 +515,12 @@ class SpoolingStore:
                 log.exception("metric spool replay failed; will retry")
                 self._backend_down(exc)
                 return False
-            self.spool.commit(chunk)
+            try:
+                self.spool.commit(chunk)
+            except OSError as exc:  # the cursor cannot be saved: replay again later (overwrites, no double)
+                with self._write_lock:
+                    self._disk_failed(exc, self.spool.directory)
+                return False
             replayed += len(chunk.samples)
         with self._write_lock:
             if self.spool.depth == 0 and not self._backend_ok:
@@ -468,6 +537,59 @@ class SpoolingStore:
             log.warning("metric store unavailable, spooling samples to disk: %s", exc)
         self._backend_ok = False
         self._last_error = str(exc)
+        if self._local_backend is not None:
+            fault = disk.disk_fault(exc, self._local_backend)
+            if fault is not None:
+                self._note_disk(fault)
+
+    # -- disk faults (caller holds the write lock) -----------------------------------------------
+
+    def _check_room(self, directory: Path | None) -> None:
+        """Refuse to write locally below ``min_free_bytes``: what is left is for the alerting database."""
+        if directory is None or self.min_free_bytes <= 0:
+            return
+        left = disk.free_bytes(directory)
+        if left is not None and left < self.min_free_bytes:
+            message = (f"{directory}: còn {left // 2**20} MiB trống, dưới ngưỡng "
+                       f"{self.min_free_bytes // 2**20} MiB (No space left on device)")
+            if directory == self._local_backend:
+                raise StoreUnavailable(f"SQLite store cannot write: database or disk is full: {message}")
+            raise OSError(28, message)  # ENOSPC
+
+    def _note_disk(self, fault: disk.DiskFault) -> None:
+        if self._disk is None or self._disk.kind != fault.kind:
+            log.error("metric store: %s (%s); samples that cannot be kept are dropped and counted "
+                      "until there is room", fault.text(), fault.detail)
+            self._disk_since = self._disk_since or int(time.time())
+        self._disk = fault
+        self._disk_tried = time.monotonic()
+
+    def _disk_failed(self, exc: OSError, directory: Path) -> None:
+        self._note_disk(disk.disk_fault(exc, directory)
+                        or disk.DiskFault(disk.FULL, str(directory), exc.strerror or str(exc)))
+
+    def _disk_may_retry(self) -> bool:
+        """Whether to touch the disk again: every ``disk_retry_s``, and only once it shows room."""
+        fault = self._disk
+        assert fault is not None
+        if time.monotonic() - self._disk_tried < self.disk_retry_s:
+            return False
+        self._disk_tried = time.monotonic()
+        if disk.read_only(fault.path):
+            return False
+        left = disk.free_bytes(fault.path)
+        return left is None or left >= max(self.min_free_bytes, disk.PROBE_BYTES)
+
+    def _disk_ok(self) -> None:
+        if self._disk is not None:
+            log.warning("metric store: the disk takes writes again (%s); %d samples were lost meanwhile",
+                        self._disk.path, self._disk_dropped)
+            self._disk = None
+            self._disk_since = None
+
+    def _drop_for_disk(self, samples: Sequence[Sample]) -> None:
+        self._dropped += len(samples)
+        self._disk_dropped += len(samples)
 
     def _reject(self, exc: StoreRejected) -> None:
         """Keep refused samples aside with the reason, so nothing vanishes silently."""

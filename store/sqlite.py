@@ -25,6 +25,7 @@ and the SQL only selects samples by series id.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 from collections.abc import Mapping, Sequence
@@ -107,6 +108,7 @@ sm AS (
 _AGG_SQL = {"mean": "avg(sm.value)", "max": "max(sm.value)", "min": "min(sm.value)",
             "sum": "sum(sm.value)", "count": "count(sm.value)", "last": "sm.value, max(sm.ts)"}
 
+log = logging.getLogger(__name__)
 MERGE_ROWS = 400_000  # ~12 MB in ``recent``; a merge then takes about a second
 
 
@@ -178,7 +180,7 @@ class SqliteMetricStore:
                     self._save_latest(late_ids)  # not in ``recent``: nothing else would bring it back
                 self._db.execute("COMMIT")
             except BaseException as exc:
-                self._db.execute("ROLLBACK")
+                self._rollback()
                 self._reload()  # forget what the rollback took back
                 if isinstance(exc, sqlite3.InterfaceError | OverflowError) or (
                         isinstance(exc, sqlite3.ProgrammingError) and "binding" in str(exc)):
@@ -188,7 +190,11 @@ class SqliteMetricStore:
                 raise
             self._recent_rows += len(recent)  # an upper bound: overwrites are counted too
             if self._recent_rows >= self.merge_rows:
-                self._merge()
+                try:
+                    self._merge()
+                except sqlite3.OperationalError as exc:  # e.g. disk full: the rows wait in ``recent``
+                    log.warning("SQLite store %s: merge postponed: %s", self.path, exc)
+                    self._recent_rows = self.merge_rows // 2  # try again after a while, not every write
 
     def merge(self) -> None:
         """Move every ``recent`` row into ``samples`` now (normally done by size)."""
@@ -268,11 +274,19 @@ class SqliteMetricStore:
                 self._save_latest(self._unsaved)
                 self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._rollback()
                 raise
             self._watermark = top
             self._unsaved.clear()
         self._recent_rows = 0
+
+    def _rollback(self) -> None:
+        """Roll back the open transaction, if SQLite has not already (it may, on a full disk)."""
+        if self._db.in_transaction:
+            try:
+                self._db.execute("ROLLBACK")
+            except sqlite3.OperationalError:
+                log.exception("SQLite store %s: rollback failed", self.path)
 
     def _note_latest(self, sid: int, ts: int, fields: Mapping) -> None:
         current = self._latest.get(sid)

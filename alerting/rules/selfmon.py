@@ -11,6 +11,9 @@ the alerting core by the service), become three incidents:
   more than ``late_share`` of the polls started late;
 - ``store_unreachable``: the metric store refuses or does not answer (samples
   go to the spool), the spool is over ``spool_warn`` of its bound, or full;
+  the data disk is full or read-only ("đĩa đầy" / "chỉ đọc", with the path and
+  the samples lost), or the alerting database cannot be written (states,
+  history, incidents kept in memory, with the failed writes counted);
 - ``delivery_failing``: outbox messages failed ``failed_attempts`` times or
   wait longer than ``stuck_s``.
 """
@@ -28,6 +31,10 @@ from sqlalchemy import Engine, select
 from alerting.incidents import Condition, IncidentKind, Severity
 from alerting.notify.tables import notify_outbox
 from alerting.rules.context import RuleContext
+from alerting.staterepo import WriteHealth, write_health
+from store.disk import WORDS_VI
+
+PARTS_VI = {"states": "trạng thái", "history": "lịch sử trạng thái", "incidents": "sự cố"}
 
 
 class CycleFacts(Protocol):
@@ -116,7 +123,7 @@ class SelfMonitor:
     def problems(self, now: int | None = None) -> list[Problem]:
         """Everything wrong right now."""
         now = int(self.clock()) if now is None else now
-        out = self._poller(now) + self._store() + self._outbox(now)
+        out = self._poller(now) + self._store() + self._alerting_db() + self._outbox(now)
         seen = {p.code for p in out}
         self._since = {code: self._since.get(code, now) for code in seen}
         return out
@@ -158,9 +165,16 @@ class SelfMonitor:
             return []
         state = state_of()
         out = []
+        fault = getattr(state, "disk", None)
+        if fault is not None:
+            out.append(Problem(IncidentKind.STORE_UNREACHABLE, f"disk_{fault}", Severity.CRITICAL,
+                               f"{WORDS_VI.get(fault, fault)}: {state.disk_path} — không ghi được số liệu; "
+                               f"đã mất {state.disk_dropped} mẫu, việc giám sát và cảnh báo vẫn chạy",
+                               {"path": state.disk_path, "disk": fault, "lost_samples": state.disk_dropped}))
         if not state.backend_ok:
+            why = f"{WORDS_VI.get(fault, fault)}: {state.disk_path}" if fault else "không trả lời"
             out.append(Problem(IncidentKind.STORE_UNREACHABLE, "store_unreachable", Severity.MAJOR,
-                               f"kho dữ liệu không trả lời; {state.depth} mẫu đang chờ trong bộ đệm",
+                               f"kho dữ liệu {why}; {state.depth} mẫu đang chờ trong bộ đệm",
                                {"spool_depth": state.depth}))
         share = state.bytes / state.max_bytes if state.max_bytes else 0.0
         if state.full:
@@ -171,6 +185,20 @@ class SelfMonitor:
                                f"bộ đệm đã dùng {100 * share:.0f}% dung lượng",
                                {"spool_share": round(share, 3)}))
         return out
+
+    def _alerting_db(self) -> list[Problem]:
+        if self.engine is None:
+            return []
+        health: WriteHealth = write_health(self.engine)
+        if not health.failing:
+            return []
+        cause = health.fault.text() if health.fault else next(iter(health.failing.values()))
+        parts = ", ".join(PARTS_VI.get(p, p) for p in sorted(health.failing))
+        return [Problem(IncidentKind.STORE_UNREACHABLE, "alerting_db_unwritable", Severity.CRITICAL,
+                        f"cơ sở dữ liệu cảnh báo không ghi được ({cause}): {parts} giữ trong bộ nhớ và "
+                        f"ghi lại ở lần đánh giá sau; {health.total} lần ghi lỗi",
+                        {"where": health.where, "disk": health.fault.kind if health.fault else None,
+                         "failed_writes": health.total, "parts": sorted(health.failing)})]
 
     def _outbox(self, now: int) -> list[Problem]:
         if self.engine is None:
@@ -195,6 +223,10 @@ class SelfMonitor:
             title = {IncidentKind.POLLER_DEGRADED: "Trucban thăm dò chậm hoặc dừng",
                      IncidentKind.STORE_UNREACHABLE: "Trucban không ghi được kho dữ liệu",
                      IncidentKind.DELIVERY_FAILING: "Trucban không gửi được cảnh báo"}[kind]
+            disk = [p.details for p in problems if p.details.get("disk")]
+            if disk:  # the real cause in the title: "đĩa đầy: /var/lib/trucban"
+                where = disk[0].get("path") or disk[0].get("where")
+                title = f"Trucban không ghi được dữ liệu — {WORDS_VI.get(disk[0]['disk'], '')}: {where}"
             out.append(Condition(
                 key=kind.value, kind=kind, severity=max(p.severity for p in problems), title=title,
                 why="; ".join(p.text for p in problems),

@@ -5,23 +5,28 @@ codes only. ``/healthz`` fails (503) when the scheduler has stalled — the
 process should be restarted; ``/readyz`` fails when anything major is wrong
 (metric store unreachable, spool filling or full, scheduler stalled, alert
 delivery failing, alerting database not answering, a command post no channel
-reaches) and says what, in the same words as the self-monitoring incidents.
+reaches) and says what, in the same words as the self-monitoring incidents —
+a full or read-only data disk by name ("đĩa đầy: /var/lib/trucban").
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 from pydantic import BaseModel
 from sqlalchemy import text
 
 from alerting.incidents import IncidentKind, Severity
 from alerting.notify.coverage import summary_vi
 from alerting.rules.selfmon import Problem, SelfMonitor
+from alerting.staterepo import write_health
 from api.context import ApiContext
 from api.metrics import TrucbanCollector
 
@@ -108,6 +113,7 @@ def router(ctx: ApiContext, app: FastAPI) -> APIRouter:
         buckets=LATENCY_BUCKETS,
     )
     registry.register(TrucbanCollector(ctx, monitor))
+    registry.register(DiskCollector(ctx))
     app.add_middleware(LatencyMiddleware, histogram=latency)
     app.state.undeliverable = lambda: summary_vi(delivery_gaps(ctx))  # the pages' banner (base.html)
     api = APIRouter(tags=["health"])
@@ -157,6 +163,43 @@ def router(ctx: ApiContext, app: FastAPI) -> APIRouter:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return api
+
+
+class DiskCollector(Collector):
+    """What a full or read-only disk costs: metric samples lost, alerting database writes failed."""
+
+    def __init__(self, ctx: ApiContext) -> None:
+        self.ctx = ctx
+
+    def collect(self) -> Iterator[Metric]:
+        """One scrape."""
+        state_of = getattr(self.ctx.store, "state", None)
+        if state_of is not None:
+            s = state_of()
+            yield CounterMetricFamily("trucban_metric_samples_lost_disk",
+                                      "Metric samples dropped because the disk was full or read-only",
+                                      value=getattr(s, "disk_dropped", 0))
+            fault = _gauge_disk("trucban_metric_disk_fault")
+            if getattr(s, "disk", None):
+                fault.add_metric([s.disk, s.disk_path or ""], 1)
+            yield fault
+        if self.ctx.alerting is not None:
+            health = write_health(self.ctx.alerting.engine)
+            failed = CounterMetricFamily("trucban_alerting_write_failures",
+                                         "Failed writes to the alerting database (kept in memory, retried)",
+                                         labels=["part"])
+            for part in ("states", "history", "incidents"):
+                failed.add_metric([part], health.failures.get(part, 0))
+            yield failed
+            fault = _gauge_disk("trucban_alerting_disk_fault")
+            if health.fault is not None:
+                fault.add_metric([health.fault.kind, health.fault.path], 1)
+            yield fault
+
+
+def _gauge_disk(name: str) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, "1 while the disk refuses writes (full or read_only)",
+                             labels=["disk", "path"])
 
 
 def _db_kind() -> Any:
