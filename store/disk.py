@@ -87,7 +87,10 @@ def _by_filesystem(path: str | Path) -> str | None:
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__
+    line = text[0] if text else type(exc).__name__
+    if line.startswith("(") and ") " in line:  # SQLAlchemy's "(sqlite3.OperationalError) …"
+        line = line.split(") ", 1)[1]
+    return line[:200]
 
 
 def free_bytes(directory: str | Path) -> int | None:
@@ -128,7 +131,7 @@ def unusable(exc: BaseException, path: str | Path, what: str = "data_dir") -> Da
 
 
 
-def check_data_dir(directory: str | Path, min_free_bytes: int = PROBE_BYTES) -> None:
+def check_data_dir(directory: str | Path, min_free_bytes: int = 2**20) -> None:
     """Start-up check: ``directory`` exists (or can be made), can be written, and has room.
 
     Raises :class:`DataDirUnusable` (one line: the directory, full or read-only,
@@ -156,7 +159,8 @@ def check_data_dir(directory: str | Path, min_free_bytes: int = PROBE_BYTES) -> 
         raise DataDirUnusable(fault) from None
     left = free_bytes(path)
     if left is not None and left < min_free_bytes:
-        raise DataDirUnusable(DiskFault(FULL, str(path), f"còn {left // 1024} KiB trống"))
+        raise DataDirUnusable(DiskFault(FULL, str(path), f"còn {left // 1024} KiB trống, "
+                                                         f"cần ít nhất {min_free_bytes // 1024} KiB"))
 
 
 class DiskReserve:

@@ -8,8 +8,10 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from common.errors import TrucbanError
+from store.disk import unusable
 from trucban.cli_storm import storm_app
 from trucban.cli_users import user_app
 from trucban.settings import Settings, load_settings
@@ -57,7 +59,13 @@ def run(
     try:
         serve(settings, console)
     except TrucbanError as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(f"[red]{escape(str(exc))}[/red]", soft_wrap=True)
+        raise typer.Exit(2) from None
+    except Exception as exc:  # a full or read-only data dir found late (lab files, keys): one line too
+        bad = unusable(exc, settings.data_dir)
+        if bad is None:
+            raise
+        console.print(f"[red]{escape(str(bad))}[/red]", soft_wrap=True)
         raise typer.Exit(2) from None
 
 

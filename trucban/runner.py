@@ -16,6 +16,7 @@ from rich.console import Console
 from common.errors import ConfigError, Problem
 from inventory.inventory import Inventory
 from inventory.loader import load_inventory
+from store.disk import check_data_dir, unusable
 from trucban.service import Service, build_service
 from trucban.settings import Settings
 from trucban.urls import http_hosts, http_url
@@ -26,9 +27,10 @@ def serve(settings: Settings, console: Console) -> None:
     # uvicorn re-raises the signal that stopped it once it is done: make SIGTERM unwind the
     # stack (lab agents, sockets) instead of killing the process where it stands.
     signal.signal(signal.SIGTERM, _terminate)
+    check_data_dir(settings.data_dir)  # a full or read-only data dir: one clear line, no traceback
     with ExitStack() as stack:
         inventory = _inventory(settings, console, stack)
-        service = build_service(settings, inventory)
+        service = start_service(settings, inventory)
         sockets = listen_sockets(settings.http_host, settings.http_port)
         for sock in sockets:
             stack.callback(sock.close)
@@ -40,6 +42,17 @@ def serve(settings: Settings, console: Console) -> None:
         # the app decides which forwarded headers to believe (trusted_proxies), uvicorn never does
         server = uvicorn.Server(uvicorn.Config(service.app(), log_level="warning", proxy_headers=False))
         server.run(sockets=sockets)
+
+
+def start_service(settings: Settings, inventory: Inventory) -> Service:
+    """:func:`build_service`, with a full or read-only data directory said in one line."""
+    try:
+        return build_service(settings, inventory)
+    except Exception as exc:
+        bad = unusable(exc, settings.data_dir)
+        if bad is None:
+            raise
+        raise bad from None
 
 
 def _terminate(signum: int, _frame: object) -> None:
