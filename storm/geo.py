@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
-from storm.model import QUADRANTS, TrackPoint
+import numpy as np
+
+from storm.model import QUADRANTS, WIND_THRESHOLDS_KT, TrackPoint
 
 EARTH_KM = 6371.0088
 
@@ -55,3 +58,51 @@ def steps(points: tuple[TrackPoint, ...], step_s: int = 1800) -> list[TrackPoint
             t += step_s
     out.append(points[-1])
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class Samples:
+    """The track sampled every ``step_s`` seconds as arrays (what :func:`steps` gives, vectorised).
+
+    ``radii[t, q, i]``: radius in km of threshold ``WIND_THRESHOLDS_KT[t]`` in
+    quadrant ``QUADRANTS[q]`` at sample ``i`` (0 when not given).
+    """
+
+    ts: np.ndarray
+    lat: np.ndarray
+    lon: np.ndarray
+    radii: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ts)
+
+
+def sample_arrays(points: tuple[TrackPoint, ...], step_s: int = 1800) -> Samples:
+    """The same samples as :func:`steps` (fixes included, linear in between), as numpy arrays."""
+    n = len(points)
+    ts = np.array([p.ts for p in points], dtype=np.int64)
+    lat = np.array([p.lat for p in points], dtype=float)
+    lon = np.array([p.lon for p in points], dtype=float)
+    radii = np.array([[[p.radius_km(t, q) for p in points] for q in QUADRANTS] for t in WIND_THRESHOLDS_KT],
+                     dtype=float).reshape(len(WIND_THRESHOLDS_KT), len(QUADRANTS), n)
+    if n < 2:
+        return Samples(ts, lat, lon, radii)
+    gap = ts[1:] - ts[:-1]
+    count = np.where(gap > 0, -(-gap // step_s), 0)  # samples each segment contributes: ceil(gap / step)
+    seg = np.repeat(np.arange(n - 1), count)
+    first = np.repeat(np.cumsum(count) - count, count)
+    t = ts[seg] + (np.arange(len(seg)) - first) * step_s
+    f = (t - ts[seg]) / np.where(gap[seg] > 0, gap[seg], 1)
+
+    def mix(v: np.ndarray) -> np.ndarray:
+        return np.concatenate([v[..., seg] + (v[..., seg + 1] - v[..., seg]) * f, v[..., -1:]], axis=-1)
+
+    return Samples(np.concatenate([t, ts[-1:]]), mix(lat), mix(lon), mix(radii))
+
+
+def distances_km(lat: np.ndarray, lon: np.ndarray, lat2: float, lon2: float) -> np.ndarray:
+    """Great-circle distance in km from every (lat, lon) to one place (haversine, as :func:`distance_km`)."""
+    p1, p2 = np.radians(lat), math.radians(lat2)
+    dp, dl = p2 - p1, np.radians(lon2 - lon)
+    a = np.sin(dp / 2) ** 2 + np.cos(p1) * math.cos(p2) * np.sin(dl / 2) ** 2
+    return 2 * EARTH_KM * np.arcsin(np.sqrt(np.minimum(a, 1.0)))

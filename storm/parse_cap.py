@@ -12,8 +12,11 @@ from pathlib import Path
 from lxml import etree
 from shapely import affinity
 from shapely.geometry import Point, Polygon
+from shapely.validation import make_valid
 
 from storm.geo import EARTH_KM
+from storm.limits import MAX_AREAS, Budget, lat_lon, radius
+from storm.limits import text as short_text
 from storm.model import Area, Track, TrackError
 from storm.parse_geojson import parse_time
 
@@ -34,6 +37,7 @@ def parse_cap(path: Path, text: bytes | None = None) -> Track:
     issued = parse_time(f"{path}:{sent.sourceline}: sent", sent.text) if sent is not None else None
     areas: list[Area] = []
     name = ""
+    budget = Budget(str(path))
     for info in root.findall("cap:info", NS):
         event = info.findtext("cap:event", default="", namespaces=NS)
         name = name or event
@@ -41,13 +45,16 @@ def parse_cap(path: Path, text: bytes | None = None) -> Track:
         expires = _time(path, info, "expires")
         for area in info.findall("cap:area", NS):
             label = area.findtext("cap:areaDesc", default="", namespaces=NS)
-            for poly in area.findall("cap:polygon", NS):
-                areas.append(Area(_polygon(path, poly), "warning", onset, expires, label=label))
-            for circle in area.findall("cap:circle", NS):
-                areas.append(Area(_circle(path, circle), "warning", onset, expires, label=label))
+            for shape_ in (*area.findall("cap:polygon", NS), *area.findall("cap:circle", NS)):
+                if len(areas) >= MAX_AREAS:
+                    raise TrackError(f"{path}:{shape_.sourceline}: quá nhiều vùng (> {MAX_AREAS}) — "
+                                     "too many areas")
+                make = _polygon if etree.QName(shape_).localname == "polygon" else _circle
+                geom = make(path, shape_, budget)
+                areas.append(Area(geom, "warning", onset, expires, label=short_text(label)))
     if not areas:
         raise TrackError(f"{path}: info/area: no polygon or circle in the alert")
-    return Track(name or path.stem, "cap", (), tuple(areas), issued)
+    return Track(short_text(name) or path.stem, "cap", (), tuple(areas), issued)
 
 
 def _time(path: Path, info: etree._Element, tag: str) -> int | None:
@@ -55,36 +62,40 @@ def _time(path: Path, info: etree._Element, tag: str) -> int | None:
     return None if el is None or not el.text else parse_time(f"{path}:{el.sourceline}: {tag}", el.text)
 
 
-def _pairs(path: Path, el: etree._Element, text: str) -> list[tuple[float, float]]:
-    out = []
-    for pair in text.split():
-        try:
-            lat, lon = (float(x) for x in pair.split(","))
-        except ValueError:
-            raise TrackError(f"{path}:{el.sourceline}: polygon: bad 'lat,lon' pair {pair!r}") from None
-        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            raise TrackError(f"{path}:{el.sourceline}: polygon: coordinates out of range {pair!r}")
-        out.append((lon, lat))
-    return out
-
-
-def _polygon(path: Path, el: etree._Element) -> Polygon:
-    coords = _pairs(path, el, el.text or "")
-    if len(coords) < 4 or coords[0] != coords[-1]:
-        raise TrackError(f"{path}:{el.sourceline}: polygon: needs ≥ 4 pairs, first = last")
-    return Polygon(coords)
-
-
-def _circle(path: Path, el: etree._Element) -> Polygon:
+def _latlon(path: Path, el: etree._Element, pair: str) -> tuple[float, float]:
+    where = f"{path}:{el.sourceline}: {etree.QName(el).localname}"
     try:
-        centre, radius = (el.text or "").split()
-        lat, lon = (float(x) for x in centre.split(","))
-        km = float(radius)
+        lat, lon = (float(x) for x in pair.split(","))
     except ValueError:
+        raise TrackError(f"{where}: cặp 'lat,lon' sai (bad pair) {pair[:60]!r}") from None
+    return lat_lon(where, lat, lon)
+
+
+def _polygon(path: Path, el: etree._Element, budget: Budget) -> Polygon:
+    pairs = (el.text or "").split()
+    budget.take(len(pairs))
+    coords = [(lon, lat) for lat, lon in (_latlon(path, el, pair) for pair in pairs)]
+    if len(coords) < 4 or coords[0] != coords[-1]:
+        raise TrackError(f"{path}:{el.sourceline}: polygon: needs ≥ 4 pairs, first = last "
+                         "(cần ≥ 4 cặp, đầu = cuối)")
+    poly = Polygon(coords)
+    return poly if poly.is_valid else make_valid(poly)
+
+
+def _circle(path: Path, el: etree._Element, budget: Budget) -> Polygon:
+    budget.take()
+    parts = (el.text or "").split()
+    if len(parts) != 2:
         raise TrackError(f"{path}:{el.sourceline}: circle: expected 'lat,lon radius_km', "
-                         f"got {el.text!r}") from None
+                         f"got {(el.text or '')[:60]!r}")
+    lat, lon = _latlon(path, el, parts[0])
+    try:
+        km = radius(f"{path}:{el.sourceline}: circle", float(parts[1]))
+    except ValueError:
+        raise TrackError(f"{path}:{el.sourceline}: circle: bán kính không phải số (radius not a number) "
+                         f"{parts[1][:40]!r}") from None
     # Degrees are not km: an ellipse scaled by latitude is round on the ground.
     deg_lat = km / (math.pi * EARTH_KM / 180)
     circle = Point(0, 0).buffer(1.0, 64)
-    scaled = affinity.scale(circle, deg_lat / math.cos(math.radians(lat)), deg_lat, origin=(0, 0))
+    scaled = affinity.scale(circle, deg_lat / max(math.cos(math.radians(lat)), 0.01), deg_lat, origin=(0, 0))
     return affinity.translate(scaled, lon, lat)

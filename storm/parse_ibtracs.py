@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from datetime import UTC, datetime
 from pathlib import Path
 
+from storm.limits import MAX_POSITIONS, MAX_WIND_KT, check_span, checked_time, lat_lon, number, radius
+from storm.limits import text as short_text
 from storm.model import NM_TO_KM, QUADRANTS, WIND_THRESHOLDS_KT, Track, TrackError, TrackPoint
 
 WIND_COLUMNS = ("USA_WIND", "WMO_WIND", "WIND")
@@ -27,14 +30,21 @@ def parse_ibtracs(path: Path, text: str | None = None) -> Track:
         raise TrackError(f"{path}:1: header: missing column(s) {', '.join(sorted(missing))}")
     points: list[TrackPoint] = []
     name = ""
-    for line, row in enumerate(reader, start=2):
-        if (row.get("ISO_TIME") or "").strip() in ("", "Year-Month-Day Hour:Min:Sec"):
-            continue  # units row
-        name = name or (row.get("NAME") or "").strip()
-        points.append(_row(path, line, row))
+    line = 1
+    try:
+        for line, row in enumerate(reader, start=2):
+            if (row.get("ISO_TIME") or "").strip() in ("", "Year-Month-Day Hour:Min:Sec"):
+                continue  # units row
+            if len(points) >= MAX_POSITIONS:
+                raise TrackError(f"{path}:{line}: quá nhiều dòng (> {MAX_POSITIONS}) — too many rows")
+            name = name or short_text((row.get("NAME") or "").strip())
+            points.append(_row(path, line, row))
+    except csv.Error as exc:
+        raise TrackError(f"{path}:{line + 1}: CSV không hợp lệ (invalid CSV): {exc}") from None
     if not points:
         raise TrackError(f"{path}: no data rows")
     points.sort(key=lambda p: p.ts)
+    check_span(str(path), [p.ts for p in points])
     return Track(name or path.stem, "ibtracs", tuple(points))
 
 
@@ -43,25 +53,35 @@ def _num(path: Path, line: int, row: dict, column: str) -> float | None:
     if cell == "":
         return None
     try:
-        return float(cell)
+        value = float(cell) if len(cell) <= 40 else math.nan
     except ValueError:
-        raise TrackError(f"{path}:{line}: {column}: not a number: {cell!r}") from None
+        value = math.nan
+    if not math.isfinite(value):
+        raise TrackError(f"{path}:{line}: {column}: not a number: {cell[:40]!r} "
+                         "(không phải số hữu hạn)")
+    return value
 
 
 def _row(path: Path, line: int, row: dict) -> TrackPoint:
     text = row["ISO_TIME"].strip()
     try:
-        ts = int(datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC).timestamp())
+        when = datetime.strptime(text[:40], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
     except ValueError:
         expected = "expected 'YYYY-MM-DD HH:MM:SS' (UTC)"
-        raise TrackError(f"{path}:{line}: ISO_TIME: {expected}, got {text!r}") from None
+        raise TrackError(f"{path}:{line}: ISO_TIME: {expected}, got {text[:40]!r}") from None
+    ts = checked_time(f"{path}:{line}: ISO_TIME", when)
     lat, lon = _num(path, line, row, "LAT"), _num(path, line, row, "LON")
-    if lat is None or lon is None or not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise TrackError(f"{path}:{line}: LAT/LON: missing or out of range ({row['LAT']!r}, {row['LON']!r})")
+    if lat is None or lon is None:
+        raise TrackError(f"{path}:{line}: LAT/LON: thiếu (missing) "
+                         f"({str(row['LAT'])[:20]!r}, {str(row['LON'])[:20]!r})")
+    lat, lon = lat_lon(f"{path}:{line}: LAT/LON", lat, lon)
     wind = next((w for c in WIND_COLUMNS if c in row and (w := _num(path, line, row, c)) is not None), None)
+    if wind is not None:
+        wind = number(f"{path}:{line}: wind", wind, 0, MAX_WIND_KT, "gió mạnh nhất (kt)")
     radii: dict[int, dict[str, float]] = {}
     for threshold in WIND_THRESHOLDS_KT:
         values = {q: _num(path, line, row, f"USA_R{threshold}_{q}") for q in QUADRANTS}
         if any(v is not None for v in values.values()):
-            radii[threshold] = {q: (v or 0.0) * NM_TO_KM for q, v in values.items()}
+            radii[threshold] = {q: radius(f"{path}:{line}: USA_R{threshold}_{q}", (v or 0.0) * NM_TO_KM)
+                                for q, v in values.items()}
     return TrackPoint(ts, lat, lon, wind, radii)
