@@ -80,7 +80,13 @@ def _cluster_main(run: object, settings: Settings, *args: object) -> None:
     try:
         run(settings, *args)  # type: ignore[operator]
     except (TrucbanError, ValueError) as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(f"[red]{escape(str(exc))}[/red]", soft_wrap=True)
+        raise typer.Exit(2) from None
+    except Exception as exc:  # a full or read-only data dir: one line, no traceback
+        bad = unusable(exc, settings.data_dir)
+        if bad is None:
+            raise
+        console.print(f"[red]{escape(str(bad))}[/red]", soft_wrap=True)
         raise typer.Exit(2) from None
 
 
