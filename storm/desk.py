@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from shapely.errors import GEOSException
+from sqlalchemy import Engine, delete, insert, select, update
 
 from alerting.history import StateHistory
 from alerting.notify.readiness import CoreView, readiness
@@ -53,13 +54,13 @@ class StormProposal:
     filename: str
     imported_at: int
     imported_by: str
-    overlay: dict[str, Any]
     exposure: list[dict[str, Any]]
     readiness: dict[str, list[str]]
     status: str
     decided_by: str | None = None
     decided_at: int | None = None
     declaration_id: int | None = None
+    overlay: dict[str, Any] = field(default_factory=dict)  # on import only; else StormDesk.overlay()
 
     @property
     def communes(self) -> list[str]:
@@ -67,15 +68,47 @@ class StormProposal:
         return [e["code"] for e in self.exposure]
 
 
+@dataclass(frozen=True)
+class StormSummary:
+    """One line of the storm list: no overlay, no readiness."""
+
+    id: int
+    name: str
+    source: str
+    imported_at: int
+    imported_by: str
+    status: str
+    decided_at: int | None
+    exposure: list[dict[str, Any]]  # code and eta only (for the caller's own count and times)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A parsed bulletin with its exposure and overlay, not stored yet (built off the event loop)."""
+
+    track: Track
+    filename: str
+    exposed: list[CommuneExposure]
+    overlay: dict[str, Any]
+
+
 def parse_track(path: Path, content: bytes | None = None) -> Track:
     """Parse a forecast file by its extension; TrackError on anything wrong."""
     parser = PARSERS.get(path.suffix.lower())
     if parser is None:
         raise TrackError(f"{path}: unknown forecast format (use {', '.join(sorted(PARSERS))})")
-    if content is None:
-        return parser(path)
-    text: Any = content if parser is parse_cap else content.decode("utf-8")
-    return parser(path, text)
+    try:
+        if content is None:
+            return parser(path)
+        text: Any = content if parser is parse_cap else content.decode("utf-8-sig")
+        return parser(path, text)
+    except TrackError:
+        raise
+    except UnicodeDecodeError as exc:
+        raise TrackError(f"{path}: không phải UTF-8 (not UTF-8) at byte {exc.start}") from None
+    except (ValueError, TypeError, OverflowError, RecursionError, GEOSException) as exc:
+        why = f"{type(exc).__name__}: {str(exc)[:120]}"
+        raise TrackError(f"{path}: không đọc được bản tin (unreadable): {why}") from None
 
 
 class StormDesk:
@@ -97,18 +130,26 @@ class StormDesk:
 
     def import_track(self, path: Path, by: str, content: bytes | None = None) -> StormProposal:
         """Parse, compute exposure and readiness, store as a proposal."""
+        return self.store(self.prepare(path, content), by)
+
+    def prepare(self, path: Path, content: bytes | None = None) -> Prepared:
+        """Parse, exposure and the bounded overlay: CPU only, no shared state (run it in a worker)."""
         track = parse_track(path, content)
         names = {c: self.inventory.commune_ref(c).name for c in self.inventory.watched_communes}
         exposed = exposure(track, commune_places(self.inventory), names)
-        report = readiness(self.inventory, CoreView(self.core), [e.code for e in exposed])
+        return Prepared(track, path.name, exposed, overlay(track))
+
+    def store(self, prepared: Prepared, by: str) -> StormProposal:
+        """Readiness of the exposed communes, then store the proposal."""
+        report = readiness(self.inventory, CoreView(self.core), [e.code for e in prepared.exposed])
         values = dict(
-            name=track.name,
-            source=track.source,
-            filename=path.name,
+            name=prepared.track.name[:200],
+            source=prepared.track.source,
+            filename=prepared.filename[:300],
             imported_at=int(self.clock()),
             imported_by=by,
-            overlay=overlay(track),
-            exposure=[_exposure_row(e) for e in exposed],
+            overlay=prepared.overlay,
+            exposure=[_exposure_row(e) for e in prepared.exposed],
             readiness=report.as_dict(),
             status="proposed",
         )
@@ -118,18 +159,44 @@ class StormDesk:
         return StormProposal(id=int(key[0]), **values)  # type: ignore[arg-type]
 
     def get(self, storm_id: int) -> StormProposal:
-        """One imported storm."""
+        """One imported storm (without its overlay: :meth:`overlay`)."""
         with self.engine.connect() as conn:
-            row = conn.execute(select(storm_tracks).where(storm_tracks.c.id == storm_id)).first()
+            row = conn.execute(select(*_DETAIL).where(storm_tracks.c.id == storm_id)).first()
         if row is None:
             raise StormNotFound(f"storm {storm_id} has not been imported")
         return _proposal(row._asdict())
 
-    def recent(self, limit: int = 20) -> list[StormProposal]:
-        """Newest imports first."""
+    def overlay(self, storm_id: int) -> dict[str, Any]:
+        """The stored map overlay of one storm (bounded GeoJSON)."""
         with self.engine.connect() as conn:
-            rows = conn.execute(select(storm_tracks).order_by(storm_tracks.c.id.desc()).limit(limit))
+            value = conn.execute(select(storm_tracks.c.overlay).where(storm_tracks.c.id == storm_id)).scalar()
+        if value is None:
+            raise StormNotFound(f"storm {storm_id} has not been imported")
+        return dict(value)
+
+    def recent(self, limit: int = 20) -> list[StormProposal]:
+        """Newest imports first (without overlays)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(*_DETAIL).order_by(storm_tracks.c.id.desc()).limit(limit))
             return [_proposal(r._asdict()) for r in rows]
+
+    def summaries(self, limit: int = 50) -> list[StormSummary]:
+        """The storm list: newest first, names, times and who is exposed, nothing heavy."""
+        columns = [storm_tracks.c[n] for n in ("id", "name", "source", "imported_at", "imported_by", "status",
+                                               "decided_at", "exposure")]
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(*columns).order_by(storm_tracks.c.id.desc()).limit(limit))
+            return [StormSummary(**{**r._asdict(), "exposure": [{"code": e["code"], "eta": int(e["eta"])}
+                                                                for e in r.exposure]}) for r in rows]
+
+    def delete(self, storm_id: int) -> str:
+        """Forget an imported storm (a declared typhoon mode is not touched); its name."""
+        with self.engine.begin() as conn:
+            name = conn.execute(select(storm_tracks.c.name).where(storm_tracks.c.id == storm_id)).scalar()
+            if name is None:
+                raise StormNotFound(f"storm {storm_id} has not been imported")
+            conn.execute(delete(storm_tracks).where(storm_tracks.c.id == storm_id))
+        return str(name)
 
     def confirm(self, storm_id: int, by: str) -> StormProposal:
         """Declare typhoon mode for exactly the exposed communes (one action)."""
@@ -179,6 +246,9 @@ def _exposure_row(e: CommuneExposure) -> dict[str, Any]:
     row = asdict(e)
     row["closest_km"] = None if e.closest_km is None else round(e.closest_km, 1)
     return row
+
+
+_DETAIL = [c for c in storm_tracks.c if c.name != "overlay"]
 
 
 def _proposal(r: dict[str, Any]) -> StormProposal:

@@ -57,7 +57,8 @@ def parse_geojson(path: Path, text_: str | None = None) -> Track:
         raise TrackError(f"{path}: features: quá nhiều đối tượng ({len(features)} > {MAX_FEATURES}) — "
                          "too many features")
     budget = Budget(str(path))
-    points, areas = [], []
+    points: list[TrackPoint] = []
+    areas: list[Area] = []
     for i, feature in enumerate(features):
         where = f"{path}: features[{i}]"
         if not isinstance(feature, dict):

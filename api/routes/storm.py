@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, UploadFile
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, UploadFile
 from pydantic import BaseModel
 
 from api.auth.roles import Permission, Principal
 from api.context import ApiContext
 from api.errors import responses
-from api.guard import Guard
+from api.guard import Guard, client_ip
 from api.views import utc_iso
-from storm.desk import StormDesk, StormNotFound, StormProposal
+from storm.desk import StormDesk, StormNotFound, StormProposal, StormSummary
 from storm.model import TrackError
 
 MAX_UPLOAD = 5 * 2**20
+IMPORTS = 1  # bulletins parsed at once (each in a worker thread, off the event loop)
 
 
 class ExposureOut(BaseModel):
@@ -45,7 +47,21 @@ class StormOut(BaseModel):
     declaration_id: int | None
     exposure: list[ExposureOut]
     readiness: dict[str, list[str]]
-    overlay: dict[str, Any]
+
+
+class StormSummaryOut(BaseModel):
+    """One line of the storm list (the overlay is at ``/api/storms/{id}/overlay``)."""
+
+    id: int
+    name: str
+    source: str
+    status: str
+    imported_utc: str
+    imported_by: str
+    decided_utc: str | None
+    exposed_communes: int  # within the caller's scope
+    first_eta_utc: str | None
+    last_eta_utc: str | None
 
 
 class ReplayOut(BaseModel):
@@ -69,13 +85,25 @@ def storm_out(s: StormProposal, who: Principal | None = None) -> StormOut:
         exposure=[ExposureOut(code=e["code"], name=e["name"], eta_utc=utc_iso(int(e["eta"])),
                               wind_kt=e["wind_kt"] or None, wind_class=e["wind_class"], via=e["via"],
                               closest_km=e["closest_km"]) for e in rows],
-        readiness=s.readiness, overlay=s.overlay,
+        readiness=s.readiness,
+    )
+
+
+def summary_out(s: StormSummary, who: Principal) -> StormSummaryOut:
+    """List form; counts and times only over the communes the caller may see."""
+    etas = [int(e["eta"]) for e in s.exposure if who.sees(e["code"])]
+    return StormSummaryOut(
+        id=s.id, name=s.name, source=s.source, status=s.status, imported_utc=utc_iso(s.imported_at),
+        imported_by=s.imported_by, decided_utc=utc_iso(s.decided_at) if s.decided_at else None,
+        exposed_communes=len(etas), first_eta_utc=utc_iso(min(etas)) if etas else None,
+        last_eta_utc=utc_iso(max(etas)) if etas else None,
     )
 
 
 def router(ctx: ApiContext, guard: Guard) -> APIRouter:
     """Storm endpoints: read for everyone logged in, import/confirm for coordinators."""
     api = APIRouter(prefix="/api/storms", tags=["storms"], responses=responses(401, 403, 404, 422))
+    importing = asyncio.Semaphore(IMPORTS)
     reader = Depends(guard.need(Permission.READ))
     coordinator = Depends(guard.need(Permission.TYPHOON))
 
@@ -90,10 +118,10 @@ def router(ctx: ApiContext, guard: Guard) -> APIRouter:
         except StormNotFound as exc:
             raise HTTPException(404, str(exc)) from None
 
-    @api.get("", response_model=list[StormOut])
-    def list_storms(who: Principal = reader) -> list[StormOut]:
-        """Recently imported forecasts, newest first."""
-        return [storm_out(s, who) for s in desk().recent()]
+    @api.get("", response_model=list[StormSummaryOut])
+    def list_storms(who: Principal = reader) -> list[StormSummaryOut]:
+        """Recently imported forecasts, newest first: summaries only (details and overlay on their routes)."""
+        return [summary_out(s, who) for s in desk().summaries()]
 
     @api.get("/current", response_model=StormOut)
     def current_storm(who: Principal = reader) -> StormOut:
@@ -108,6 +136,24 @@ def router(ctx: ApiContext, guard: Guard) -> APIRouter:
         """One imported forecast."""
         return storm_out(get(storm_id), who)
 
+    @api.get("/{storm_id}/overlay", response_model=dict[str, Any])
+    def storm_overlay(storm_id: int, who: Principal = reader) -> dict[str, Any]:
+        """The forecast as a GeoJSON FeatureCollection for the map (bounded: ≤ 2,000 points, ≤ 200 KB)."""
+        try:
+            return desk().overlay(storm_id)
+        except StormNotFound as exc:
+            raise HTTPException(404, str(exc)) from None
+
+    @api.delete("/{storm_id}", status_code=204, response_class=Response)
+    def delete_storm(storm_id: int, request: Request, who: Principal = coordinator) -> Response:
+        """Forget an imported forecast (a typhoon mode already declared is not touched)."""
+        try:
+            name = desk().delete(storm_id)
+        except StormNotFound as exc:
+            raise HTTPException(404, str(exc)) from None
+        _audit(ctx, who, "storm.delete", f"storm:{storm_id}", {"name": name}, client_ip(request))
+        return Response(status_code=204)
+
     @api.get("/{storm_id}/replay", response_model=list[ReplayOut])
     def replay_storm(storm_id: int, who: Principal = reader) -> list[ReplayOut]:
         """Replay against recorded data: up-time and failures of each exposed commune (drills)."""
@@ -117,16 +163,25 @@ def router(ctx: ApiContext, guard: Guard) -> APIRouter:
                 for r in desk().replay(storm_id) if who.sees(r.code)]
 
     @api.post("", response_model=StormOut, status_code=201)
-    async def import_storm(file: UploadFile, who: Principal = coordinator) -> StormOut:
-        """Import a bulletin (GeoJSON, CAP 1.2 XML or IBTrACS CSV); a malformed file is rejected whole."""
+    async def import_storm(file: UploadFile, request: Request, who: Principal = coordinator) -> StormOut:
+        """Import a bulletin (GeoJSON, CAP 1.2 XML or IBTrACS CSV); a malformed file is rejected whole.
+
+        Bounded: ≤ 5 MiB, ≤ 25,000 points, nesting ≤ 32, numbers finite and in range, years
+        1850–2100, a track ≤ 60 days. Parsed in a worker thread, one at a time; the stored
+        overlay is simplified to ≤ 2,000 points.
+        """
         content = await file.read(MAX_UPLOAD + 1)
         if len(content) > MAX_UPLOAD:
             raise HTTPException(422, f"tệp quá lớn (> {MAX_UPLOAD // 2**20} MB)")
+        storms = desk()
+        path = Path(Path(file.filename or "bulletin").name[:300] or "bulletin")
         try:
-            storm = desk().import_track(Path(Path(file.filename or "bulletin").name), who.name, content)
-        except (TrackError, UnicodeDecodeError) as exc:
-            raise HTTPException(422, f"bản tin không hợp lệ: {exc}") from None
-        _audit(ctx, who, "storm.import", f"{storm.id} {storm.name}")
+            async with importing:
+                prepared = await asyncio.to_thread(storms.prepare, path, content)
+        except TrackError as exc:
+            raise HTTPException(422, f"bản tin không hợp lệ: {str(exc)[:1000]}") from None
+        storm = storms.store(prepared, who.name)
+        _audit(ctx, who, "storm.import", f"storm:{storm.id}", {"name": storm.name}, client_ip(request))
         return storm_out(storm)
 
     @api.post("/{storm_id}/confirm", response_model=StormOut)
@@ -151,6 +206,7 @@ def router(ctx: ApiContext, guard: Guard) -> APIRouter:
     return api
 
 
-def _audit(ctx: ApiContext, who: Principal, action: str, detail: str) -> None:
+def _audit(ctx: ApiContext, who: Principal, action: str, target: str,
+           details: dict[str, Any] | None = None, ip: str = "") -> None:
     if ctx.security is not None:
-        ctx.security.audit.record(who.name, action, detail)
+        ctx.security.audit.record(who.name, action, target, details, ip)

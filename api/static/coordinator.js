@@ -51,7 +51,7 @@
     if (!storm || !p) return;
     const g = document.createElementNS(NS, "g");
     g.id = "storm-overlay";
-    for (const f of storm.overlay.features) {
+    for (const f of (storm.overlay || { features: [] }).features) {
       const geom = f.geometry, kind = f.properties.kind;
       const polys = geom.type === "Polygon" ? [geom.coordinates] : geom.type === "MultiPolygon" ? geom.coordinates : [];
       for (const poly of polys) {
@@ -106,6 +106,11 @@
     try {
       storm = await T.getJSON("/api/storms/current");
     } catch (e) { storm = null; }
+    if (storm) {  // the overlay has its own route (bounded GeoJSON); storm answers carry none
+      try {
+        storm.overlay = (await T.getJSON("/api/storms/" + storm.id + "/overlay")) || { features: [] };
+      } catch (e) { storm.overlay = { features: [] }; }
+    }
     showStorm();
     drawPlain();
     drawLeaflet();
@@ -113,7 +118,7 @@
   document.getElementById("storm-confirm").addEventListener("click", async () => {
     const res = await fetch("/api/storms/" + storm.id + "/confirm", { method: "POST", credentials: "same-origin",
       headers: { Accept: "application/json", "X-CSRF-Token": T.cookie("tb_csrf") } });
-    if (res.ok) { storm = await res.json(); showStorm(); }
+    if (res.ok) { const overlay = storm.overlay; storm = await res.json(); storm.overlay = overlay; showStorm(); }
   });
   function tryTiles() {
     const url = mapBox.dataset.tiles;
@@ -141,7 +146,7 @@
   function drawLeaflet() {
     if (!leafletLayer) return;
     leafletLayer.clearLayers();
-    if (storm) L.geoJSON(storm.overlay, { style: { color: "#5b2a86", weight: 1, fillOpacity: 0.08 } }).addTo(leafletLayer);
+    if (storm && storm.overlay) L.geoJSON(storm.overlay, { style: { color: "#5b2a86", weight: 1, fillOpacity: 0.08 } }).addTo(leafletLayer);
     for (const row of rows()) {
       L.circleMarker([+row.dataset.y, +row.dataset.x], { radius: 6, className: row.dataset.b })
         .bindTooltip(row.cells[0].textContent + " — " + row.cells[1].textContent).addTo(leafletLayer);
