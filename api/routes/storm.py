@@ -85,7 +85,8 @@ def storm_out(s: StormProposal, who: Principal | None = None) -> StormOut:
         exposure=[ExposureOut(code=e["code"], name=e["name"], eta_utc=utc_iso(int(e["eta"])),
                               wind_kt=e["wind_kt"] or None, wind_class=e["wind_class"], via=e["via"],
                               closest_km=e["closest_km"]) for e in rows],
-        readiness=s.readiness,
+        # the readiness report covers the whole network: a commune-scoped viewer does not get it
+        readiness=s.readiness if who is None or who.communes is None else {},
     )
 
 
