@@ -80,25 +80,26 @@ class Checker:
 
     async def check(self, device: Device, planned: float) -> list[PollResult]:
         """Poll ``device`` and confirm a failure; every result taken, parents' first."""
+        first, confirming = await self.first(device, planned)
+        return [first] if confirming is None else await confirming
+
+    async def first(self, device: Device, planned: float, *, shared: bool = True
+                    ) -> tuple[PollResult, Awaitable[list[PollResult]] | None]:
+        """The first poll, and its confirmation when it needs one (None: the result is final).
+
+        ``shared``: the confirmation joins one already in flight for the device; a
+        check started for a child is itself registered, so it confirms directly.
+        """
         known_down = self.known_down(device.id)
-        first = await self.poll(device, planned)
-        if not self.needs_confirmation(device, first, known_down):
-            self.settle_result(device, first)
-            return [first]
-        return await self.confirm(device, first)
+        result = await self.poll(device, planned)
+        if result.ok or known_down or not self.decides(device, result):
+            self.settle_result(device, result)
+            return result, None
+        return result, (self.confirm(device, result) if shared else self._confirm(device, result))
 
     async def _check_alone(self, device: Device) -> list[PollResult]:
-        """A check started for a child (registered by the caller, so confirmed directly)."""
-        known_down = self.known_down(device.id)
-        first = await self.poll(device, self.now())
-        if not self.needs_confirmation(device, first, known_down):
-            self.settle_result(device, first)
-            return [first]
-        return await self._confirm(device, first)
-
-    def needs_confirmation(self, device: Device, first: PollResult, known_down: bool) -> bool:
-        """A failed, state-deciding poll of a device not already confirmed down."""
-        return not first.ok and not known_down and self.decides(device, first)
+        first, confirming = await self.first(device, self.now(), shared=False)
+        return [first] if confirming is None else await confirming
 
     def confirm(self, device: Device, first: PollResult) -> asyncio.Future[list[PollResult]]:
         """Re-check ``device`` after its failed ``first`` poll (joining a confirmation in flight)."""

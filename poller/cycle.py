@@ -22,7 +22,7 @@ import logging
 import time
 import zlib
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from collectors.base import Collector, PollResult
@@ -179,19 +179,17 @@ class PollCycle:
         starts when due (a skipped cycle would delay the next detection by a
         whole interval).
         """
-        known_down = self.downtime.is_down(device.id)
-        first = await self._poll(device, planned)
-        if not self.checker.needs_confirmation(device, first, known_down):
-            self.checker.settle_result(device, first)
+        first, confirming = await self.checker.first(device, planned)
+        if confirming is None:
             self._queue([first])
-            return [first]
-        task = asyncio.ensure_future(self._confirm_and_queue(device, first))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        else:
+            task = asyncio.ensure_future(self._queue_when_done(confirming))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
         return [first]
 
-    async def _confirm_and_queue(self, device: Device, first: PollResult) -> None:
-        self._queue(await self.checker.confirm(device, first))
+    async def _queue_when_done(self, confirming: Awaitable[list[PollResult]]) -> None:
+        self._queue(await confirming)
 
     async def _check(self, device: Device, planned: float) -> list[PollResult]:
         return await self.checker.check(device, planned)
