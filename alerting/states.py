@@ -146,7 +146,9 @@ class StateTracker:
         state = self.states[dev_id]
         state.last_poll = result.ts
         state.observed = result.observed_at
-        self._observe(state, 1 if result.ok else 0)
+        cut_off = None if result.ok else self._cut_off_by(dev_id)
+        if cut_off is None:  # a silence its parent explains is not the device's own: no flap count
+            self._observe(state, 1 if result.ok else 0)
         if dev_id in self.in_maintenance:
             return _set(state, Status.MAINTENANCE, result.ts, "đang bảo trì")
         if result.ok:
@@ -157,7 +159,6 @@ class StateTracker:
                 return _set(state, Status.DEGRADED, result.ts, why)
             return _set(state, Status.UP, result.ts, "trả lời bình thường")
         state.failures += 1
-        cut_off = self._cut_off_by(dev_id)
         if cut_off:
             return _set(state, Status.UNREACHABLE, result.ts, f"thiết bị cha {cut_off} không hoạt động")
         if state.failures < self.rules.confirm_failures and state.status not in FAILED:

@@ -99,3 +99,16 @@ def test_two_real_outages_are_not_flapping_even_just_after_start() -> None:
     assert not is_flapping(two, False, rules)
     three = [*two, 1, 1, 0]
     assert is_flapping(three, False, rules)
+
+
+def test_silences_explained_by_the_parent_do_not_count_as_flapping(lab_inventory: Inventory) -> None:
+    """Truth bench: a switch cut twice, then the BTS behind it stopped once, gave the BTS 'flapping'."""
+    tracker = StateTracker(lab_inventory)
+    bts = next(d for d in lab_inventory.devices.values() if d.id.endswith("-bts1"))
+    parent = bts.parents[0]
+    t = T0
+    for silent in ([], [bts.id, parent], [], [bts.id, parent], [], [bts.id], [bts.id], []):
+        tracker.apply(results(lab_inventory, t, silent=set(silent)), t)
+        assert not tracker.states[bts.id].flapping, (t, silent)
+        t += 30
+    assert tracker.states[bts.id].history.count(0) == 2  # only its own outage counted
