@@ -119,8 +119,23 @@ class Checker:
             if again.ok:
                 break
         above = [r for batch in await parents for r in batch]
+        if not own[-1].ok and self._parent_came_back(device, above):
+            own.append(await self.poll(device, self.now()))
         self.settle_result(device, own[-1])
         return above + own
+
+    @staticmethod
+    def _parent_came_back(device: Device, above: list[PollResult]) -> bool:
+        """A parent failed during this confirmation but answers now.
+
+        Then the child's silences may be its parent's: they prove nothing, and
+        one more poll, taken after the parent was seen answering, decides.
+        """
+        newest: dict[str, PollResult] = {}
+        for r in sorted(above, key=lambda r: r.observed_at):
+            newest[r.device] = r
+        failed_on_the_way = any(not r.ok for r in above if r.device in device.parents)
+        return failed_on_the_way and any(r.ok for d, r in newest.items() if d in device.parents)
 
     def settle_result(self, device: Device, result: PollResult) -> None:
         """Report a check's final result (when it is state-deciding)."""

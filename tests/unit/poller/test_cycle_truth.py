@@ -33,14 +33,17 @@ class Scripted:
     name = "scripted"
 
     def __init__(self, silent: set[str] = frozenset(), lose: dict[str, int] | None = None,  # type: ignore[assignment]
-                 slow: dict[str, float] | None = None) -> None:
+                 slow: dict[str, float] | None = None, silent_until: dict[str, float] | None = None) -> None:
         self.silent, self.lose, self.slow = set(silent), dict(lose or {}), dict(slow or {})
+        self.silent_until = dict(silent_until or {})  # device → monotonic instant it answers again
         self.polls: list[tuple[str, float]] = []
 
     async def poll(self, device: Device, tags: dict[str, str]) -> PollResult:
-        self.polls.append((device.id, time.monotonic()))
+        sent = time.monotonic()
+        self.polls.append((device.id, sent))
         await asyncio.sleep(self.slow.get(device.id, 0.0))
-        if device.id in self.silent or self.lose.get(device.id, 0) > 0:
+        if (device.id in self.silent or self.lose.get(device.id, 0) > 0
+                or sent < self.silent_until.get(device.id, 0.0)):
             self.lose[device.id] = self.lose.get(device.id, 0) - 1
             return PollResult(device.id, False, int(time.time()), error="no answer", error_kind="timeout")
         return PollResult(device.id, True, int(time.time()))
@@ -168,6 +171,36 @@ def test_child_joins_its_parents_confirmation_and_is_never_paged(inv: Inventory,
     assert core.tracker.states[router.id].status is Status.DOWN
     assert core.tracker.states[bts.id].status is Status.UNREACHABLE
     assert f"device_down:{bts.id}" not in opened and f"device_down:{router.id}" in opened
+    store.close()
+
+
+def test_a_child_silenced_by_its_parents_short_outage_is_polled_again(inv: Inventory, tmp_path: Path) -> None:
+    """The bench's other 'child paged' case: the parent came back between the child's re-check and its own.
+
+    The child's failures then prove nothing; one more poll after the parent
+    answered decides (here: the child answers, so no incident).
+    """
+    from alerting.core import AlertingCore
+    from alerting.db import open_database
+    from alerting.states import Status
+    from store.sqlite import SqliteMetricStore
+
+    bts = next(d for d in inv.devices.values() if d.id.endswith("-bts1"))
+    router = inv.devices[bts.parents[0]]
+    store = SqliteMetricStore(tmp_path / "m.sqlite")
+    core = AlertingCore(inv, store, open_database(f"sqlite:///{tmp_path / 'a.sqlite'}"))
+    opened: list[str] = []
+    core.subscribers.append(lambda cs: opened.extend(c.incident.key for c in cs if c.kind.value == "opened"))
+    back = time.monotonic() + 0.12  # the router's outage ends after the child's re-check, before its own
+    cut = {router.id} | {c.id for c in inv.devices.values() if router.id in c.parents}
+    collector = Scripted(slow={router.id: 0.1}, silent_until={d: back for d in cut})
+    c = PollCycle(inv, collector, store, core, interval_s=30, name="snmp-reachability",
+                  confirmation=Confirmation(1, 0.05))
+    run_all(c)
+    assert [d for d, _ in collector.polls].count(bts.id) == 3  # poll, re-check, poll after the parent
+    assert core.tracker.states[bts.id].status is Status.UP
+    assert core.tracker.states[router.id].status is Status.UP
+    assert not opened
     store.close()
 
 
