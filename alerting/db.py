@@ -2,7 +2,9 @@
 
 SQLite by default, PostgreSQL in production, one schema through SQLAlchemy
 Core; Alembic migrations (``alerting/migrations``) create and evolve it, and
-run automatically at start-up.
+run automatically at start-up. The tables register on the one
+:data:`common.db.metadata` (re-exported here as ``metadata``), with every
+other room's, so Alembic compares the whole schema (:mod:`trucban.schema`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
@@ -29,7 +30,7 @@ from sqlalchemy import (
     text,
 )
 
-metadata = MetaData()
+from common.db import metadata
 
 incidents = Table(
     "incidents", metadata,

@@ -21,7 +21,6 @@ from sqlalchemy import (
     Engine,
     Index,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
@@ -35,9 +34,9 @@ from sqlalchemy import (
 
 from alerting.staterepo import WRITE_ERRORS, write_health
 from alerting.states import Transition
+from common.db import metadata
 
 MAX_PENDING = 100_000
-metadata = MetaData()
 state_history = Table(
     "state_history", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),

@@ -1,5 +1,6 @@
 """The ground room: what every other room may use and which imports nothing of the project.
 
-Errors with actionable messages (:mod:`common.errors`); later also the shared
-vocabulary and formatting. Nothing here imports a room above it.
+Errors with actionable messages (:mod:`common.errors`), the one database
+``MetaData`` every table registers with (:mod:`common.db`); later also the
+shared vocabulary and formatting. Nothing here imports a room above it.
 """

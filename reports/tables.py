@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Column, Engine, MetaData, String, Table, insert, select, update
+from sqlalchemy import JSON, BigInteger, Column, Engine, String, Table, insert, select, update
 from sqlalchemy.engine import Connection
 
-metadata = MetaData()
+from common.db import metadata
 
 # Named positions: the IOC feed's last incident event and typhoon change it turned into webhooks.
 report_cursors = Table(

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Column, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, BigInteger, Column, Integer, String, Table, Text
 
-metadata = MetaData()
+from common.db import metadata
 
 storm_tracks = Table(
     "storm_tracks", metadata,

@@ -1,7 +1,8 @@
 """The notification tables (SQLAlchemy Core), created by migration ``0002_notify``.
 
 Kept apart from :mod:`alerting.db` (the core's schema) so the two evolve on
-their own Alembic branches; both live in the same alerting database.
+their own Alembic branches; both live in the same alerting database and
+register on the one :data:`common.db.metadata`.
 """
 
 from __future__ import annotations
@@ -13,14 +14,13 @@ from sqlalchemy import (
     Column,
     Index,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
     UniqueConstraint,
 )
 
-metadata = MetaData()
+from common.db import metadata
 
 # One row per (command post, incident) the post must hear about: its DOWN and later its RECOVERED.
 notify_alerts = Table(
@@ -82,7 +82,7 @@ notify_outbox = Table(
     # when the current attempt started (set before the send, cleared after), resends after a crash.
     Column("claimed_by", String(200)),
     Column("attempt_started_at", BigInteger),
-    Column("crash_resends", Integer, nullable=False, default=0),
+    Column("crash_resends", Integer, nullable=False, default=0, server_default="0"),
     Index("ix_notify_outbox_due", "status", "next_attempt_at"),
     Index("ix_notify_outbox_post", "post"),
 )
