@@ -39,7 +39,8 @@ from lab.national import national_inventory
 from poller.cycle import device_tags
 from store.base import Availability, MetricStore, Point, Sample, StoreUnavailable
 from store.influx import InfluxMetricStore
-from store.spool import Spool, SpoolingStore
+from store.spool.segments import Spool
+from store.spool.spooling import SpoolingStore
 from store.sqlite import SqliteMetricStore
 from tests.functional.store_servers import INFLUXD, VICTORIA, InfluxServer, Server, VictoriaServer
 

@@ -2,7 +2,7 @@
 
 ``influx_url`` set: InfluxDB (see ``store/influx.py``); otherwise the embedded
 SQLite store at ``sqlite_path``. Either way it is wrapped in the durable spool,
-so callers get one :class:`store.spool.SpoolingStore` and never know which
+so callers get one :class:`store.spool.spooling.SpoolingStore` and never know which
 backend is behind it. The composition root builds :class:`StoreConfig` from
 the settings; this room never reads them.
 """
@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from store.base import MetricStore
-from store.spool import Spool, SpoolingStore
+from store.spool.segments import Spool
+from store.spool.spooling import SpoolingStore
 
 
 @dataclass(frozen=True)

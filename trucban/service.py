@@ -39,7 +39,7 @@ from poller.scheduler import Poller, protocol_plans, snmp_plans
 from poller.traps import TrapEvent, TrapReceiver
 from store.base import Sample
 from store.factory import open_store
-from store.spool import SpoolingStore
+from store.spool.spooling import SpoolingStore
 from storm.desk import StormDesk
 from trucban.notifying import notify_from_settings
 from trucban.reporting import ReportingParts, reporting_parts

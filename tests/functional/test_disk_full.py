@@ -33,7 +33,7 @@ from poller.confirm import Confirmation
 from poller.cycle import PollCycle
 from store.base import Sample
 from store.factory import StoreConfig, open_store
-from store.spool import Spool
+from store.spool.segments import Spool
 from tests.functional.conftest import free_tcp_port
 from trucban.service import build_service
 from trucban.settings import load_settings

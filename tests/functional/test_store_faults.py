@@ -20,7 +20,8 @@ import pytest
 from store.base import Sample
 from store.factory import open_store
 from store.influx import InfluxMetricStore
-from store.spool import Spool, SpoolingStore
+from store.spool.segments import Spool
+from store.spool.spooling import SpoolingStore
 from tests.functional import store_servers
 from tests.functional.store_servers import InfluxServer, Server, VictoriaServer, free_port
 from trucban.settings import load_settings

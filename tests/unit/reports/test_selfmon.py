@@ -11,7 +11,7 @@ from alerting.incidents import IncidentKind, Severity
 from alerting.rules.selfmon import SelfMonitor
 from inventory.inventory import Inventory
 from poller.cycle import CycleReport
-from store.spool import SpoolState
+from store.spool.spooling import SpoolState
 from store.sqlite import SqliteMetricStore
 from tests.unit.alerting.helpers import results
 

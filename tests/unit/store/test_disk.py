@@ -12,7 +12,8 @@ from sqlalchemy.exc import OperationalError
 
 from store.base import Sample
 from store.disk import FULL, READ_ONLY, DataDirUnusable, DiskReserve, check_data_dir, disk_fault, unusable
-from store.spool import Spool, SpoolingStore
+from store.spool.segments import Spool
+from store.spool.spooling import SpoolingStore
 from store.sqlite import SqliteMetricStore
 
 

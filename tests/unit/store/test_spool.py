@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from store.base import Availability, Point, Sample, StoreRejected, StoreUnavailable
-from store.spool import HEADER, Spool, SpoolingStore, SpoolLocked
+from store.spool.records import HEADER
+from store.spool.segments import Spool, SpoolLocked
+from store.spool.spooling import SpoolingStore
 
 
 def batch(k: int, n: int = 3) -> list[Sample]:
