@@ -13,7 +13,7 @@ falls back at once. Rows are never dropped: the last channel keeps retrying at
 the backoff ceiling.
 
 Claims carry the identity of the process that holds them
-(:class:`ProcessIdentity`), and ``attempt_started_at`` is written before each
+(:class:`~alerting.notify.claims.ProcessIdentity`), and ``attempt_started_at`` is written before each
 send and cleared after it. At start (:meth:`Outbox.reclaim_orphans`) the rows
 claimed by a process that is no longer running — a previous run of this node —
 are taken back at once instead of waiting for the lease; those that were in
@@ -23,18 +23,16 @@ flight may have reached the peer, are sent again at most once and counted in
 
 from __future__ import annotations
 
-import os
-import secrets
-import socket
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, insert, or_, select, update
+from sqlalchemy import Engine, and_, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
+from alerting.notify.claims import ProcessIdentity
 from alerting.notify.config import Retry
 from alerting.notify.messages import Rendered
+from alerting.notify.outbox_reads import OutboxReads
 from alerting.notify.tables import notify_outbox
 
 
@@ -64,78 +62,6 @@ class OutboxRow:
         return f"trucban-{self.id}"
 
 
-def _boot_id() -> str:
-    """This machine's boot id ('' where the kernel does not tell)."""
-    try:
-        return Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii").strip()
-    except OSError:
-        return ""
-
-
-def _start_ticks(pid: int) -> str | None:
-    """A process's start time (clock ticks since boot, /proc); None if it does not run, '' if unknown."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
-    except FileNotFoundError:
-        return None
-    except OSError:
-        return ""
-    fields = stat.rsplit(")", 1)[-1].split()
-    return fields[19] if len(fields) > 19 else ""
-
-
-@dataclass(frozen=True, slots=True)
-class ProcessIdentity:
-    """Who holds a claim: host, boot, pid, process start and a random token, as one string."""
-
-    host: str
-    boot: str
-    pid: int
-    start: str
-    token: str = field(default_factory=lambda: secrets.token_hex(6))
-
-    @classmethod
-    def current(cls) -> ProcessIdentity:
-        """The identity of this process (a new token each time: each Outbox is its own claimer)."""
-        pid = os.getpid()
-        return cls(socket.gethostname()[:64], _boot_id(), pid, _start_ticks(pid) or "")
-
-    def __str__(self) -> str:
-        return f"{self.host}|{self.boot}|{self.pid}|{self.start}|{self.token}"
-
-    @classmethod
-    def parse(cls, text: str | None) -> ProcessIdentity | None:
-        """The identity written in ``claimed_by``; None if missing or malformed."""
-        parts = (text or "").split("|")
-        if len(parts) != 5 or not parts[2].isdigit():
-            return None
-        return cls(parts[0], parts[1], int(parts[2]), parts[3], parts[4])
-
-    def holder_gone(self, holder: ProcessIdentity) -> bool:
-        """Is the process that wrote ``holder`` certainly not running any more?
-
-        Only decidable on this node (same host): another boot, no such pid, or
-        a pid reused by another process (other start time). A claim by another
-        host is left to its lease.
-        """
-        if holder.host != self.host or str(holder) == str(self):
-            return False
-        if holder.boot and self.boot and holder.boot != self.boot:
-            return True
-        if not self.start:  # no /proc here: ask the kernel whether the pid exists
-            try:
-                os.kill(holder.pid, 0)
-            except ProcessLookupError:
-                return True
-            except OSError:
-                return False
-            return False
-        start = _start_ticks(holder.pid)
-        if start is None:
-            return True
-        return bool(start and holder.start and start != holder.start)
-
-
 @dataclass(frozen=True, slots=True)
 class Reclaimed:
     """Rows taken back from a dead process at start."""
@@ -144,8 +70,8 @@ class Reclaimed:
     in_flight: list[OutboxRow]
 
 
-class Outbox:
-    """Rows in ``notify_outbox`` and their life cycle."""
+class Outbox(OutboxReads):
+    """Rows in ``notify_outbox`` and their life cycle (reads for the dashboard: :class:`OutboxReads`)."""
 
     def __init__(
         self, engine: Engine, retry: Retry | None = None, identity: ProcessIdentity | None = None
@@ -348,71 +274,6 @@ class Outbox:
                 )
             )
         return outcome
-
-    def pending_count(self) -> int:
-        """Rows not yet delivered."""
-        with self.engine.connect() as conn:
-            return int(
-                conn.execute(
-                    select(func.count()).select_from(notify_outbox).where(notify_outbox.c.status != "sent")
-                ).scalar_one()
-            )
-
-    def next_due(self) -> int | None:
-        """Earliest next attempt among pending rows."""
-        with self.engine.connect() as conn:
-            return conn.execute(
-                select(func.min(notify_outbox.c.next_attempt_at)).where(notify_outbox.c.status == "pending")
-            ).scalar_one()
-
-    def list(
-        self, *, status: str | None = None, post: str | None = None, limit: int = 100, offset: int = 0
-    ) -> tuple[list[dict[str, Any]], int]:
-        """A page of outbox rows (newest first) for the dashboard, and the total; no secrets inside."""
-        c = notify_outbox.c
-        query = select(
-            c.id,
-            c.post,
-            c.contact,
-            c.kind,
-            c.subject,
-            c.chain,
-            c.channel_index,
-            c.attempts,
-            c.total_attempts,
-            c.status,
-            c.next_attempt_at,
-            c.created_at,
-            c.sent_at,
-            c.delivered_via,
-            c.last_error,
-            c.crash_resends,
-        )
-        if status:
-            query = query.where(c.status == status)
-        if post:
-            query = query.where(c.post == post)
-        with self.engine.connect() as conn:
-            total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-            rows = conn.execute(query.order_by(c.id.desc()).limit(limit).offset(offset)).all()
-        out = []
-        for r in rows:
-            item = dict(r._mapping)
-            item["channels"] = [ch for ch, _ in item.pop("chain")]
-            out.append(item)
-        return out, int(total)
-
-    def crash_resends(self) -> int:
-        """Messages sent again after a crash because their attempt was in flight (possible duplicates)."""
-        with self.engine.connect() as conn:
-            total = conn.execute(select(func.sum(notify_outbox.c.crash_resends))).scalar_one()
-            return int(total or 0)
-
-    def counts(self) -> dict[str, int]:
-        """Rows per status."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(notify_outbox.c.status, func.count()).group_by(notify_outbox.c.status))
-            return {str(s): int(n) for s, n in rows}
 
 
 def _row(r: Any) -> OutboxRow:

@@ -78,7 +78,7 @@ notify_outbox = Table(
     Column("delivered_via", String(64)),
     Column("last_error", Text),
     Column("meta", JSON, nullable=False, default=dict),
-    # Migration 0008_notify_claims: who holds the lease (process identity, see outbox.ProcessIdentity),
+    # Migration 0008_notify_claims: who holds the lease (process identity, see claims.ProcessIdentity),
     # when the current attempt started (set before the send, cleared after), resends after a crash.
     Column("claimed_by", String(200)),
     Column("attempt_started_at", BigInteger),

@@ -16,10 +16,11 @@ from sqlalchemy.engine import Engine
 
 from alerting.incidents import IncidentKind, Severity
 from alerting.notify.channels import ChannelSender, Redactor, SendResult, mask_url, url_secrets
+from alerting.notify.claims import ProcessIdentity
 from alerting.notify.config import Channel, ChannelKind, NotifyConfig, load_notify_config, url_problem
 from alerting.notify.messages import Rendered
 from alerting.notify.notifier import Notifier
-from alerting.notify.outbox import Outbox, ProcessIdentity
+from alerting.notify.outbox import Outbox
 from alerting.notify.routing import Router
 from alerting.notify.tables import notify_outbox
 from alerting.notify.worker import OutboxWorker
