@@ -20,11 +20,13 @@ from fastapi.staticfiles import StaticFiles
 from api.auth.accounts import AccountStore
 from api.auth.audit import AuditLog
 from api.context import ApiContext, Security
+from api.deps import Services
 from api.errors import install_error_handlers, problem_openapi
 from api.gate import FORM_LIMIT, BodyLimits, RequestGate
-from api.guard import Guard
+from api.operations import Incidents
 from api.picture import PictureCache
 from api.render import Renderer, package_dir
+from api.report_access import ReportCache
 from api.routes import (
     admin,
     health,
@@ -59,11 +61,15 @@ def create_app(ctx: ApiContext, lifespan: Lifespan | None = None) -> FastAPI:
         "Errors are application/problem+json; lists page with limit/offset "
         "(total in X-Total-Count, next page in Link).",
     )
-    guard = Guard(ctx)
     picture = PictureCache(ctx, ctx.web.snapshot_ttl_s)
-    render = Renderer(ctx)
-    ops = incidents.Incidents(ctx, picture)
-    app.state.picture = picture
+    app.state.services = Services(
+        ctx=ctx,
+        security=ctx.security,
+        picture=picture,
+        render=Renderer(ctx),
+        incidents=Incidents(ctx, picture),
+        reports=ReportCache(ctx),
+    )
     app.state.trusted_proxies = ctx.web.trusted_proxies  # read by api.guard.client_ip
     install_error_handlers(app)
     app.add_middleware(GZipMiddleware, minimum_size=800, compresslevel=5)
@@ -75,20 +81,11 @@ def create_app(ctx: ApiContext, lifespan: Lifespan | None = None) -> FastAPI:
     app.add_middleware(RequestGate, security=ctx.security, limits=limits)
     _security_headers(app, ctx)
     app.mount("/static", StaticFiles(directory=str(package_dir("static"))), name="static")
-    app.include_router(inventory.router(ctx, guard, picture))
-    app.include_router(incidents.router(ctx, guard, ops))
-    app.include_router(series.router(ctx, guard))
-    app.include_router(admin.router(ctx, guard))
-    app.include_router(storm.router(ctx, guard))
-    app.include_router(ipv6.router(ctx, guard))
-    app.include_router(runbooks.router(ctx, guard, render))
-    app.include_router(login.router(ctx, guard, render))
-    app.include_router(pages.router(ctx, guard, render, picture, ops))
-    report_cache = reports.ReportCache(ctx)
-    app.include_router(reports.router(ctx, guard, render, report_cache))
-    app.include_router(ioc.router(ctx, guard, picture, report_cache))
+    for module in (inventory, incidents, series, admin, storm, ipv6, runbooks, login, pages, reports, ioc):
+        app.include_router(module.router)
     ioc.document_webhooks(app)
-    app.include_router(health.router(ctx, app))  # /healthz, /readyz, /metrics (+ HTTP latency middleware)
+    health.install_health(app, ctx)  # latency middleware, metrics registry, the pages' delivery banner
+    app.include_router(health.router)  # /healthz, /readyz, /metrics
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -1,4 +1,4 @@
-"""FastAPI dependencies: who is asking (session cookie or bearer token), may they, and CSRF.
+"""Credentials, CSRF, the client's address and commune scope (the dependencies are in :mod:`api.deps`).
 
 Machines send ``Authorization: Bearer tbk_…``; browsers carry the HttpOnly
 ``tb_session`` cookie, and every state-changing request from a browser must
@@ -7,15 +7,14 @@ repeat the ``tb_csrf`` cookie in the ``X-CSRF-Token`` header or a ``csrf`` form 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from ipaddress import IPv4Network, IPv6Network, ip_address
 
-from fastapi import Depends, HTTPException, Request
-from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import HTTPException, Request
+from fastapi.security import APIKeyCookie, HTTPBearer
 
-from api.auth.roles import Permission, Principal
+from api.auth.roles import Principal
 from api.auth.secrets import same
-from api.context import ApiContext, Security
 
 SESSION_COOKIE = "tb_session"
 CSRF_COOKIE = "tb_csrf"
@@ -24,63 +23,6 @@ SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 bearer_scheme = HTTPBearer(auto_error=False, description="API token (``tbk_…``), created by an admin")
 cookie_scheme = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, description="browser session")
-
-
-class Guard:
-    """Builds the authentication and permission dependencies for one app."""
-
-    def __init__(self, ctx: ApiContext) -> None:
-        if ctx.security is None:
-            raise ValueError("the API needs ctx.security (accounts and audit log)")
-        self.security: Security = ctx.security
-
-    def principal(
-        self,
-        request: Request,
-        creds: HTTPAuthorizationCredentials | None = Depends(bearer_scheme),
-        sid: str | None = Depends(cookie_scheme),
-    ) -> Principal:
-        """The authenticated principal; 401 when there is none."""
-        cached = getattr(request.state, "principal", None)
-        if cached is not None:
-            return cached
-        accounts = self.security.accounts
-        who: Principal | None = None
-        if creds is not None:
-            who = accounts.token_principal(creds.credentials)
-            if who is None:
-                raise HTTPException(
-                    401,
-                    "API token không hợp lệ hoặc đã bị thu hồi (invalid or revoked token)",
-                    headers={"WWW-Authenticate": "Bearer"},
-                )
-        elif sid:
-            who = accounts.session_principal(sid)
-            if who is not None and request.method not in SAFE_METHODS:
-                check_csrf(request, request.headers.get(CSRF_HEADER))
-        if who is None:
-            raise HTTPException(401, "cần đăng nhập (login required)", headers={"WWW-Authenticate": "Bearer"})
-        request.state.principal = who
-        return who
-
-    def optional(self, request: Request) -> Principal | None:
-        """The principal from the session cookie, or None (for the login page)."""
-        sid = request.cookies.get(SESSION_COOKIE)
-        return self.security.accounts.session_principal(sid) if sid else None
-
-    def need(self, permission: Permission) -> Callable[..., Principal]:
-        """A dependency that requires ``permission`` (403 otherwise)."""
-
-        def dependency(who: Principal = Depends(self.principal)) -> Principal:
-            if not who.can(permission):
-                raise HTTPException(
-                    403,
-                    f"không đủ quyền: cần quyền '{permission.value}' "
-                    f"(permission '{permission.value}' required)",
-                )
-            return who
-
-        return dependency
 
 
 def check_csrf(request: Request, sent: str | None) -> None:

@@ -24,7 +24,7 @@ from alerting.summary import STATUS_VI, CommuneStatus, summarise
 from api import i18n
 from api.auth.roles import Principal
 from api.context import ApiContext
-from api.schemas import CommuneOut, CoordinatorRow, DeviceCounts, OverviewOut
+from api.schemas import BtsCode, CommuneOut, CoordinatorRow, DeviceCounts, OverviewOut
 from inventory.inventory import Inventory
 from inventory.model import DeviceRole, Link, LinkKind
 from store.base import Point
@@ -255,7 +255,7 @@ def build_picture(ctx: ApiContext, index: Index, ups: dict[str, Point] | None = 
                 lat=lat,
                 lon=lon,
                 status=summary.status.value,
-                bts=code,
+                bts=BtsCode(code),
                 bts_label=label,
                 minutes_left=_rounded(bts[summary.code].minutes_left),
                 charge_pct=bts[summary.code].charge_pct,

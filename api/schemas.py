@@ -7,9 +7,42 @@ total in the ``X-Total-Count`` header and the next page in ``Link``.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+
+from alerting.incidents import IncidentStatus
+from api.auth.roles import Role
+
+
+class IncidentFilter(StrEnum):
+    """Incident statuses a list filters by: the domain's, plus ``active`` (open or acknowledged)."""
+
+    ACTIVE = "active"
+    OPEN = IncidentStatus.OPEN.value
+    ACKNOWLEDGED = IncidentStatus.ACKNOWLEDGED.value
+    RESOLVED = IncidentStatus.RESOLVED.value
+
+
+class MaintenanceScope(StrEnum):
+    """What a maintenance window covers (``alerting.maintenance`` matches devices by it)."""
+
+    DEVICE = "device"
+    SITE = "site"
+    COMMUNE = "commune"
+    ROLE = "role"
+
+
+class BtsCode(StrEnum):
+    """A commune's BTS as the coordinator reads it: a site state (``api.picture.ROW_CODE``) or cut off."""
+
+    UP = "up"
+    BATTERY = "battery"
+    DOWN = "down"
+    ISOLATED = "isolated"
+    UNKNOWN = "unknown"
+    NONE = "none"
 
 
 class DeviceCounts(BaseModel):
@@ -160,7 +193,7 @@ class Recurrence(BaseModel):
 class MaintenanceIn(BaseModel):
     """A new maintenance window; times are epoch seconds (UTC)."""
 
-    scope: Literal["device", "site", "commune", "role"]
+    scope: MaintenanceScope
     target: str = Field(min_length=1, max_length=64)
     starts_at: int | None = Field(default=None, ge=0, le=2**40, description="default: now")
     ends_at: int | None = Field(default=None, ge=0, le=2**40)
@@ -208,7 +241,7 @@ class CoordinatorRow(BaseModel):
     lat: float
     lon: float
     status: str
-    bts: Literal["up", "battery", "down", "isolated", "unknown", "none"]
+    bts: BtsCode
     bts_label: str
     minutes_left: float | None
     charge_pct: float | None
@@ -277,7 +310,7 @@ class UserIn(BaseModel):
 
     username: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.@-]+$")
     password: str = Field(min_length=10, max_length=200)
-    role: Literal["admin", "operator", "coordinator", "viewer"]
+    role: Role
     display_name: str = Field(default="", max_length=200)
     communes: list[str] = Field(default_factory=list, max_length=500)
 

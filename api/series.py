@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Literal
 
 from alerting.rules.power import projected_minutes
 from api.schemas import SeriesLine, SeriesOut
@@ -15,6 +16,8 @@ from api.views import utc_iso
 from store.base import MetricStore, Point
 
 RANGES = {"1h": 3600, "6h": 6 * 3600, "24h": 86400, "7d": 7 * 86400}
+RangeName = Literal["1h", "6h", "24h", "7d"]  # the keys of RANGES (a unit test keeps them equal)
+MetricName = Literal["utilisation", "errors", "rtt", "battery"]  # the keys of METRICS
 POINTS = 240
 RAW_LIMIT_S = 6 * 3600
 

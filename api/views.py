@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from alerting.incidents import SEVERITY_VI, Incident
 from alerting.maintenance import MaintenanceWindow
+from api.auth.roles import Principal
 from api.context import ApiContext
 from api.schemas import (
     ContactOut,
@@ -20,6 +21,7 @@ from api.schemas import (
     MaintenanceOut,
     PollerOut,
     SiteOut,
+    TyphoonOut,
 )
 
 
@@ -193,4 +195,21 @@ def poller(ctx: ApiContext) -> PollerOut:
         late_polls=getattr(last, "late_polls", 0),
         timeouts=getattr(last, "timeouts", 0),
         spool=spool_n,
+    )
+
+
+def current_typhoon(ctx: ApiContext, who: Principal | None = None) -> TyphoonOut | None:
+    """Typhoon mode as ``alerting/notify`` exposes it through ``ctx.typhoon``, or None in normal times.
+
+    A commune-scoped ``who`` sees the declared communes within its scope only, and no network-wide digest.
+    """
+    data = ctx.typhoon.current() if ctx.typhoon is not None else None
+    if not data:
+        return None
+    declared = data.get("declared_at")
+    return TyphoonOut(
+        name=str(data.get("name", "")),
+        communes=[str(c) for c in data.get("communes", ()) if who is None or who.sees(str(c))],
+        declared_local=local_text(int(declared), ctx.timezone) if declared else None,
+        digest=data.get("digest") if who is None or who.communes is None else None,  # network-wide text
     )

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -28,6 +29,7 @@ from alerting.notify.coverage import summary_vi
 from alerting.rules.selfmon import Problem, SelfMonitor
 from alerting.staterepo import write_health
 from api.context import ApiContext
+from api.deps import Ctx
 from api.metrics import TrucbanCollector
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -101,8 +103,17 @@ def _out(
     )
 
 
-def router(ctx: ApiContext, app: FastAPI) -> APIRouter:
-    """The three endpoints, and the HTTP latency middleware on ``app``."""
+@dataclass
+class HealthServices:
+    """What the three endpoints read: the self-monitor and the Prometheus registry of one app."""
+
+    monitor: SelfMonitor
+    registry: CollectorRegistry
+
+
+def install_health(app: FastAPI, ctx: ApiContext) -> None:
+    """Set up ``app`` for :data:`router`: the monitor and registry, the HTTP latency middleware, and
+    the pages' banner naming the posts no channel reaches (``base.html``)."""
     monitor = monitor_of(ctx)
     registry = CollectorRegistry(auto_describe=True)
     latency = Histogram(
@@ -115,54 +126,62 @@ def router(ctx: ApiContext, app: FastAPI) -> APIRouter:
     registry.register(TrucbanCollector(ctx, monitor))
     registry.register(DiskCollector(ctx))
     app.add_middleware(LatencyMiddleware, histogram=latency)
-    app.state.undeliverable = lambda: summary_vi(delivery_gaps(ctx))  # the pages' banner (base.html)
-    api = APIRouter(tags=["health"])
-    responses: dict[int | str, dict[str, Any]] = {
-        503: {"model": HealthOut, "description": "something is wrong"}
-    }
+    app.state.undeliverable = lambda: summary_vi(delivery_gaps(ctx))
+    app.state.health = HealthServices(monitor, registry)
 
-    @api.get("/healthz", response_model=HealthOut, responses=responses)
-    def healthz() -> JSONResponse:
-        """Liveness: fails only when the scheduler stalled (restart the process)."""
-        now = int(time.time())
-        problems = monitor.problems(now)
-        return _out(problems, any(p.code.startswith("scheduler_stalled") for p in problems), now, brief=True)
 
-    @api.get("/readyz", response_model=HealthOut, responses=responses)
-    def readyz() -> JSONResponse:
-        """Readiness: fails on a major problem of store, spool, scheduler, delivery or database,
-        and when a command post an incident can be routed to has no channel reaching it."""
-        now = int(time.time())
-        problems = monitor.problems(now)
-        if ctx.alerting is not None:
-            try:
-                with ctx.alerting.engine.connect() as conn:
-                    conn.execute(text("SELECT 1"))
-            except Exception:  # noqa: BLE001 - any database failure means "not ready"
-                problems.append(
-                    Problem(
-                        problems[0].kind if problems else _db_kind(),
-                        "database_unreachable",
-                        Severity.CRITICAL,
-                        "cơ sở dữ liệu cảnh báo không trả lời",
-                    )
+def health_of(request: Request) -> HealthServices:
+    """The app's health services (see :func:`install_health`)."""
+    return request.app.state.health  # type: ignore[no-any-return]
+
+
+Health = Annotated[HealthServices, Depends(health_of)]
+router = APIRouter(tags=["health"])
+FAILING: dict[int | str, dict[str, Any]] = {503: {"model": HealthOut, "description": "something is wrong"}}
+
+
+@router.get("/healthz", response_model=HealthOut, responses=FAILING)
+def healthz(health: Health) -> JSONResponse:
+    """Liveness: fails only when the scheduler stalled (restart the process)."""
+    now = int(time.time())
+    problems = health.monitor.problems(now)
+    return _out(problems, any(p.code.startswith("scheduler_stalled") for p in problems), now, brief=True)
+
+
+@router.get("/readyz", response_model=HealthOut, responses=FAILING)
+def readyz(health: Health, ctx: Ctx) -> JSONResponse:
+    """Readiness: fails on a major problem of store, spool, scheduler, delivery or database,
+    and when a command post an incident can be routed to has no channel reaching it."""
+    now = int(time.time())
+    problems = health.monitor.problems(now)
+    if ctx.alerting is not None:
+        try:
+            with ctx.alerting.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception:  # noqa: BLE001 - any database failure means "not ready"
+            problems.append(
+                Problem(
+                    problems[0].kind if problems else IncidentKind.STORE_UNREACHABLE,
+                    "database_unreachable",
+                    Severity.CRITICAL,
+                    "cơ sở dữ liệu cảnh báo không trả lời",
                 )
-        gaps = delivery_gaps(ctx)
-        if gaps:
-            problems.append(nowhere_problem(gaps))
-        failing = any(p.severity >= Severity.MAJOR for p in problems)
-        return _out(problems, failing, now, nowhere=[g.post for g in gaps])
+            )
+    gaps = delivery_gaps(ctx)
+    if gaps:
+        problems.append(nowhere_problem(gaps))
+    failing = any(p.severity >= Severity.MAJOR for p in problems)
+    return _out(problems, failing, now, nowhere=[g.post for g in gaps])
 
-    @api.get(
-        "/metrics",
-        response_class=Response,
-        responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format"}},
-    )
-    def metrics() -> Response:
-        """Prometheus metrics: poller, spool, outbox, rules, self-monitoring problems, HTTP latency."""
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
-    return api
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format"}},
+)
+def metrics(health: Health) -> Response:
+    """Prometheus metrics: poller, spool, outbox, rules, self-monitoring problems, HTTP latency."""
+    return Response(generate_latest(health.registry), media_type=CONTENT_TYPE_LATEST)
 
 
 class DiskCollector(Collector):
@@ -200,12 +219,6 @@ class DiskCollector(Collector):
 def _gauge_disk(name: str) -> GaugeMetricFamily:
     return GaugeMetricFamily(name, "1 while the disk refuses writes (full or read_only)",
                              labels=["disk", "path"])
-
-
-def _db_kind() -> Any:
-    from alerting.incidents import IncidentKind
-
-    return IncidentKind.STORE_UNREACHABLE
 
 
 class LatencyMiddleware:

@@ -9,19 +9,16 @@ with HMAC-SHA256) are documented under ``webhooks`` in the OpenAPI document.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi import APIRouter, FastAPI, HTTPException, Query, Response
 from pydantic import BaseModel, Field
 
-from api.auth.roles import Permission, Principal
-from api.context import ApiContext
+from api.deps import CoreDep, Ctx, GroupBy, PictureDep, Reader, ReportsDep, Window
 from api.errors import responses
-from api.guard import Guard
-from api.paging import Epoch, Offset
-from api.picture import PictureCache
-from api.report_access import IocAvailability, ReportCache, availability_items, percent, period_of
-from api.schemas import DeviceCounts
+from api.paging import Offset
+from api.report_access import IocAvailability, availability_items, percent
+from api.schemas import DeviceCounts, IncidentFilter
 from reports.ioc_payloads import IocIncident, IocWebhookEvent
 
 VERSION = "1"
@@ -71,116 +68,108 @@ class IocAvailabilityPage(BaseModel):
     items: list[IocAvailability]
 
 
-def router(ctx: ApiContext, guard: Guard, picture: PictureCache, reports: ReportCache) -> APIRouter:
-    """The v1 endpoints."""
-    api = APIRouter(prefix="/api/ioc/v1", tags=["ioc"], responses=responses(401, 403, 422))
-    reader = Depends(guard.need(Permission.READ))
-    repo = ctx.alerting.incidents if ctx.alerting is not None else None
+router = APIRouter(prefix="/api/ioc/v1", tags=["ioc"], responses=responses(401, 403, 422))
 
-    @api.get("/communes", response_model=list[IocCommune])
-    def communes(who: Principal = reader) -> list[IocCommune]:
-        """Every commune's live status (BTS, connectivity, devices, active incidents)."""
-        pic = picture.get()
-        rows = {r.code: r for r in pic.coordinator}
-        out = []
-        for c in pic.communes:
-            if not who.sees(c.code):
-                continue
-            r = rows.get(c.code)
-            out.append(
-                IocCommune(
-                    code=c.code,
-                    name=c.name,
-                    province_code=c.province_code,
-                    status=c.status,
-                    bts=r.bts if r else "none",
-                    bts_minutes_left=r.minutes_left if r else None,
-                    connectivity=r.connectivity if r else "unknown",
-                    active_incidents=r.incidents if r else 0,
-                    devices=c.devices,
-                )
+
+@router.get("/communes", response_model=list[IocCommune])
+def communes(who: Reader, picture: PictureDep) -> list[IocCommune]:
+    """Every commune's live status (BTS, connectivity, devices, active incidents)."""
+    pic = picture.get()
+    rows = {r.code: r for r in pic.coordinator}
+    out = []
+    for c in pic.communes:
+        if not who.sees(c.code):
+            continue
+        r = rows.get(c.code)
+        out.append(
+            IocCommune(
+                code=c.code,
+                name=c.name,
+                province_code=c.province_code,
+                status=c.status,
+                bts=r.bts if r else "none",
+                bts_minutes_left=r.minutes_left if r else None,
+                connectivity=r.connectivity if r else "unknown",
+                active_incidents=r.incidents if r else 0,
+                devices=c.devices,
             )
-        return out
-
-    @api.get("/incidents", response_model=IocIncidentPage)
-    def incidents(
-        response: Response,
-        who: Principal = reader,
-        status: Literal["active", "open", "acknowledged", "resolved"] | None = None,
-        commune: str | None = Query(default=None, pattern=r"^[0-9]{5}$"),
-        limit: int = Query(default=100, ge=1, le=1000),
-        offset: Offset = 0,
-    ) -> IocIncidentPage:
-        """Incidents, newest first (``status=active``: open or acknowledged)."""
-        if repo is None:
-            raise HTTPException(503, "alerting database not available")
-        if commune is not None and not who.sees(commune):
-            raise HTTPException(403, f"xã {commune} nằm ngoài phạm vi của token này")
-        scope = None if who.communes is None else sorted(who.communes)
-        found, total = repo.list(status=status, commune=commune, communes=scope, limit=limit, offset=offset)
-        response.headers["X-Total-Count"] = str(total)
-        items = [
-            IocIncident(
-                id=i.id,
-                kind=i.kind.value,
-                severity=int(i.severity),
-                status=i.status.value,
-                title=i.title,
-                why=i.why,
-                province=i.province or ctx.inventory.province,
-                commune=i.commune,
-                commune_name=ctx.inventory.commune_ref(i.commune).name if i.commune else None,
-                site=i.site,
-                device=i.device,
-                affected=list(i.affected),
-                opened_at=i.opened_at,
-                resolved_at=i.resolved_at,
-                acked_by=i.acked_by,
-                acked_at=i.acked_at,
-            )
-            for i in found
-        ]
-        return IocIncidentPage(total=total, items=items)
-
-    @api.get("/indicators", response_model=IocIndicators)
-    def indicators(
-        request: Request,
-        who: Principal = reader,
-        period: Literal["day", "week", "month"] = "month",
-        date: str | None = None,
-        start: Epoch = None,
-        end: Epoch = None,
-    ) -> IocIndicators:
-        """Network availability and DII indicators for a local day/week/month (``date`` YYYY-MM-DD) or
-        a custom [start, end) in epoch seconds."""
-        lo, hi = period_of(ctx, period, date, start, end)
-        report = reports.visible(reports.get(lo, hi), who)
-        total = report.total()
-        return IocIndicators(
-            start=lo,
-            end=hi,
-            availability_pct=percent(total.availability),
-            outages=total.outages,
-            mttr_s=total.mttr_s,
-            indicators=report.indicators.as_dict(),
         )
+    return out
 
-    @api.get("/availability", response_model=IocAvailabilityPage)
-    def availability(
-        who: Principal = reader,
-        by: Literal["commune", "site", "device", "operator", "role", "province"] = "commune",
-        period: Literal["day", "week", "month"] = "month",
-        date: str | None = None,
-        start: Epoch = None,
-        end: Epoch = None,
-    ) -> IocAvailabilityPage:
-        """Availability, outages, MTTR, backup and battery time per group for a period."""
-        lo, hi = period_of(ctx, period, date, start, end)
-        return IocAvailabilityPage(
-            start=lo, end=hi, by=by, items=availability_items(reports.get(lo, hi), by, who)
+
+@router.get("/incidents", response_model=IocIncidentPage)
+def incidents(
+    response: Response,
+    who: Reader,
+    ctx: Ctx,
+    core: CoreDep,
+    status: IncidentFilter | None = None,
+    commune: Annotated[str | None, Query(pattern=r"^[0-9]{5}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Offset = 0,
+) -> IocIncidentPage:
+    """Incidents, newest first (``status=active``: open or acknowledged)."""
+    if commune is not None and not who.sees(commune):
+        raise HTTPException(403, f"xã {commune} nằm ngoài phạm vi của token này")
+    scope = None if who.communes is None else sorted(who.communes)
+    found, total = core.incidents.list(
+        status=status.value if status is not None else None,
+        commune=commune,
+        communes=scope,
+        limit=limit,
+        offset=offset,
+    )
+    response.headers["X-Total-Count"] = str(total)
+    items = [
+        IocIncident(
+            id=i.id,
+            kind=i.kind.value,
+            severity=int(i.severity),
+            status=i.status.value,
+            title=i.title,
+            why=i.why,
+            province=i.province or ctx.inventory.province,
+            commune=i.commune,
+            commune_name=ctx.inventory.commune_ref(i.commune).name if i.commune else None,
+            site=i.site,
+            device=i.device,
+            affected=list(i.affected),
+            opened_at=i.opened_at,
+            resolved_at=i.resolved_at,
+            acked_by=i.acked_by,
+            acked_at=i.acked_at,
         )
+        for i in found
+    ]
+    return IocIncidentPage(total=total, items=items)
 
-    return api
+
+@router.get("/indicators", response_model=IocIndicators)
+def indicators(who: Reader, reports: ReportsDep, window: Window) -> IocIndicators:
+    """Network availability and DII indicators for a local day/week/month (``date`` YYYY-MM-DD) or
+    a custom [start, end) in epoch seconds."""
+    lo, hi = window.start, window.end
+    report = reports.visible(reports.get(lo, hi), who)
+    total = report.total()
+    return IocIndicators(
+        start=lo,
+        end=hi,
+        availability_pct=percent(total.availability),
+        outages=total.outages,
+        mttr_s=total.mttr_s,
+        indicators=report.indicators.as_dict(),
+    )
+
+
+@router.get("/availability", response_model=IocAvailabilityPage)
+def availability(
+    who: Reader, reports: ReportsDep, window: Window, by: GroupBy = "commune"
+) -> IocAvailabilityPage:
+    """Availability, outages, MTTR, backup and battery time per group for a period."""
+    lo, hi = window.start, window.end
+    return IocAvailabilityPage(
+        start=lo, end=hi, by=by, items=availability_items(reports.get(lo, hi), by, who)
+    )
 
 
 def document_webhooks(app: FastAPI) -> None:

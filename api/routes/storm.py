@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, UploadFile
 from pydantic import BaseModel
 
-from api.auth.roles import Permission, Principal
+from api.auth.roles import Principal
 from api.context import ApiContext
+from api.deps import Coordinator, Ctx, Reader
 from api.errors import responses
-from api.guard import Guard, client_ip
+from api.guard import client_ip
 from api.views import utc_iso
 from storm.desk import StormDesk, StormNotFound, StormProposal, StormSummary
 from storm.model import TrackError
@@ -101,110 +102,127 @@ def summary_out(s: StormSummary, who: Principal) -> StormSummaryOut:
     )
 
 
-def router(ctx: ApiContext, guard: Guard) -> APIRouter:
-    """Storm endpoints: read for everyone logged in, import/confirm for coordinators."""
-    api = APIRouter(prefix="/api/storms", tags=["storms"], responses=responses(401, 403, 404, 422))
-    importing = asyncio.Semaphore(IMPORTS)
-    reader = Depends(guard.need(Permission.READ))
-    coordinator = Depends(guard.need(Permission.TYPHOON))
+router = APIRouter(prefix="/api/storms", tags=["storms"], responses=responses(401, 403, 404, 422))
 
-    def desk() -> StormDesk:
-        if ctx.storms is None:
-            raise HTTPException(404, "bàn theo dõi bão chưa được bật (storm desk is off)")
-        return ctx.storms
 
-    def get(storm_id: int) -> StormProposal:
-        try:
-            return desk().get(storm_id)
-        except StormNotFound as exc:
-            raise HTTPException(404, str(exc)) from None
+def storm_desk(ctx: Ctx) -> StormDesk:
+    """The storm-track desk; 404 when this service runs without one."""
+    if ctx.storms is None:
+        raise HTTPException(404, "bàn theo dõi bão chưa được bật (storm desk is off)")
+    return ctx.storms
 
-    @api.get("", response_model=list[StormSummaryOut])
-    def list_storms(who: Principal = reader) -> list[StormSummaryOut]:
-        """Recently imported forecasts, newest first: summaries only (details and overlay on their routes)."""
-        return [summary_out(s, who) for s in desk().summaries()]
 
-    @api.get("/current", response_model=StormOut)
-    def current_storm(who: Principal = reader) -> StormOut:
-        """The newest forecast not dismissed (what the coordinator map overlays)."""
-        for storm in desk().recent():
-            if storm.status != "dismissed":
-                return storm_out(storm, who)
-        raise HTTPException(404, "chưa có bản tin bão nào (no storm imported)")
+Desk = Annotated[StormDesk, Depends(storm_desk)]
 
-    @api.get("/{storm_id}", response_model=StormOut)
-    def get_storm(storm_id: int, who: Principal = reader) -> StormOut:
-        """One imported forecast."""
-        return storm_out(get(storm_id), who)
 
-    @api.get("/{storm_id}/overlay", response_model=dict[str, Any])
-    def storm_overlay(storm_id: int, who: Principal = reader) -> dict[str, Any]:
-        """The forecast as a GeoJSON FeatureCollection for the map (bounded: ≤ 2,000 points, ≤ 200 KB)."""
-        try:
-            return desk().overlay(storm_id)
-        except StormNotFound as exc:
-            raise HTTPException(404, str(exc)) from None
+def _get(desk: StormDesk, storm_id: int) -> StormProposal:
+    try:
+        return desk.get(storm_id)
+    except StormNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
 
-    @api.delete("/{storm_id}", status_code=204, response_class=Response)
-    def delete_storm(storm_id: int, request: Request, who: Principal = coordinator) -> Response:
-        """Forget an imported forecast (a typhoon mode already declared is not touched)."""
-        try:
-            name = desk().delete(storm_id)
-        except StormNotFound as exc:
-            raise HTTPException(404, str(exc)) from None
-        _audit(ctx, who, "storm.delete", f"storm:{storm_id}", {"name": name}, client_ip(request))
-        return Response(status_code=204)
 
-    @api.get("/{storm_id}/replay", response_model=list[ReplayOut])
-    def replay_storm(storm_id: int, who: Principal = reader) -> list[ReplayOut]:
-        """Replay against recorded data: up-time and failures of each exposed commune (drills)."""
-        get(storm_id)
-        return [ReplayOut(code=r.code, name=r.name, start_utc=utc_iso(r.start), end_utc=utc_iso(r.end),
-                          up_pct=r.up_pct, went_down=list(r.went_down), cut_off=list(r.cut_off))
-                for r in desk().replay(storm_id) if who.sees(r.code)]
+def _importing(request: Request) -> asyncio.Semaphore:
+    """The app's import slot (bulletins are parsed one at a time, each in a worker thread)."""
+    state = request.app.state
+    if getattr(state, "storm_imports", None) is None:
+        state.storm_imports = asyncio.Semaphore(IMPORTS)
+    return state.storm_imports  # type: ignore[no-any-return]
 
-    @api.post("", response_model=StormOut, status_code=201)
-    async def import_storm(file: UploadFile, request: Request, who: Principal = coordinator) -> StormOut:
-        """Import a bulletin (GeoJSON, CAP 1.2 XML or IBTrACS CSV); a malformed file is rejected whole.
 
-        Bounded: ≤ 5 MiB, ≤ 25,000 points, nesting ≤ 32, numbers finite and in range, years
-        1850–2100, a track ≤ 60 days. Parsed in a worker thread, one at a time; the stored
-        overlay is simplified to ≤ 2,000 points.
-        """
-        content = await file.read(MAX_UPLOAD + 1)
-        if len(content) > MAX_UPLOAD:
-            raise HTTPException(422, f"tệp quá lớn (> {MAX_UPLOAD // 2**20} MB)")
-        storms = desk()
-        path = Path(Path(file.filename or "bulletin").name[:300] or "bulletin")
-        try:
-            async with importing:
-                prepared = await asyncio.to_thread(storms.prepare, path, content)
-        except TrackError as exc:
-            raise HTTPException(422, f"bản tin không hợp lệ: {str(exc)[:1000]}") from None
-        storm = storms.store(prepared, who.name)
-        _audit(ctx, who, "storm.import", f"storm:{storm.id}", {"name": storm.name}, client_ip(request))
-        return storm_out(storm)
+@router.get("", response_model=list[StormSummaryOut])
+def list_storms(who: Reader, desk: Desk) -> list[StormSummaryOut]:
+    """Recently imported forecasts, newest first: summaries only (details and overlay on their routes)."""
+    return [summary_out(s, who) for s in desk.summaries()]
 
-    @api.post("/{storm_id}/confirm", response_model=StormOut)
-    def confirm_storm(storm_id: int, who: Principal = coordinator) -> StormOut:
-        """Declare typhoon mode for exactly the exposed communes."""
-        get(storm_id)
-        try:
-            storm = desk().confirm(storm_id, by=who.name)
-        except ValueError as exc:
-            raise HTTPException(422, str(exc)) from None
-        _audit(ctx, who, "storm.confirm", f"{storm_id} → typhoon #{storm.declaration_id}")
-        return storm_out(storm)
 
-    @api.post("/{storm_id}/dismiss", response_model=StormOut)
-    def dismiss_storm(storm_id: int, who: Principal = coordinator) -> StormOut:
-        """Record that the proposal was not taken."""
-        get(storm_id)
-        storm = desk().dismiss(storm_id, by=who.name)
-        _audit(ctx, who, "storm.dismiss", str(storm_id))
-        return storm_out(storm)
+@router.get("/current", response_model=StormOut)
+def current_storm(who: Reader, desk: Desk) -> StormOut:
+    """The newest forecast not dismissed (what the coordinator map overlays)."""
+    for storm in desk.recent():
+        if storm.status != "dismissed":
+            return storm_out(storm, who)
+    raise HTTPException(404, "chưa có bản tin bão nào (no storm imported)")
 
-    return api
+
+@router.get("/{storm_id}", response_model=StormOut)
+def get_storm(storm_id: int, who: Reader, desk: Desk) -> StormOut:
+    """One imported forecast."""
+    return storm_out(_get(desk, storm_id), who)
+
+
+@router.get("/{storm_id}/overlay", response_model=dict[str, Any])
+def storm_overlay(storm_id: int, who: Reader, desk: Desk) -> dict[str, Any]:
+    """The forecast as a GeoJSON FeatureCollection for the map (bounded: ≤ 2,000 points, ≤ 200 KB)."""
+    try:
+        return desk.overlay(storm_id)
+    except StormNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+
+
+@router.delete("/{storm_id}", status_code=204, response_class=Response)
+def delete_storm(storm_id: int, request: Request, who: Coordinator, ctx: Ctx, desk: Desk) -> Response:
+    """Forget an imported forecast (a typhoon mode already declared is not touched)."""
+    try:
+        name = desk.delete(storm_id)
+    except StormNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    _audit(ctx, who, "storm.delete", f"storm:{storm_id}", {"name": name}, client_ip(request))
+    return Response(status_code=204)
+
+
+@router.get("/{storm_id}/replay", response_model=list[ReplayOut])
+def replay_storm(storm_id: int, who: Reader, desk: Desk) -> list[ReplayOut]:
+    """Replay against recorded data: up-time and failures of each exposed commune (drills)."""
+    _get(desk, storm_id)
+    return [ReplayOut(code=r.code, name=r.name, start_utc=utc_iso(r.start), end_utc=utc_iso(r.end),
+                      up_pct=r.up_pct, went_down=list(r.went_down), cut_off=list(r.cut_off))
+            for r in desk.replay(storm_id) if who.sees(r.code)]
+
+
+@router.post("", response_model=StormOut, status_code=201)
+async def import_storm(
+    file: UploadFile, request: Request, who: Coordinator, ctx: Ctx, desk: Desk
+) -> StormOut:
+    """Import a bulletin (GeoJSON, CAP 1.2 XML or IBTrACS CSV); a malformed file is rejected whole.
+
+    Bounded: ≤ 5 MiB, ≤ 25,000 points, nesting ≤ 32, numbers finite and in range, years
+    1850–2100, a track ≤ 60 days. Parsed in a worker thread, one at a time; the stored
+    overlay is simplified to ≤ 2,000 points.
+    """
+    content = await file.read(MAX_UPLOAD + 1)
+    if len(content) > MAX_UPLOAD:
+        raise HTTPException(422, f"tệp quá lớn (> {MAX_UPLOAD // 2**20} MB)")
+    path = Path(Path(file.filename or "bulletin").name[:300] or "bulletin")
+    try:
+        async with _importing(request):
+            prepared = await asyncio.to_thread(desk.prepare, path, content)
+    except TrackError as exc:
+        raise HTTPException(422, f"bản tin không hợp lệ: {str(exc)[:1000]}") from None
+    storm = desk.store(prepared, who.name)
+    _audit(ctx, who, "storm.import", f"storm:{storm.id}", {"name": storm.name}, client_ip(request))
+    return storm_out(storm)
+
+
+@router.post("/{storm_id}/confirm", response_model=StormOut)
+def confirm_storm(storm_id: int, who: Coordinator, ctx: Ctx, desk: Desk) -> StormOut:
+    """Declare typhoon mode for exactly the exposed communes."""
+    _get(desk, storm_id)
+    try:
+        storm = desk.confirm(storm_id, by=who.name)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+    _audit(ctx, who, "storm.confirm", f"{storm_id} → typhoon #{storm.declaration_id}")
+    return storm_out(storm)
+
+
+@router.post("/{storm_id}/dismiss", response_model=StormOut)
+def dismiss_storm(storm_id: int, who: Coordinator, ctx: Ctx, desk: Desk) -> StormOut:
+    """Record that the proposal was not taken."""
+    _get(desk, storm_id)
+    storm = desk.dismiss(storm_id, by=who.name)
+    _audit(ctx, who, "storm.dismiss", str(storm_id))
+    return storm_out(storm)
 
 
 def _audit(ctx: ApiContext, who: Principal, action: str, target: str,
