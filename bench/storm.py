@@ -39,7 +39,8 @@ from aiosmtpd.controller import Controller
 from alerting.core import AlertingCore
 from alerting.db import open_database
 from alerting.incidents import IncidentKind
-from alerting.notify.config import NotifyConfig, smtp_channel
+from alerting.notify.channel_urls import smtp_channel
+from alerting.notify.config import NotifyConfig
 from alerting.notify.facade import NotifyService
 from collectors.base import PollResult
 from inventory.inventory import Inventory

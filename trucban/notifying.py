@@ -9,7 +9,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from alerting.notify import coverage
-from alerting.notify.config import Channel, ChannelKind, NotifyConfig, Post, load_notify_config, smtp_channel
+from alerting.notify.channel_urls import smtp_channel
+from alerting.notify.config import Channel, ChannelKind, NotifyConfig, Post
+from alerting.notify.config_load import load_notify_config
 from alerting.notify.facade import NotifyService
 from alerting.notify.readiness import CoreView
 from alerting.notify.routing import POST_NAMES_VI, Router

@@ -20,7 +20,8 @@ from sqlalchemy.engine import Engine
 
 from alerting.core import AlertingCore
 from alerting.db import open_database
-from alerting.notify.config import NotifyConfig, load_notify_config
+from alerting.notify.config import NotifyConfig
+from alerting.notify.config_load import load_notify_config
 from alerting.notify.facade import NotifyService
 from alerting.notify.messages import Rendered
 from common.errors import ConfigError

@@ -13,8 +13,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from pydantic import SecretStr
 
+from alerting.notify.channel_urls import smtp_channel
 from alerting.notify.channels import ChannelSender
-from alerting.notify.config import Channel, ChannelKind, smtp_channel
+from alerting.notify.config import Channel, ChannelKind
 from alerting.notify.messages import Rendered
 
 pytestmark = pytest.mark.functional

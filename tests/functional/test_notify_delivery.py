@@ -16,7 +16,8 @@ import uvicorn
 import yaml
 
 from alerting.notify.channels import ChannelSender
-from alerting.notify.config import NotifyConfig, load_notify_config
+from alerting.notify.config import NotifyConfig
+from alerting.notify.config_load import load_notify_config
 from alerting.notify.facade import NotifyService
 from alerting.notify.messages import Rendered
 from lab.outages import cut, restore

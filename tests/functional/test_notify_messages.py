@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from alerting.incidents import IncidentKind, Severity
+from alerting.notify.channel_urls import smtp_channel
 from alerting.notify.channels import ChannelSender
-from alerting.notify.config import smtp_channel
 from alerting.notify.messages import Links, render_group
 from tests.functional.notify_peers import SmtpSink
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from alerting.incidents import Incident, IncidentKind, IncidentStatus, Severity
-from alerting.notify.config import load_notify_config
+from alerting.notify.config_load import load_notify_config
 from alerting.notify.routing import Router, in_window
 from common.errors import ConfigError
 from inventory.inventory import Inventory

@@ -15,9 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from alerting.incidents import IncidentKind, Severity
+from alerting.notify.channel_urls import url_problem
 from alerting.notify.channels import ChannelSender, Redactor, SendResult, mask_url, url_secrets
 from alerting.notify.claims import ProcessIdentity
-from alerting.notify.config import Channel, ChannelKind, NotifyConfig, load_notify_config, url_problem
+from alerting.notify.config import Channel, ChannelKind, NotifyConfig
+from alerting.notify.config_load import load_notify_config
 from alerting.notify.messages import Rendered
 from alerting.notify.notifier import Notifier
 from alerting.notify.outbox import Outbox
