@@ -4,18 +4,26 @@ Per commune: an HQ site with the access router and switch, and a BTS site with
 the BTS and its power system (UPS-MIB). Per city: two core routers, one
 aggregation router per ~20 communes, two DNS servers. Every device is an
 snmpsim agent on one UDP port, told apart by its SNMP community (= device id).
-The output is an ordinary inventory, loadable by :func:`inventory.loader.load_inventory`.
+With ``services`` (the demo) the lab also has what the other collectors poll,
+served by :mod:`lab.services` on the ports after the SNMP port: the two DNS
+servers answer for the lab zone (primary and secondary), two border routers
+speak NETCONF only and the first communes keep an old switch with an SSH CLI
+only. The output is an ordinary inventory, loadable by
+:func:`inventory.loader.load_inventory`.
 """
 
 from __future__ import annotations
 
 import csv
+import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from inventory.reference import CommuneRef, load_reference
+from lab.services import ServerSpec, ServicesSpec
 from lab.snmpdata import write_snmprec
 
 COMMUNES_PER_AGG = 20
@@ -25,6 +33,11 @@ DEVICE_FIELDS = [
     "id", "name", "site", "role", "address", "snmp_credential", "snmp_port",
     "operator", "hardening_level", "parents",
 ]
+LEGACY_COMMUNES = 2  # communes whose old SSH-only switch the demo keeps
+ZONES = {"31": "tslcd.haiphong.vn", "01": "tslcd.hanoi.vn"}
+LAB_USER = "trucban-lab"
+PE_INTERFACES = ("xe-0/0/0", "xe-0/0/1", "ge-0/0/2", "ge-0/0/3")
+Progress = Callable[[int, int], None]  # (done, total)
 
 
 @dataclass(frozen=True)
@@ -53,6 +66,11 @@ class LabLayout:
         """snmpsim's index cache; kept so later starts are warm."""
         return self.root / "cache"
 
+    @property
+    def services(self) -> Path:
+        """What :mod:`lab.services` serves (absent when the lab has SNMP agents only)."""
+        return self.root / "services.json"
+
 
 @dataclass(frozen=True)
 class _Dev:
@@ -67,11 +85,14 @@ class _Dev:
 
 
 def generate_lab(
-    root: Path, province: str = "31", port: int = 16100, limit: int | None = None
+    root: Path, province: str = "31", port: int = 16100, limit: int | None = None, *,
+    services: bool = False, progress: Progress | None = None,
 ) -> LabLayout:
     """Write a lab for ``province`` under ``root``; reuse agent data already there.
 
-    ``limit`` keeps only the first N communes (small labs for tests).
+    ``limit`` keeps only the first N communes (small labs for tests);
+    ``services`` adds the DNS, NETCONF and SSH CLI devices (``services.json``);
+    ``progress(done, total)`` hears about the agent data files.
     """
     layout = LabLayout(Path(root))
     ref = load_reference()
@@ -85,13 +106,72 @@ def generate_lab(
         devices += c_devices
     layout.root.mkdir(parents=True, exist_ok=True)
     layout.state_dir.mkdir(exist_ok=True)
-    _write_agents(layout, devices)
+    _write_agents(layout, devices, progress)
+    creds: dict[str, dict] = {f"snmp-{d.id}": {"kind": "snmp_v2c", "community": d.id} for d in devices}
+    doc = _inventory_doc(province, communes)
+    if services:
+        spec = _services(layout, province, communes, port)
+        spec.write(layout.services)
+        doc["devices"] = _service_devices(province, communes, port, spec)
+        creds["lab-login"] = {"kind": "login", "username": spec.username, "password": spec.password}
+    else:
+        layout.services.unlink(missing_ok=True)
+    in_yaml = {d["id"] for d in doc.get("devices", [])}
     _write_csv(layout.root / "sites.csv", ["id", "name", "kind", "commune", "lat", "lon"], sites)
-    _write_csv(layout.root / "devices.csv", DEVICE_FIELDS, [_device_row(d, port) for d in devices])
-    creds = {f"snmp-{d.id}": {"kind": "snmp_v2c", "community": d.id} for d in devices}
+    _write_csv(layout.root / "devices.csv", DEVICE_FIELDS,
+               [_device_row(d, port) for d in devices if d.id not in in_yaml])
     _write_yaml(layout.root / "credentials.yaml", {"credentials": creds})
-    _write_yaml(layout.inventory, _inventory_doc(province, communes))
+    _write_yaml(layout.inventory, doc)
     return layout
+
+
+def _services(layout: LabLayout, province: str, communes: list[CommuneRef], port: int) -> ServicesSpec:
+    """DNS primary/secondary, two NETCONF border routers, legacy switches: one port each after ``port``."""
+    p = f"p{province}"
+    zone = ZONES.get(province, f"tslcd.t{province}.vn")
+    servers = [ServerSpec("dns", f"{p}-dns1", port + 1, zone=zone),
+               ServerSpec("dns", f"{p}-dns2", port + 2, zone=zone, primary_port=port + 1),
+               ServerSpec("netconf", f"{p}-pe1", port + 3, interfaces=PE_INTERFACES),
+               ServerSpec("netconf", f"{p}-pe2", port + 4, interfaces=PE_INTERFACES)]
+    legacy = communes[:LEGACY_COMMUNES]
+    servers += [ServerSpec("ssh", f"c{c.code}-sw0", port + 5 + i) for i, c in enumerate(legacy)]
+    if servers[-1].port > 65535:
+        raise ValueError(f"lab_port {port}: the lab services need ports up to {servers[-1].port}")
+    password = None
+    if layout.services.exists():  # keep the login of an earlier generation (a running lab uses it)
+        try:
+            password = ServicesSpec.read(layout.services).password
+        except (OSError, ValueError, TypeError, KeyError):
+            password = None
+    return ServicesSpec(str(layout.state_dir.resolve()), str((layout.root / "keys").resolve()), LAB_USER,
+                        password or secrets.token_urlsafe(12), tuple(servers))
+
+
+def _service_devices(province: str, communes: list[CommuneRef], port: int,
+                     spec: ServicesSpec) -> list[dict[str, object]]:
+    """Inventory entries (YAML) of the devices :mod:`lab.services` serves."""
+    p = f"p{province}"
+    by_device = {s.device: s for s in spec.servers}
+    out: list[dict[str, object]] = []
+    for n, role_vi in ((1, "chính"), (2, "phụ")):
+        s = by_device[f"{p}-dns{n}"]
+        out.append({"id": s.device, "name": f"Máy chủ DNS {n} ({role_vi})", "site": f"{p}-dns", "role": "dns",
+                    "address": "127.0.0.1", "snmp": {"credential": f"snmp-{s.device}", "port": port},
+                    "operator": "VNPT", "parents": [f"{p}-core1", f"{p}-core2"],
+                    "dns": {"zone": s.zone, "port": s.port, "ipv4": "127.0.0.1", "timeout_s": 1.0}})
+    for n in (1, 2):
+        s = by_device[f"{p}-pe{n}"]
+        out.append({"id": s.device, "name": f"Router biên NETCONF {n}", "site": f"{p}-dc", "role": "router",
+                    "address": "127.0.0.1", "icmp": False, "operator": "VNPT",
+                    "netconf": {"credential": "lab-login", "port": s.port, "vendor": "ietf"},
+                    "parents": [f"{p}-core1", f"{p}-core2"]})
+    for c in communes[:LEGACY_COMMUNES]:
+        s = by_device[f"c{c.code}-sw0"]
+        out.append({"id": s.device, "name": f"Switch cũ (chỉ SSH) {c.name}", "site": f"c{c.code}-hq",
+                    "role": "switch", "address": "127.0.0.1", "icmp": False, "operator": "VNPT",
+                    "ssh": {"credential": "lab-login", "port": s.port, "platform": "cisco_ios"},
+                    "parents": [f"c{c.code}-r1"]})
+    return out
 
 
 def _city_core(province: str, seat: CommuneRef) -> tuple[list[dict], list[_Dev]]:
@@ -172,17 +252,21 @@ def _inventory_doc(province: str, communes: list[CommuneRef]) -> dict:
             "communes": entries, "links": links}
 
 
-def _write_agents(layout: LabLayout, devices: list[_Dev]) -> None:
+def _write_agents(layout: LabLayout, devices: list[_Dev], progress: Progress | None = None) -> None:
     """Write agent data only when missing or stale, so snmpsim's index stays warm."""
     layout.data_dir.mkdir(parents=True, exist_ok=True)
     stamp = layout.data_dir / ".version"
     fresh = stamp.exists() and stamp.read_text() == DATA_VERSION
     for seed, d in enumerate(devices):
+        if progress is not None and seed % 20 == 0:
+            progress(seed, len(devices))
         if fresh and (layout.data_dir / f"{d.id}.snmprec").exists():
             continue
         write_snmprec(layout.data_dir, d.id, d.role, sys_name=d.id, sys_descr=d.name,
                       if_names=list(d.if_names), seed=seed)
     stamp.write_text(DATA_VERSION)
+    if progress is not None:
+        progress(len(devices), len(devices))
 
 
 def _write_csv(path: Path, fields: list[str], rows: list[dict]) -> None:

@@ -6,38 +6,39 @@ snmpsim process (through ``lab/snmpsim_main.py``) serving every
 ``<community>.snmprec`` in a data directory; ``stage``/``clear``/``read_state``
 change a device by writing ``<state_dir>/<community>.json``, which the
 ``trucban_state`` variation module re-reads when it changes. Staging needs no
-IPC, so a CLI in another process can do it.
+IPC, so a CLI in another process can do it. Start-up waits for a real SNMP GET
+through the collectors' own engine (:mod:`lab.probe`); the lab's other devices
+(DNS, NETCONF, SSH CLI) run in :mod:`lab.services` and follow the same state.
 """
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import contextlib
 import fcntl
 import importlib.util
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType, TracebackType
-from typing import Any, TypeVar
+from typing import Any
 
 from common.errors import LabError
-from lab.processes import stop_process
+from lab.ports import busy, free_udp_port, udp_port_free
+from lab.probe import run_blocking, snmp_get
+from lab.processes import stop_process, tied_env
 
 LAB_DIR = Path(__file__).resolve().parent
 VARIATION_DIR = LAB_DIR / "variation"
 WRAPPER = LAB_DIR / "snmpsim_main.py"
 SYS_NAME_OID = "1.3.6.1.2.1.1.5.0"
 
-T = TypeVar("T")
+Progress = Callable[[int, int], None]  # (done, total)
 
 
 def _load_state_module() -> ModuleType:
@@ -77,12 +78,15 @@ class LabAgents:
         log_level: str = "error",
         extra_hosts: tuple[str, ...] = (),
         netns: str | None = None,
+        tied: bool = False,
     ) -> None:
         """Remember where data, state, indexes and the log live; nothing starts yet.
 
         ``host`` and ``extra_hosts`` may be IPv4 or IPv6 addresses (the agents listen on
         each, same port); ``netns`` runs snmpsim inside that network namespace
-        (``ip netns exec``), where port 0 means 161.
+        (``ip netns exec``), where port 0 means 161. ``tied``: snmpsim dies with this
+        process even if it is killed with SIGKILL (call ``start`` from a thread that
+        lives as long as the lab: Linux ties the child to the thread that started it).
         """
         self.data_dir = Path(data_dir)
         self.state_dir = Path(state_dir)
@@ -92,6 +96,7 @@ class LabAgents:
         self.netns = netns
         self.log_path = Path(log_path) if log_path else self.state_dir.parent / "snmpsim.log"
         self.log_level = log_level
+        self.tied = tied
         self._port = port
         self._proc: subprocess.Popen[bytes] | None = None
 
@@ -122,12 +127,12 @@ class LabAgents:
             f"--log-level={self.log_level}",
         ]
 
-    def start(self, timeout: float = 120) -> None:
+    def start(self, timeout: float = 120, progress: Progress | None = None) -> None:
         """Launch snmpsim and wait until an agent answers a real SNMP GET.
 
         Raises ``LabError`` (with the log tail) if snmpsim exits or does not
         answer within ``timeout`` seconds (a cold index build takes ~30 s per
-        1000 agents).
+        1000 agents). ``progress(done, total)`` hears how many agents' indexes exist.
         """
         if self.running:
             return
@@ -140,14 +145,11 @@ class LabAgents:
         elif not self.netns and not udp_port_free(self.host, self._port):
             # pysnmp binds with SO_REUSEADDR, so a second lab would start "fine"
             # and silently share the port with the first one.
-            raise LabError(
-                f"UDP {self.host}:{self._port} is already in use (another lab running?); "
-                "stop it or use port=0"
-            )
+            raise LabError(f"{busy('udp', self.host, self._port)}; stop it or choose another lab_port")
         self._spawn()
         atexit.register(self.stop)  # never leave an orphan snmpsim behind
         try:
-            self._wait_ready(probe, timeout)
+            self._wait_ready(probe, timeout, progress)
         except BaseException:
             self.stop()
             raise
@@ -189,7 +191,7 @@ class LabAgents:
         return files[0].name[: -len(".snmprec")]
 
     def _spawn(self) -> None:
-        env = dict(os.environ, SNMPSIM_ALLOW_ROOT="true", PYTHONUNBUFFERED="1")
+        env = dict(tied_env() if self.tied else os.environ, SNMPSIM_ALLOW_ROOT="true", PYTHONUNBUFFERED="1")
         with open(self.log_path, "ab") as log:
             self._proc = subprocess.Popen(
                 self.command(),
@@ -200,14 +202,19 @@ class LabAgents:
                 start_new_session=True,
             )
 
-    def _wait_ready(self, community: str, timeout: float) -> None:
+    def _wait_ready(self, community: str, timeout: float, progress: Progress | None) -> None:
         deadline = time.monotonic() + timeout
+        total = len(list(self.data_dir.glob("*.snmprec")))
         while True:
+            if progress is not None:  # snmpsim indexes every data file before it answers
+                progress(min(total, len(list(self.cache_dir.glob("*.dbm.dir")))), total)
             if not self.running:
                 raise LabError(
                     f"snmpsim exited during start-up; log {self.log_path}:\n{self.log_tail()}"
                 )
-            if run_blocking(snmp_get(self.host, self._port, community, SYS_NAME_OID, 1.0, 0)):
+            if run_blocking(snmp_get(self.host, self._port, community, SYS_NAME_OID, 1.0, 0)) is not None:
+                if progress is not None:
+                    progress(total, total)
                 return
             if time.monotonic() > deadline:
                 raise LabError(
@@ -231,87 +238,6 @@ def _endpoint_option(host: str, port: int) -> str:
     if ":" in host:
         return f"--agent-udpv6-endpoint=[{host}]:{port}"
     return f"--agent-udpv4-endpoint={host}:{port}"
-
-
-def _family(host: str) -> socket.AddressFamily:
-    return socket.AF_INET6 if ":" in host else socket.AF_INET
-
-
-def free_udp_port(host: str = "127.0.0.1") -> int:
-    """A UDP port on ``host`` (IPv4 or IPv6) that is free right now."""
-    with socket.socket(_family(host), socket.SOCK_DGRAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
-def udp_port_free(host: str, port: int) -> bool:
-    """True if nothing is bound to UDP ``host:port`` (checked without SO_REUSEADDR)."""
-    with socket.socket(_family(host), socket.SOCK_DGRAM) as sock:
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
-# ---------------------------------------------------------------- SNMP probe
-
-
-async def snmp_get(
-    host: str, port: int, community: str, oid: str, timeout: float, retries: int
-) -> Any | None:
-    """SNMPv2c GET of one OID over UDP or UDP6; the value, or None on timeout/error."""
-    from pysnmp.hlapi.v3arch.asyncio import (
-        CommunityData,
-        ContextData,
-        ObjectIdentity,
-        ObjectType,
-        SnmpEngine,
-        Udp6TransportTarget,
-        UdpTransportTarget,
-        get_cmd,
-    )
-
-    engine = SnmpEngine()
-    try:
-        kind = Udp6TransportTarget if ":" in host else UdpTransportTarget
-        target = await kind.create((host, port), timeout=timeout, retries=retries)
-        err, status, _, var_binds = await get_cmd(
-            engine,
-            CommunityData(community, mpModel=1),
-            target,
-            ContextData(),
-            ObjectType(ObjectIdentity(oid)),
-            lookupMib=False,
-        )
-    finally:
-        engine.close_dispatcher()
-    if err or status:
-        return None
-    return var_binds[0][1]
-
-
-def run_blocking(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine to completion, even when called from inside an event loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    result: list[T] = []
-    error: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            result.append(asyncio.run(coro))
-        except BaseException as exc:  # re-raised in the caller's thread
-            error.append(exc)
-
-    thread = threading.Thread(target=target, name="lab-probe")
-    thread.start()
-    thread.join()
-    if error:
-        raise error[0]
-    return result[0]
 
 
 # ---------------------------------------------------------------- staging

@@ -87,6 +87,9 @@ def drop_silenced_requests() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Apply the patches, then run snmpsim's command responder with ``argv``."""
+    from lab.processes import die_with_parent
+
+    die_with_parent()  # a lab started by ``trucban run`` never outlives it, even after kill -9
     stub_missing_pysmi()
     nofile = raise_nofile_limit()
     cap = lift_open_file_cap(nofile)
