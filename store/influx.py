@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import gzip
 import logging
-import random
 import re
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -35,6 +33,7 @@ from influxdb_client.domain.write_precision import WritePrecision
 from influxdb_client.rest import ApiException
 from urllib3.exceptions import HTTPError as Urllib3Error
 
+from common.retry import retrying
 from store.base import (
     REACHABILITY,
     Aggregation,
@@ -52,6 +51,14 @@ log = logging.getLogger(__name__)
 
 REJECTED_STATUS = {400, 413, 422}  # the data itself; anything else is the server's state
 _VERSION = re.compile(r"v?(\d+)\.(\d+)")
+
+
+class _TryAgain(Exception):
+    """A v1 write failed in a way another attempt may fix (unreachable, overloaded); carries the error."""
+
+    def __init__(self, failure: StoreUnavailable) -> None:
+        super().__init__(str(failure))
+        self.failure = failure
 
 
 def quote_ident(name: str) -> str:
@@ -175,41 +182,33 @@ class InfluxMetricStore:
             raise StoreUnavailable(f"InfluxDB at {self.url} unreachable: {_reason(exc)}") from None
 
     def _post_v1(self, body: bytes) -> None:
+        payload = gzip.compress(body, self.gzip_level)
+        try:
+            for attempt in retrying(attempts=self.max_retries + 1, base_s=self.retry_interval_s,
+                                    within_s=self.max_retry_time_s, retry_on=_TryAgain, jitter=1.0):
+                with attempt:
+                    self._post_v1_once(payload)
+        except _TryAgain as exc:
+            raise exc.failure from None
+
+    def _post_v1_once(self, payload: bytes) -> None:
+        """One gzip POST to ``/write``: :class:`_TryAgain` when asking again may help."""
         params = {"db": self.database, "precision": "s"}
         if self.retention_policy:
             params["rp"] = self.retention_policy
-        payload = gzip.compress(body, self.gzip_level)
         headers = {"Content-Encoding": "gzip", "Content-Type": "text/plain; charset=utf-8"}
-        failure = StoreUnavailable(f"InfluxDB at {self.url}: no attempt made")
-        for delay in self._backoff():
-            time.sleep(delay)
-            try:
-                response = self._http.post(self.url + "/write", params=params, content=payload,
-                                           headers=headers)
-            except httpx.HTTPError as exc:
-                failure = StoreUnavailable(f"InfluxDB at {self.url} unreachable: {_reason(exc)}")
-                continue
-            if response.status_code < 300:
-                return
-            message = f"InfluxDB refused the write ({response.status_code}): {response.text.strip()}"
-            if response.status_code in REJECTED_STATUS:
-                raise StoreRejected(message)
-            failure = StoreUnavailable(message)
-            if response.status_code < 429:  # 401/403/404: no point in asking again right now
-                break
-        raise failure
-
-    def _backoff(self) -> Iterator[float]:
-        """0, then exponential delays with jitter, within max_retries and max_retry_time."""
-        deadline = time.monotonic() + self.max_retry_time_s
-        yield 0.0
-        delay = self.retry_interval_s
-        for _ in range(self.max_retries):
-            wait = delay * (1 + random.random())
-            if time.monotonic() + wait > deadline:
-                return
-            yield wait
-            delay *= 2
+        try:
+            response = self._http.post(self.url + "/write", params=params, content=payload, headers=headers)
+        except httpx.HTTPError as exc:
+            raise _TryAgain(StoreUnavailable(f"InfluxDB at {self.url} unreachable: {_reason(exc)}")) from None
+        if response.status_code < 300:
+            return
+        message = f"InfluxDB refused the write ({response.status_code}): {response.text.strip()}"
+        if response.status_code in REJECTED_STATUS:
+            raise StoreRejected(message)
+        if response.status_code < 429:  # 401/403/404: no point in asking again right now
+            raise StoreUnavailable(message)
+        raise _TryAgain(StoreUnavailable(message))
 
     # -- reads ---------------------------------------------------------------------------------
 

@@ -34,6 +34,7 @@ from alerting.notify.config import Retry
 from alerting.notify.messages import Rendered
 from alerting.notify.outbox_reads import OutboxReads
 from alerting.notify.tables import notify_outbox
+from common.retry import exponential_delay
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,7 +255,7 @@ class Outbox(OutboxReads):
         if (attempts >= max_attempts or permanent) and index + 1 < len(row.chain):
             index, attempts, at, outcome = index + 1, 0, now, f"fallback→{row.chain[index + 1][0]}"
         else:
-            delay = min(self.retry.backoff_s * 2 ** (attempts - 1), self.retry.max_backoff_s)
+            delay = exponential_delay(attempts - 1, self.retry.backoff_s, self.retry.max_backoff_s)
             at, outcome = now + int(max(delay, retry_after or 0.0)), "retry"
         held = hold and outcome != "retry"
         with self.engine.begin() as conn:

@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from common.retry import exponential_delay
 from store.base import (
     Aggregation,
     Availability,
@@ -236,13 +237,14 @@ class SpoolingStore:
     # -- replay --------------------------------------------------------------------------------------
 
     def _flush_loop(self) -> None:
-        delay = self.retry_initial_s
+        failures = 0  # replays failed in a row: the wait doubles with each, up to ``retry_max_s``
         while not self._stop.is_set():
+            delay = exponential_delay(failures, self.retry_initial_s, self.retry_max_s)
             self._wake.wait(timeout=None if self._backend_ok else delay)
             self._wake.clear()
             if self._stop.is_set():
                 return
-            delay = self.retry_initial_s if self._replay() else min(delay * 2, self.retry_max_s)
+            failures = 0 if self._replay() else failures + 1
 
     def _replay(self) -> bool:
         """Replay until empty; False when the backend failed again."""
