@@ -12,6 +12,7 @@ from fastapi import HTTPException
 
 from alerting.core import AlertingCore
 from alerting.maintenance import MaintenanceWindow
+from alerting.notify.delivery import DeliveryReader
 from alerting.repository import IncidentNotFound
 from api import views
 from api.auth.roles import Principal
@@ -31,6 +32,7 @@ class Incidents:
         self.ctx, self.picture = ctx, picture
         self.core: AlertingCore = ctx.alerting
         self.audit = ctx.security.audit
+        self.deliveries = DeliveryReader(self.core.engine)
 
     def detail(self, who: Principal, incident_id: int) -> IncidentDetailOut:
         """One incident with its timeline; 404 when missing or outside scope."""
@@ -40,7 +42,7 @@ class Incidents:
             raise HTTPException(404, f"sự cố #{incident_id} không tồn tại (no such incident)") from None
         if who.communes is not None and not who.sees(inc.commune):
             raise HTTPException(404, f"sự cố #{incident_id} không tồn tại (no such incident)")
-        return views.incident_detail(inc, self.ctx.timezone)
+        return views.incident_detail(inc, self.ctx.timezone, self.deliveries.for_incident(inc.id, inc.events))
 
     def acknowledge(self, who: Principal, incident_id: int, comment: str, ip: str) -> IncidentDetailOut:
         """Acknowledge (audited); 409 when already resolved."""

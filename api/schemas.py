@@ -132,6 +132,26 @@ class IncidentEventOut(BaseModel):
     actor: str
 
 
+class DeliveryOut(BaseModel):
+    """Was the post told? One message to one contact about the incident (``alerting.notify.delivery``)."""
+
+    post: str = Field(description="command post id (noc, coordinators, commune:<code> …)")
+    post_name: str
+    contact: str = Field(description="the contact's name ('' when the post has no channel)")
+    status: str = Field(description="delivered | retrying | failed (every channel failed; still retried) "
+                        "| pending | no_channel")
+    status_label: str
+    about: str = Field(description="down | recovered | update ('' when nothing could be sent)")
+    channel: str | None = Field(description="the channel that delivered, or the one being tried")
+    channels: list[str] = Field(description="the message's channel chain, in order")
+    failed_channels: list[str] = Field(description="channels of the chain that failed")
+    at_utc: str | None = Field(description="delivered at; else the last attempt (or when queued)")
+    at_local: str | None
+    next_attempt_local: str | None
+    attempts: int
+    error: str | None = Field(description="the last failure (never a secret)")
+
+
 class IncidentOut(BaseModel):
     """An incident: what, where, since when, why, which runbook."""
 
@@ -162,6 +182,12 @@ class IncidentDetailOut(IncidentOut):
     """An incident with its whole timeline."""
 
     events: list[IncidentEventOut]
+    deliveries: list[DeliveryOut] = Field(
+        default_factory=list, description="who was told, through which channel, when, and how it went"
+    )
+    undelivered_posts: list[str] = Field(
+        default_factory=list, description="names of the posts no channel reaches for this incident"
+    )
 
 
 class CommuneDetailOut(CommuneOut):

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from alerting.incidents import SEVERITY_VI, Incident
 from alerting.maintenance import MaintenanceWindow
+from alerting.notify.delivery import NO_CHANNEL, PostDelivery
 from api.auth.roles import Principal
 from api.context import ApiContext
 from api.schemas import (
     ContactOut,
+    DeliveryOut,
     DeviceOut,
     IncidentDetailOut,
     IncidentEventOut,
@@ -120,15 +123,42 @@ def incident(inc: Incident, tz: ZoneInfo) -> IncidentOut:
     return IncidentOut(**_incident_fields(inc, tz))
 
 
-def incident_detail(inc: Incident, tz: ZoneInfo) -> IncidentDetailOut:
-    """An incident with its timeline."""
+def incident_detail(
+    inc: Incident, tz: ZoneInfo, deliveries: Sequence[PostDelivery] = ()
+) -> IncidentDetailOut:
+    """An incident with its timeline and what notify did for it."""
     events = [
         IncidentEventOut(
             ts_utc=utc_iso(e.ts), ts_local=local_text(e.ts, tz), kind=e.kind, text=e.text, actor=e.actor
         )
         for e in inc.events
     ]
-    return IncidentDetailOut(**_incident_fields(inc, tz), events=events)
+    return IncidentDetailOut(
+        **_incident_fields(inc, tz),
+        events=events,
+        deliveries=[delivery(d, tz) for d in deliveries],
+        undelivered_posts=[d.post_name for d in deliveries if d.status == NO_CHANNEL],
+    )
+
+
+def delivery(d: PostDelivery, tz: ZoneInfo) -> DeliveryOut:
+    """One message's delivery for the API and the incident page."""
+    return DeliveryOut(
+        post=d.post,
+        post_name=d.post_name,
+        contact=d.contact,
+        status=d.status,
+        status_label=d.status_vi,
+        about=d.about,
+        channel=d.channel,
+        channels=[t.channel for t in d.chain],
+        failed_channels=[t.channel for t in d.chain if t.outcome == "failed"],
+        at_utc=_opt_utc(d.at),
+        at_local=local_text(d.at, tz) if d.at else None,
+        next_attempt_local=local_text(d.next_attempt_at, tz) if d.next_attempt_at else None,
+        attempts=d.attempts,
+        error=d.error,
+    )
 
 
 def _incident_fields(inc: Incident, tz: ZoneInfo) -> dict[str, Any]:
