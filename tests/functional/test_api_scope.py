@@ -164,6 +164,13 @@ def _incident_of(server: LightServer, commune: str) -> int:
     return found[0].id
 
 
+def _choices(schema: dict[str, Any], doc: dict[str, Any]) -> list[Any]:
+    """The enumerated values a query parameter takes, inline or through a named schema (domain enums)."""
+    if "$ref" in schema:
+        schema = doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return list(schema.get("enum") or [e for s in schema.get("anyOf", []) for e in _choices(s, doc)])
+
+
 def requests_to_make(servers: dict[str, Callers], world: World) -> list[str]:
     """Every GET route of the OpenAPI document, path parameters filled for the viewer's commune, each
     enumerated query value tried; then the pages."""
@@ -184,10 +191,7 @@ def requests_to_make(servers: dict[str, Callers], world: World) -> list[str]:
         for param in ops["get"].get("parameters", []):
             if param["in"] != "query":
                 continue
-            schema = param.get("schema", {})
-            choices = schema.get("enum") or [
-                e for s in schema.get("anyOf", []) for e in s.get("enum", [])
-            ]
+            choices = _choices(param.get("schema", {}), doc)
             for value in choices:
                 paths.append(f"{url}?{param['name']}={value}")
             if param["name"] in bounded:
