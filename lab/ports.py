@@ -88,7 +88,8 @@ def holder(proto: str, port: int) -> str | None:
 
 def _cmdline(pid_dir: Path, limit: int = 120) -> str:
     try:
-        text = (pid_dir / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        raw = (pid_dir / "cmdline").read_bytes().decode(errors="replace")
+        text = " ".join(raw.replace("\0", " ").split())
     except OSError:
         return "?"
     return text if len(text) <= limit else text[: limit - 1] + "…"

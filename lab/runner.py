@@ -206,8 +206,8 @@ class LabAgents:
         deadline = time.monotonic() + timeout
         total = len(list(self.data_dir.glob("*.snmprec")))
         while True:
-            if progress is not None:  # snmpsim indexes every data file before it answers
-                progress(min(total, len(list(self.cache_dir.glob("*.dbm.dir")))), total)
+            if progress is not None:  # snmpsim indexes every data file, then answers: done at the answer
+                progress(min(total - 1, len(list(self.cache_dir.glob("*.dbm.dir")))), total)
             if not self.running:
                 raise LabError(
                     f"snmpsim exited during start-up; log {self.log_path}:\n{self.log_tail()}"
@@ -265,7 +265,8 @@ def stage(state_dir: Path, community: str, **changes: Any) -> dict[str, Any]:
     """Merge ``changes`` into a device's state atomically and return the new state.
 
     Keys: silent, if_down, mains, battery_charge, drain_per_min, since,
-    rebooted_at, wrap_at (a value of None removes the key). ``since`` becomes now
+    rebooted_at, wrap_at, zone_serial and transfer (DNS, :mod:`lab.dns_server`);
+    a value of None removes the key. ``since`` becomes now
     (unless given) and the battery charge is carried over from its current
     value, so a running discharge stays continuous across later stagings.
     Losing mains also bumps upsInputLineBads.

@@ -1,23 +1,61 @@
-"""Command line: ``trucban run`` (the main job), lab staging, inventory checks."""
+"""Command line: ``trucban run`` (the main job), lab staging, inventory checks, typhoon mode.
+
+Output rules (:mod:`trucban.output`): data on stdout (``--json`` where a
+script would want it), messages, progress and logs on stderr; a mistake is
+one line and a non-zero exit, never a traceback (``TRUCBAN_DEBUG=1`` shows it).
+"""
 
 from __future__ import annotations
 
-import logging
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 from common.errors import TrucbanError
 from store.disk import unusable
+from trucban.cli_lab import lab_app
 from trucban.cli_storm import storm_app
 from trucban.cli_users import user_app
+from trucban.output import emit, emit_json, err, fail, out, setup_logging
 from trucban.settings import Settings, load_settings
 
-app = typer.Typer(help="Trực ban: giám sát mạng TSLCD, DNS và trạm BTS cấp xã.", no_args_is_help=True)
-lab_app = typer.Typer(help="Mạng mô phỏng (simulated lab): tạo, dàn dựng sự cố.", no_args_is_help=True)
+DEBUG_ENV = "TRUCBAN_DEBUG"
+
+
+class _FriendlyApp(typer.Typer):
+    """A Typer app whose unexpected errors end in one line and exit 1 instead of a traceback."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__call__(*args, **kwargs)
+        except TrucbanError as exc:
+            err.print(f"[red]{_escape(str(exc))}[/red]", soft_wrap=True, highlight=False)
+            raise SystemExit(2) from None
+        except Exception as exc:
+            if os.environ.get(DEBUG_ENV):
+                raise
+            err.print(f"[red]Lỗi (error): {_escape(_describe(exc))}[/red] — đặt {DEBUG_ENV}=1 để xem "
+                      f"chi tiết (set {DEBUG_ENV}=1 for the traceback)", soft_wrap=True, highlight=False)
+            raise SystemExit(1) from None
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror}{where}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+app = _FriendlyApp(help="Trực ban: giám sát mạng TSLCD, DNS và trạm BTS cấp xã.", no_args_is_help=True,
+                   pretty_exceptions_enable=False)
 inventory_app = typer.Typer(help="Danh mục thiết bị (inventory).", no_args_is_help=True)
 app.add_typer(lab_app, name="lab")
 app.add_typer(inventory_app, name="inventory")
@@ -27,17 +65,25 @@ app.add_typer(storm_app, name="storm")
 influx_app = typer.Typer(help="InfluxDB: lưu trữ số liệu (metric store).", no_args_is_help=True)
 app.add_typer(influx_app, name="influx")
 app.add_typer(user_app, name="user")
-console = Console(stderr=True)
+console = err  # messages for the person at the terminal (stderr)
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="settings YAML file")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable JSON on stdout")]
 
 
 def _settings(config: Path | None, **overrides: Any) -> Settings:
     try:
         return load_settings(config, **overrides)
     except TrucbanError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
+        fail(str(exc))
+
+
+def _data_dir_error(exc: Exception, settings: Settings) -> None:
+    """A full or read-only data dir found late (lab files, keys): one line, exit 2; else re-raise."""
+    bad = unusable(exc, settings.data_dir)
+    if bad is None:
+        raise exc
+    fail(str(bad))
 
 
 @app.command()
@@ -49,24 +95,21 @@ def run(
     interval: Annotated[float | None, typer.Option(help="poll interval, seconds")] = None,
     limit: Annotated[int | None, typer.Option(help="lab: only the first N communes")] = None,
 ) -> None:
-    """Run Trucban: poll, evaluate, serve the dashboard (lab network when no inventory)."""
+    """Run Trucban: poll, evaluate, serve the dashboard (lab network when no inventory).
+
+    Progress and logs go to stderr; SIGTERM or Ctrl-C stops everything (the lab too) and exits 0.
+    """
     from trucban.runner import serve
 
     settings = _settings(config, inventory=inventory, http_host=host, http_port=port,
                          poll_interval_s=interval, lab_limit=limit)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per job run is noise
+    setup_logging(settings.log_level)
     try:
-        serve(settings, console)
+        serve(settings, err)
     except TrucbanError as exc:
-        console.print(f"[red]{escape(str(exc))}[/red]", soft_wrap=True)
-        raise typer.Exit(2) from None
-    except Exception as exc:  # a full or read-only data dir found late (lab files, keys): one line too
-        bad = unusable(exc, settings.data_dir)
-        if bad is None:
-            raise
-        console.print(f"[red]{escape(str(bad))}[/red]", soft_wrap=True)
-        raise typer.Exit(2) from None
+        fail(str(exc))
+    except Exception as exc:
+        _data_dir_error(exc, settings)
 
 
 InventoriesOpt = Annotated[list[Path] | None, typer.Option("--inventory", help="inventory YAML (repeatable)")]
@@ -75,19 +118,13 @@ ClusterOpt = Annotated[str | None, typer.Option("--cluster", help="NATS hub, e.g
 
 def _cluster_main(run: object, settings: Settings, *args: object) -> None:
     """Run a scale-out process; configuration mistakes exit 2 with the message."""
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per job run is noise
+    setup_logging(settings.log_level)
     try:
         run(settings, *args)  # type: ignore[operator]
     except (TrucbanError, ValueError) as exc:
-        console.print(f"[red]{escape(str(exc))}[/red]", soft_wrap=True)
-        raise typer.Exit(2) from None
-    except Exception as exc:  # a full or read-only data dir: one line, no traceback
-        bad = unusable(exc, settings.data_dir)
-        if bad is None:
-            raise
-        console.print(f"[red]{escape(str(bad))}[/red]", soft_wrap=True)
-        raise typer.Exit(2) from None
+        fail(str(exc))
+    except Exception as exc:
+        _data_dir_error(exc, settings)
 
 
 @app.command()
@@ -141,17 +178,27 @@ def edge_post(
 
 
 @inventory_app.command("check")
-def inventory_check(path: Path) -> None:
-    """Validate an inventory; print every problem with file and line."""
+def inventory_check(path: Path, as_json: JsonOpt = False) -> None:
+    """Validate an inventory; print every problem with file and line (exit 1 if any)."""
+    from common.errors import ConfigError
     from inventory.loader import load_inventory
 
     try:
         inv = load_inventory(path)
     except TrucbanError as exc:
-        console.print(f"[red]{exc}[/red]")
+        if as_json:
+            problems = [str(p) for p in exc.problems] if isinstance(exc, ConfigError) else [str(exc)]
+            emit_json({"ok": False, "problems": problems})
+        else:
+            err.print(f"[red]{_escape(str(exc))}[/red]", soft_wrap=True, highlight=False)
         raise typer.Exit(1) from None
-    console.print(f"[green]OK[/green]: {len(inv.watched_communes)} communes, {len(inv.sites)} sites, "
-                  f"{len(inv.devices)} devices, {len(inv.links)} links")
+    counts = {"communes": len(inv.watched_communes), "sites": len(inv.sites), "devices": len(inv.devices),
+              "links": len(inv.links)}
+    if as_json:
+        emit_json({"ok": True, **counts})
+    else:
+        emit(f"OK: {counts['communes']} communes, {counts['sites']} sites, {counts['devices']} devices, "
+             f"{counts['links']} links")
 
 
 @influx_app.command("setup")
@@ -167,79 +214,19 @@ def influx_setup(
 
     settings = _settings(config)
     if not settings.influx_url:
-        console.print("[red]no InfluxDB configured: set influx_url (TRUCBAN_INFLUX_URL)[/red]")
-        raise typer.Exit(2)
+        fail("no InfluxDB configured: set influx_url (TRUCBAN_INFLUX_URL)")
     store = open_backend(settings.store)
     assert isinstance(store, InfluxMetricStore)
     try:
         retention = Retention(raw, rollup)
-        for line in setup(store, retention):
-            console.print(f"[green]✓[/green] {line}")
+        with err.status("InfluxDB…"):
+            lines = list(setup(store, retention))
+        for line in lines:
+            emit(f"✓ {line}")
     except TrucbanError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from None
+        fail(str(exc), 1)
     finally:
         store.close()
-
-
-@lab_app.command("stage")
-def lab_stage(
-    device: str,
-    config: ConfigOpt = None,
-    silent: Annotated[bool | None, typer.Option("--silent/--answer", help="stop/resume answering")] = None,
-    if_down: Annotated[str | None, typer.Option(help="ifIndex list down, e.g. 1,2 ('' = none)")] = None,
-    mains: Annotated[bool | None, typer.Option("--mains/--mains-lost", help="mains power state")] = None,
-    charge: Annotated[float | None, typer.Option(help="battery charge %% now")] = None,
-    drain: Annotated[float | None, typer.Option(help="battery drain %% per minute")] = None,
-) -> None:
-    """Change a lab device's state while the lab runs (another shell is fine)."""
-    from lab.runner import stage
-
-    settings = _settings(config)
-    changes: dict[str, object] = {}
-    if silent is not None:
-        changes["silent"] = silent
-    if if_down is not None:
-        changes["if_down"] = [int(x) for x in if_down.split(",") if x.strip()]
-    if mains is not None:
-        changes["mains"] = mains
-    if charge is not None:
-        changes["battery_charge"] = charge
-    if drain is not None:
-        changes["drain_per_min"] = drain
-    state = stage(settings.lab_dir / "state", device, **changes)
-    console.print(f"{device}: {state}")
-
-
-@lab_app.command("outage")
-def lab_outage(
-    device: str,
-    config: ConfigOpt = None,
-    restore: Annotated[bool, typer.Option("--restore", help="end the outage instead")] = False,
-) -> None:
-    """Fail a lab device and silence everything behind it (or --restore it)."""
-    from inventory.loader import load_inventory
-    from lab import outages
-
-    settings = _settings(config)
-    inventory = load_inventory(settings.lab_dir / "inventory.yaml")
-    if device not in inventory.devices:
-        console.print(f"[red]unknown lab device {device!r}[/red]")
-        raise typer.Exit(2)
-    action = outages.restore if restore else outages.cut
-    affected = action(settings.lab_dir / "state", inventory, device)
-    verb = "restored" if restore else "cut"
-    console.print(f"{verb}: {', '.join(affected)}")
-
-
-@lab_app.command("clear")
-def lab_clear(device: Annotated[str | None, typer.Argument()] = None, config: ConfigOpt = None) -> None:
-    """Return one lab device (or all) to healthy."""
-    from lab.runner import clear
-
-    clear(_settings(config).lab_dir / "state", device)
-    console.print(f"cleared {device or 'all devices'}")
-
 
 
 def _notify(config: Path | None):  # type: ignore[no-untyped-def]
@@ -249,10 +236,10 @@ def _notify(config: Path | None):  # type: ignore[no-untyped-def]
 
     settings = _settings(config)
     try:
-        return offline_service(settings, configured_inventory(settings))
+        with err.status("Nạp danh mục và cơ sở dữ liệu (loading)…"):
+            return offline_service(settings, configured_inventory(settings))
     except TrucbanError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
+        fail(str(exc))
 
 
 @typhoon_app.command("declare")
@@ -279,14 +266,14 @@ def typhoon_declare(
             communes=[c.strip() for c in communes.split(",") if c.strip()] if communes else None,
             digest_every_s=digest_minutes * 60 if digest_minutes else None)
     except TyphoonError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
+        fail(str(exc))
     ready = decl.readiness
-    console.print(f"[yellow]Bão {decl.name}[/yellow] #{decl.id}: {len(decl.communes)} xã/phường; "
-                  f"BTS đủ điện/ắc quy {len(ready.get('mains_full', []))}, chạy ắc quy "
-                  f"{len(ready.get('on_battery', []))}; "
-                  f"xã thiếu dự phòng {len(ready.get('backup_missing', []))}; "
-                  f"thiết bị hỏng {len(ready.get('down', []))}. Báo cáo sẵn sàng đã vào hàng đợi gửi.")
+    out.print(f"[yellow]Bão {decl.name}[/yellow] #{decl.id}: {len(decl.communes)} xã/phường; "
+              f"BTS đủ điện/ắc quy {len(ready.get('mains_full', []))}, chạy ắc quy "
+              f"{len(ready.get('on_battery', []))}; "
+              f"xã thiếu dự phòng {len(ready.get('backup_missing', []))}; "
+              f"thiết bị hỏng {len(ready.get('down', []))}. Báo cáo sẵn sàng đã vào hàng đợi gửi.",
+              soft_wrap=True)
 
 
 @typhoon_app.command("end")
@@ -300,19 +287,21 @@ def typhoon_end(
     try:
         decl = _notify(config).end_typhoon(by=by)
     except TyphoonError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
-    console.print((decl.summary or {}).get("text", "ended"))
+        fail(str(exc))
+    emit((decl.summary or {}).get("text", "ended"))
 
 
 @typhoon_app.command("status")
-def typhoon_status(config: ConfigOpt = None) -> None:
-    """Show the current declaration and the outbox."""
+def typhoon_status(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """The current declaration and the outbox: JSON on stdout (coloured on a terminal; plain with --json)."""
     import json
 
     service = _notify(config)
-    console.print_json(json.dumps({"typhoon": service.typhoon_status(), "outbox": service.outbox.counts()},
-                                  ensure_ascii=False, default=str))
+    data = {"typhoon": service.typhoon_status(), "outbox": service.outbox.counts()}
+    if as_json or not out.is_terminal:
+        emit_json(data)
+    else:
+        out.print_json(json.dumps(data, ensure_ascii=False, default=str))
 
 
 if __name__ == "__main__":

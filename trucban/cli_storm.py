@@ -1,4 +1,7 @@
-"""``trucban storm``: import a forecast, see the exposed communes, confirm typhoon mode."""
+"""``trucban storm``: import a forecast, see the exposed communes, confirm typhoon mode.
+
+Tables and results go to stdout (``storm list --json`` for scripts); progress and errors to stderr.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +11,16 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from common.errors import TrucbanError
+from trucban.output import emit_json, err, fail, out
 from trucban.settings import load_settings
 
 storm_app = typer.Typer(help="Theo dõi đường đi của bão: nhập bản tin, xem xã bị ảnh hưởng, xác nhận.",
                         no_args_is_help=True)
-console = Console(stderr=True)
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="settings YAML file")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable JSON on stdout")]
 
 
 def _desk(config: Path | None) -> Any:
@@ -26,13 +29,13 @@ def _desk(config: Path | None) -> Any:
     from trucban.service import configured_inventory
 
     try:
-        settings = load_settings(config)
-        inventory = configured_inventory(settings)
-        core = offline_core(settings, inventory)
-        notify = offline_service(settings, inventory, core) if settings.notify_enabled else None
+        with err.status("Nạp danh mục và cơ sở dữ liệu (loading)…"):
+            settings = load_settings(config)
+            inventory = configured_inventory(settings)
+            core = offline_core(settings, inventory)
+            notify = offline_service(settings, inventory, core) if settings.notify_enabled else None
     except TrucbanError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
+        fail(str(exc))
     return StormDesk(core.engine, inventory, core, notify), ZoneInfo(settings.timezone)
 
 
@@ -47,13 +50,13 @@ def _show(storm: Any, tz: ZoneInfo) -> None:
         eta = datetime.fromtimestamp(e["eta"], tz).strftime("%H:%M %d/%m/%Y")
         closest = "" if e["closest_km"] is None else f"{e['closest_km']} km"
         table.add_row(e["code"], e["name"], eta, e["wind_class"], e["via"], closest)
-    console.print(table)
+    out.print(table)
     ready = storm.readiness
-    console.print(f"Sẵn sàng: BTS đủ điện {len(ready['mains_full'])}, ắc quy thấp {len(ready['mains_low'])}, "
-                  f"đang chạy ắc quy {len(ready['on_battery'])}, "
-                  f"chưa có số liệu {len(ready['power_unknown'])}; "
-                  f"xã có dự phòng {len(ready['backup_ok'])}, thiếu dự phòng {len(ready['backup_missing'])}; "
-                  f"thiết bị đã hỏng {len(ready['down'])}.")
+    out.print(f"Sẵn sàng: BTS đủ điện {len(ready['mains_full'])}, ắc quy thấp {len(ready['mains_low'])}, "
+              f"đang chạy ắc quy {len(ready['on_battery'])}, "
+              f"chưa có số liệu {len(ready['power_unknown'])}; "
+              f"xã có dự phòng {len(ready['backup_ok'])}, thiếu dự phòng {len(ready['backup_missing'])}; "
+              f"thiết bị đã hỏng {len(ready['down'])}.", soft_wrap=True)
 
 
 @storm_app.command("import")
@@ -69,12 +72,12 @@ def storm_import(
     desk, tz = _desk(config)
     started = time.monotonic()
     try:
-        storm = desk.import_track(path, by=by)
+        with err.status(f"Đọc bản tin {path.name} (importing)…"):
+            storm = desk.import_track(path, by=by)
     except (TrackError, OSError) as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
+        fail(str(exc))
     _show(storm, tz)
-    console.print(f"({time.monotonic() - started:.1f} s)")
+    err.print(f"({time.monotonic() - started:.1f} s)")
     if confirm:
         storm_confirm(storm.id, by=by, config=config)
 
@@ -87,15 +90,19 @@ def storm_confirm(storm_id: int, by: Annotated[str, typer.Option(help="who confi
     try:
         storm = desk.confirm(storm_id, by=by)
     except (LookupError, ValueError) as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
-    console.print(f"[yellow]Đã công bố chế độ bão[/yellow] #{storm.declaration_id} cho {len(storm.communes)} "
+        fail(str(exc))
+    out.print(f"[yellow]Đã công bố chế độ bão[/yellow] #{storm.declaration_id} cho {len(storm.communes)} "
                   "xã/phường; báo cáo sẵn sàng đã vào hàng đợi gửi.")
 
 
 @storm_app.command("list")
-def storm_list(config: ConfigOpt = None) -> None:
-    """Recently imported storms."""
+def storm_list(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Recently imported storms (tables, or JSON with --json)."""
     desk, tz = _desk(config)
-    for storm in desk.recent():
+    storms = desk.recent()
+    if as_json:
+        emit_json([{"id": s.id, "name": s.name, "source": s.source, "status": s.status,
+                    "exposure": s.exposure, "readiness": s.readiness} for s in storms])
+        return
+    for storm in storms:
         _show(storm, tz)

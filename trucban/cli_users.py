@@ -1,4 +1,7 @@
-"""``trucban user …``: the first admin and other accounts from the command line (no default password)."""
+"""``trucban user …``: the first admin and other accounts from the command line (no default password).
+
+Results (the account made, the list) go to stdout; prompts and errors to stderr.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +10,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from api.auth.accounts import AccountError, AccountStore
 from api.auth.audit import AuditLog
 from api.auth.passwords import WeakPassword
 from api.auth.roles import Role
+from trucban.output import emit, emit_json, fail
 
 user_app = typer.Typer(help="Tài khoản người dùng (accounts).", no_args_is_help=True)
-console = Console(stderr=True)
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="settings YAML file")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable JSON on stdout")]
 
 
 def _store(config: Path | None) -> tuple[AccountStore, AuditLog]:
@@ -35,8 +38,7 @@ def _password(from_stdin: bool) -> str:
     first = typer.prompt("Mật khẩu (password)", hide_input=True)
     again = typer.prompt("Nhập lại (again)", hide_input=True)
     if first != again:
-        console.print("[red]hai lần nhập không khớp (passwords differ)[/red]")
-        raise typer.Exit(2)
+        fail("hai lần nhập không khớp (passwords differ)")
     return str(first)
 
 
@@ -45,10 +47,9 @@ def _create(config: Path | None, username: str, role: Role, communes: list[str],
     try:
         user = accounts.create_user(username, _password(stdin), role, communes=communes)
     except (AccountError, WeakPassword) as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
+        fail(str(exc))
     audit.record("cli", "user.create", f"user:{user.username}", {"role": role.value, "communes": communes})
-    console.print(f"[green]OK[/green]: {user.username} ({role.value})")
+    emit(f"OK: {user.username} ({role.value})")
 
 
 @user_app.command("create-admin")
@@ -77,15 +78,19 @@ def create_user(
     try:
         chosen = Role(role)
     except ValueError:
-        console.print(f"[red]vai trò {role!r} không tồn tại; dùng {', '.join(r.value for r in Role)}[/red]")
-        raise typer.Exit(2) from None
+        fail(f"vai trò {role!r} không tồn tại; dùng {', '.join(r.value for r in Role)}")
     _create(config, username, chosen, [c for c in communes.replace(",", " ").split() if c], password_stdin)
 
 
 @user_app.command("list")
-def list_users(config: ConfigOpt = None) -> None:
-    """List accounts (never passwords)."""
+def list_users(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """List accounts (never passwords), tab-separated or as JSON."""
     accounts, _ = _store(config)
-    for u in accounts.list_users():
+    users = accounts.list_users()
+    if as_json:
+        emit_json([{"username": u.username, "role": u.role.value, "communes": list(u.communes),
+                    "disabled": bool(u.disabled)} for u in users])
+        return
+    for u in users:
         state = " (disabled)" if u.disabled else ""
-        console.print(f"{u.username}\t{u.role.value}\t{','.join(u.communes)}{state}")
+        emit(f"{u.username}\t{u.role.value}\t{','.join(u.communes)}{state}")

@@ -1,4 +1,11 @@
-"""Start the single-node service: the lab if needed, the poller and the web server."""
+"""Start the single-node service: the lab if needed, the poller and the web server.
+
+Set-up shows its progress (lab generation, agents, services, database) on
+stderr; SIGTERM and SIGINT stop everything in order — the web server, the
+poller, then the lab's processes — and ``serve`` returns normally, so the
+command exits 0 without a traceback. The lab's processes are tied to this one:
+even a ``kill -9`` leaves no simulator holding the lab's ports.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,6 @@ import os
 import secrets
 import signal
 import socket
-import time
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -16,24 +22,50 @@ from rich.console import Console
 from common.errors import ConfigError, Problem
 from inventory.inventory import Inventory
 from inventory.loader import load_inventory
+from lab.ports import holder
 from store.disk import check_data_dir, unusable
+from trucban.output import SetupProgress
 from trucban.service import Service, build_service
 from trucban.settings import Settings
 from trucban.urls import http_hosts, http_url
 
 
+class Stopped(BaseException):
+    """SIGTERM or SIGINT arrived: unwind everything (a BaseException, so no ``except Exception`` eats it)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
 def serve(settings: Settings, console: Console) -> None:
-    """Run until interrupted; stop the lab agents on the way out (SIGTERM included)."""
-    # uvicorn re-raises the signal that stopped it once it is done: make SIGTERM unwind the
-    # stack (lab agents, sockets) instead of killing the process where it stands.
-    signal.signal(signal.SIGTERM, _terminate)
+    """Run until SIGTERM/SIGINT; stop the web server, the poller and the lab, then return."""
+    # uvicorn catches both signals while it serves, shuts down, then raises them again: the
+    # handler turns the first one (during set-up too) into Stopped, which unwinds the stack.
+    _stopping.clear()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _stop)
+    try:
+        _serve(settings, console)
+    except Stopped as stop:
+        lab = " và mạng mô phỏng" if settings.inventory is None else ""
+        console.print(f"Trực ban đã dừng ({stop}): máy chủ web, bộ thu thập{lab} đã tắt (stopped cleanly).",
+                      soft_wrap=True)
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, signal.SIG_DFL if sig == signal.SIGTERM else signal.default_int_handler)
+
+
+def _serve(settings: Settings, console: Console) -> None:
     check_data_dir(settings.data_dir)  # a full or read-only data dir: one clear line, no traceback
     with ExitStack() as stack:
-        inventory = _inventory(settings, console, stack)
-        service = start_service(settings, inventory)
-        sockets = listen_sockets(settings.http_host, settings.http_port)
+        sockets = listen_sockets(settings.http_host, settings.http_port)  # a busy port fails before set-up
         for sock in sockets:
             stack.callback(sock.close)
+        with SetupProgress(console) as steps:
+            inventory = _inventory(settings, steps, stack)
+            with steps.phase("Mở cơ sở dữ liệu, khởi tạo dịch vụ (opening the databases)"):
+                service = start_service(settings, inventory)
         urls = " ".join(http_url(h, settings.http_port) for h in http_hosts(settings.http_host))
         console.print(f"[bold green]Trực ban[/bold green] đang giám sát {len(inventory.devices)} thiết bị ở "
                       f"{len(inventory.watched_communes)} xã/phường — {urls}")
@@ -55,8 +87,14 @@ def start_service(settings: Settings, inventory: Inventory) -> Service:
         raise bad from None
 
 
-def _terminate(signum: int, _frame: object) -> None:
-    raise SystemExit(128 + signum)
+_stopping: list[int] = []
+
+
+def _stop(signum: int, _frame: object) -> None:
+    """The first SIGTERM/SIGINT raises :class:`Stopped`; later ones must not interrupt the unwinding."""
+    if not _stopping:
+        _stopping.append(signum)
+        raise Stopped(signum)
 
 
 def demo_admin(service: Service, settings: Settings, console: Console) -> None:
@@ -80,7 +118,8 @@ def demo_admin(service: Service, settings: Settings, console: Console) -> None:
             fh.write(f"admin {password}\n")
     if note.exists():
         user, password = note.read_text().split()[:2]
-        console.print(f"Đăng nhập (log in): [bold]{user}[/bold] / [bold]{password}[/bold]  (lưu tại {note})")
+        console.print(f"Đăng nhập (log in): [bold]{user}[/bold] / [bold]{password}[/bold]  (lưu tại {note})",
+                      soft_wrap=True)
 
 
 def listen_sockets(value: str, port: int) -> list[socket.socket]:
@@ -102,28 +141,33 @@ def listen_sockets(value: str, port: int) -> list[socket.socket]:
             sock.close()
             for other in out:
                 other.close()
-            raise ConfigError([Problem("settings", None, "http_host", value,
-                                       f"cannot listen on {http_url(host, port)}: {exc.strerror or exc}")],
-                              "web server") from None
+            who = holder("tcp", port) if port else None
+            held = f" (held by {who})" if who else ""
+            why = f"cannot listen on {http_url(host, port)}: {exc.strerror or exc}{held}"
+            raise ConfigError([Problem("settings", None, "http_host", value, why)], "web server") from None
         sock.set_inheritable(True)
         out.append(sock)
     return out
 
 
-def _inventory(settings: Settings, console: Console, stack: ExitStack) -> Inventory:
+def _inventory(settings: Settings, steps: SetupProgress, stack: ExitStack) -> Inventory:
+    """The operator's inventory, or the simulated lab, generated and started (stopped by ``stack``)."""
     if settings.inventory is not None:
-        return load_inventory(Path(settings.inventory))
+        with steps.phase("Nạp danh mục thiết bị (loading the inventory)"):
+            return load_inventory(Path(settings.inventory))
     from lab.generator import generate_lab
     from lab.runner import LabAgents
+    from lab.services import LabServices
 
-    with console.status("Đang tạo mạng mô phỏng (generating the lab)…"):
-        layout = generate_lab(settings.lab_dir, settings.lab_province, settings.lab_port,
-                              settings.lab_limit)
-    agents = LabAgents(layout.data_dir, layout.state_dir, layout.cache_dir, port=settings.lab_port)
-    started = time.monotonic()
-    with console.status("Đang khởi động các agent SNMP mô phỏng (snmpsim; lần đầu ~30 s)…"):
-        agents.start()
+    layout = generate_lab(settings.lab_dir, settings.lab_province, settings.lab_port, settings.lab_limit,
+                          services=settings.lab_services,
+                          progress=steps.task("Tạo mạng mô phỏng (generating the lab)"))
+    agents = LabAgents(layout.data_dir, layout.state_dir, layout.cache_dir, port=settings.lab_port, tied=True)
     stack.callback(agents.stop)
-    console.print(f"Lab: {len(list(layout.data_dir.glob('*.snmprec')))} agent SNMP trên "
-                  f"udp://127.0.0.1:{agents.port} ({time.monotonic() - started:.1f} s)")
+    agents.start(progress=steps.task(f"Khởi động agent SNMP trên udp://127.0.0.1:{agents.port} "
+                                     "(snmpsim; lần đầu ~30 s)"))
+    if layout.services.exists():
+        services = LabServices(layout.services, tied=True)
+        stack.callback(services.stop)
+        services.start(progress=steps.task("Khởi động máy chủ DNS, router NETCONF, switch SSH mô phỏng"))
     return load_inventory(layout.inventory)

@@ -187,5 +187,6 @@ def configured_inventory(settings: Settings) -> Inventory:
         return load_inventory(settings.inventory)
     from lab.generator import generate_lab
 
-    layout = generate_lab(settings.lab_dir, settings.lab_province, settings.lab_port, settings.lab_limit)
+    layout = generate_lab(settings.lab_dir, settings.lab_province, settings.lab_port, settings.lab_limit,
+                          services=settings.lab_services)
     return load_inventory(layout.inventory)

@@ -32,6 +32,7 @@ class Settings(BaseModel):
     lab_province: str = Field(default="31", pattern=r"^[0-9]{2}$")
     lab_port: int = Field(default=16100, ge=1024, le=65535)
     lab_limit: int | None = Field(default=None, ge=1)
+    lab_services: bool = True  # DNS, NETCONF, SSH CLI devices beside the SNMP agents (ports after lab_port)
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=1, le=65535)
     poll_interval_s: float = Field(default=30.0, ge=1)

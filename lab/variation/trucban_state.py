@@ -62,6 +62,8 @@ STATE_KEYS = frozenset(
         "rebooted_at",
         "input_line_bads",
         "wrap_at",
+        "zone_serial",  # DNS primary (lab/dns_server.py): SOA serial of its zone
+        "transfer",  # DNS secondary: False stops zone transfers, so its serial lags
     }
 )
 
