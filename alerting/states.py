@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from alerting.flapping import is_flapping
-from alerting.rules.config import RulesConfig
+from alerting.rules.config import FlappingRules, RulesConfig
 from collectors.base import PollResult, failure_vi
 from inventory.inventory import Inventory
 
@@ -148,7 +148,7 @@ class StateTracker:
         state.observed = result.observed_at
         cut_off = None if result.ok else self._cut_off_by(dev_id)
         if cut_off is None:  # a silence its parent explains is not the device's own: no flap count
-            self._observe(state, 1 if result.ok else 0)
+            self._observe(state, 1 if result.ok else 0, self.rules.flapping)
         if dev_id in self.in_maintenance:
             return _set(state, Status.MAINTENANCE, result.ts, "đang bảo trì")
         if result.ok:
@@ -196,13 +196,13 @@ class StateTracker:
         if oper is None:
             return None  # this poll did not read interfaces (e.g. a reachability-only job)
         good = oper == OPER_UP
-        self._observe(state, 1 if good else 0)
+        self._observe(state, 1 if good else 0, self.rules.link_flapping)
         if good:
             return _set(state, Status.UP, result.ts, "đường truyền hoạt động")
         return _set(state, Status.DOWN, result.ts, f"giao diện {link.if_index} trạng thái {oper}")
 
-    def _observe(self, state: DeviceState, good: int) -> None:
-        flap = self.rules.flapping
+    @staticmethod
+    def _observe(state: DeviceState, good: int, flap: FlappingRules) -> None:
         state.history = (state.history + [good])[-flap.window:]
         state.flapping = is_flapping(state.history, state.flapping, flap)
 

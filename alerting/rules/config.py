@@ -29,7 +29,8 @@ class FlappingRules(_Strict):
     # denominator floor = the whole window: two separate outages (4 changes, ~22 %) are not flapping,
     # a third within the window is; a short history after start never inflates the percentage
     min_slots: int = Field(default=20, ge=1, le=100)
-    min_outages: int = Field(default=3, ge=2, le=100)  # this many outages in the window are flapping
+    min_outages: int = Field(default=3, ge=2, le=100)  # this many brief outages in the window are flapping
+    brief_run: int = Field(default=1, ge=1, le=20)  # observations; a longer outage is real, never a flap
     start_pct: float = Field(default=30.0, gt=0, le=100)
     stop_pct: float = Field(default=25.0, ge=0, le=100)
 
@@ -71,7 +72,10 @@ class RulesConfig(_Strict):
     # No observation of a device for this long: its state becomes unknown (its incidents stay
     # open on the last known state). Above the slowest downtime backoff (600 s).
     stale_after_s: int = Field(default=900, ge=60)
-    flapping: FlappingRules = FlappingRules()
+    flapping: FlappingRules = FlappingRules()  # devices: every real outage is told on its own
+    # primary links: failover already carries the traffic, so a link that keeps changing, whatever the
+    # length of each change, is one flapping problem rather than a message per change
+    link_flapping: FlappingRules = FlappingRules(brief_run=20)
     battery: BatteryRules = BatteryRules()
     failover: FailoverRules = FailoverRules()
     device_down_severity: dict[str, Severity] = {

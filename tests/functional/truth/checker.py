@@ -63,8 +63,13 @@ false
                        outage (one real problem → one message per post; several
                        incidents of one outage in one mail are fine);
   ``duplicate_recovered`` a second RECOVERED mail for the same outage at that post;
+  ``false_flapping``   a flapping incident about a device that was not observably
+                       failing at least ``FLAP_OUTAGES`` separate times within the
+                       shipped flap window ``[opened_at − (FLAP_WINDOW + 1) · I −
+                       SLACK_S, opened_at + 1]`` ("keeps changing" was not true);
+                       its recovery is not judged;
   ``unexpected_kind``  an incident kind this world never makes true (battery_low,
-                       flapping, link/DNS/IPv6 kinds …);
+                       link/DNS/IPv6 kinds …);
   ``unknown_incident`` a header id not in the service's database.
 missed
   ``missed_down``      an outage observable for more than ``2 × I`` whose expected
@@ -100,6 +105,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from alerting.rules.config import FlappingRules
 from tests.functional.truth.peers import Mail
 from tests.functional.truth.schedule import Fault, Timing
 from tests.functional.truth.world import World
@@ -111,9 +117,11 @@ TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 QUIET_HOURS = (6, 22)  # commune warnings are routed 06:00-22:00 local
 DEVICE_KINDS = ("device_down", "communes_cut_off")
 MAINS_KINDS = ("bts_on_battery",)
+FLAPPING_KIND = "flapping"
+FLAP_WINDOW, FLAP_OUTAGES = FlappingRules().window, FlappingRules().min_outages  # the shipped defaults
 UNJUDGED_KINDS = ("poller_degraded", "store_unreachable", "delivery_failing")
 FALSE_CLASSES = ("false_down", "child_paged", "false_recovered", "duplicate_down", "duplicate_recovered",
-                 "unexpected_kind", "unknown_incident")
+                 "false_flapping", "unexpected_kind", "unknown_incident")
 MISSED_CLASSES = ("missed_down", "missed_recovered")
 LATE_CLASSES = ("late_down",)
 
@@ -489,6 +497,11 @@ class Checker:
                 self._opening_judged.add((mail.post, inc_id))
                 self._add("unjudged", inc.kind, mail.post, inc, device, mail.at, "self-monitoring")
             return
+        if inc.kind == FLAPPING_KIND and inc.device in self.world.devices:
+            if (mail.post, inc_id) not in self._opening_judged:
+                self._opening_judged.add((mail.post, inc_id))
+                self._judge_flapping(mail, inc)
+            return
         if self._subject(inc) is None:
             if what == "down" or (mail.post, inc_id) not in self._opening_judged:
                 self._add("false", "unexpected_kind", mail.post, inc, device, mail.at,
@@ -527,6 +540,19 @@ class Checker:
                       f"recovery already told by #{first[1]} at {self.rel(first[0].at)}; "
                       f"{self._describe(outage)}")
         outage.recovereds.append((mail, inc_id))
+
+    def _judge_flapping(self, mail: Mail, inc: IncidentRow) -> None:
+        """A flapping incident is true when its device failed often enough within the flap window."""
+        truth, device = self.truth, inc.device
+        lo = inc.opened_at - (FLAP_WINDOW + 1) * self.timing.poll_s - SLACK_S
+        hi = inc.opened_at + 1.0
+        failed = [truth.failing(device, (a + b) / 2) and truth.observable(device, (a + b) / 2)
+                  for a, b in truth.segments(lo, hi)]
+        times = sum(1 for i, bad in enumerate(failed) if bad and (i == 0 or not failed[i - 1]))
+        if times < FLAP_OUTAGES:
+            self._add("false", "false_flapping", mail.post, inc, device, mail.at,
+                      f"flapping, but {device} observably failed {times}× in the window "
+                      f"{self.rel(lo)}..{self.rel(hi)} (opened {self.rel(inc.opened_at)})")
 
     def _judge_recovery(self, mail: Mail, inc: IncidentRow, outage: Outage) -> bool:
         """True when the RECOVERED is true (else a finding is added)."""
