@@ -165,7 +165,7 @@ def _inventory(settings: Settings, steps: SetupProgress, stack: ExitStack) -> In
     agents = LabAgents(layout.data_dir, layout.state_dir, layout.cache_dir, port=settings.lab_port, tied=True)
     stack.callback(agents.stop)
     agents.start(progress=steps.task(f"Khởi động agent SNMP trên udp://127.0.0.1:{agents.port} "
-                                     "(snmpsim; lần đầu ~30 s)"))
+                                     "(snmpsim; lần đầu lâu hơn)"))
     if layout.services.exists():
         services = LabServices(layout.services, tied=True)
         stack.callback(services.stop)
