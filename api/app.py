@@ -23,6 +23,7 @@ from api.context import ApiContext, Security
 from api.deps import Services
 from api.errors import install_error_handlers, problem_openapi
 from api.gate import FORM_LIMIT, BodyLimits, RequestGate
+from api.live import LiveFeed
 from api.operations import Incidents
 from api.picture import PictureCache
 from api.render import Renderer, package_dir
@@ -34,6 +35,7 @@ from api.routes import (
     inventory,
     ioc,
     ipv6,
+    live,
     login,
     pages,
     reports,
@@ -69,6 +71,7 @@ def create_app(ctx: ApiContext, lifespan: Lifespan | None = None) -> FastAPI:
         render=Renderer(ctx),
         incidents=Incidents(ctx, picture),
         reports=ReportCache(ctx),
+        live=LiveFeed(ctx, picture),
     )
     app.state.trusted_proxies = ctx.web.trusted_proxies  # read by api.guard.client_ip
     install_error_handlers(app)
@@ -81,7 +84,8 @@ def create_app(ctx: ApiContext, lifespan: Lifespan | None = None) -> FastAPI:
     app.add_middleware(RequestGate, security=ctx.security, limits=limits)
     _security_headers(app, ctx)
     app.mount("/static", StaticFiles(directory=str(package_dir("static"))), name="static")
-    for module in (inventory, incidents, series, admin, storm, ipv6, runbooks, login, pages, reports, ioc):
+    routers = (inventory, incidents, series, admin, storm, ipv6, live, runbooks, login, pages, reports, ioc)
+    for module in routers:
         app.include_router(module.router)
     ioc.document_webhooks(app)
     health.install_health(app, ctx)  # latency middleware, metrics registry, the pages' delivery banner

@@ -27,6 +27,7 @@ from alerting.core import AlertingCore
 from api.auth.roles import Permission, Principal
 from api.context import ApiContext, Security
 from api.guard import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE, bearer_scheme, check_csrf, cookie_scheme
+from api.live import LiveFeed
 from api.operations import Incidents
 from api.paging import Epoch
 from api.picture import PictureCache
@@ -44,6 +45,7 @@ class Services:
     render: Renderer
     incidents: Incidents
     reports: ReportCache
+    live: LiveFeed
 
 
 def services(request: Request) -> Services:
@@ -81,6 +83,11 @@ def get_reports(request: Request) -> ReportCache:
     return services(request).reports
 
 
+def get_live(request: Request) -> LiveFeed:
+    """The live channel's feed (server-sent events to every open screen)."""
+    return services(request).live
+
+
 def get_core(request: Request) -> AlertingCore:
     """The alerting core; 503 when this app runs without one."""
     core = services(request).ctx.alerting
@@ -96,6 +103,7 @@ RenderDep = Annotated[Renderer, Depends(get_renderer)]
 IncidentsDep = Annotated[Incidents, Depends(get_incidents)]
 ReportsDep = Annotated[ReportCache, Depends(get_reports)]
 CoreDep = Annotated[AlertingCore, Depends(get_core)]
+LiveDep = Annotated[LiveFeed, Depends(get_live)]
 
 
 def current_principal(

@@ -1,14 +1,18 @@
 """Benchmark the coordinator API and page on a synthetic national inventory.
 
-    .venv/bin/python -m bench.api [--rate 200] [--duration 10] [--communes 3321]
+    .venv/bin/python -m bench.api [--rate 200] [--duration 10] [--communes 3321] [--live 50]
 
 Builds every commune of the reference data (3,321) with 8 devices each
 (~26,600 devices) and current states (most up; some BTS down, on battery with
 minutes left, or communes isolated), serves Trucban on loopback, and loads
 ``/api/coordinator?province=31`` and the ``/coordinator?province=31`` page at a
-fixed rate from a separate process (open loop, keep-alive connections). The last line is
-``api rps=R p50_ms=A p99_ms=B page_kb=C``; page_kb is the gzip-transferred size
-of Hải Phòng's coordinator page with its stylesheet and scripts.
+fixed rate from a separate process (open loop, keep-alive connections), while
+that process also holds ``--live`` live channels (``GET /api/live``, server-sent
+events, as that many open screens would) and reads every event on them. The last
+line is ``api rps=R p50_ms=A p99_ms=B page_kb=C live_clients=N``; page_kb is the
+gzip-transferred size of Hải Phòng's coordinator page with its stylesheet and
+scripts, live_clients the fewest live channels the server held open at any
+moment of the measured load (sampled every 0.25 s).
 """
 
 from __future__ import annotations
@@ -209,16 +213,48 @@ def page_kb(client: httpx.Client) -> float:
     return total / 1024
 
 
-def load(url: str, cookies: dict[str, str], rate: float, duration: float, out: mp.Queue) -> None:
-    """Separate process: open-loop requests at ``rate``/s for ``duration`` s; report latencies."""
-    out.put(asyncio.run(_load(url, cookies, rate, duration)))
+def load(url: str, cookies: dict[str, str], rate: float, duration: float, live: int, out: mp.Queue) -> None:
+    """Separate process: ``live`` live channels held open, and open-loop requests at ``rate``/s for
+    ``duration`` s; puts "ready" once every channel had its first event, then the latencies."""
+    out.put(asyncio.run(_load(url, cookies, rate, duration, live, out)))
 
 
-async def _load(url: str, cookies: dict[str, str], rate: float, duration: float) -> dict:
+async def _live_channel(host: str, port: int, cookie: str, opened: asyncio.Event, events: list[int]) -> None:
+    """One open screen: ``GET /api/live`` held open, every server-sent event read and counted."""
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        writer.write(f"GET /api/live HTTP/1.1\r\nHost: {host}\r\nCookie: {cookie}\r\n"
+                     "Accept: text/event-stream\r\n\r\n".encode())
+        head = await reader.readuntil(b"\r\n\r\n")
+        if int(head.split(b" ", 2)[1]) != 200:
+            raise RuntimeError(f"live channel refused: {head[:60]!r}")
+        while line := await reader.readline():
+            if line.startswith(b"event: state"):
+                events[0] += 1
+                opened.set()
+    finally:
+        writer.close()
+
+
+async def _load(
+    url: str,
+    cookies: dict[str, str],
+    rate: float,
+    duration: float,
+    live: int = 0,
+    out: mp.Queue | None = None,
+) -> dict:
     """Open-loop load over a pool of keep-alive HTTP/1.1 connections (raw asyncio streams: the
-    client must cost far less than the server, or it measures itself)."""
+    client must cost far less than the server, or it measures itself), beside ``live`` live channels."""
     host, port = url.removeprefix("http://").split(":")
     cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    live_events = [0]
+    opened = [asyncio.Event() for _ in range(live)]
+    channels = [asyncio.create_task(_live_channel(host, int(port), cookie, o, live_events)) for o in opened]
+    if channels:
+        await asyncio.wait_for(asyncio.gather(*(o.wait() for o in opened)), timeout=60)
+    if out is not None:
+        out.put("ready")
     paths = [f"/api/coordinator?province={PROVINCE}", f"/coordinator?province={PROVINCE}"]
     requests = [
         (f"GET {p} HTTP/1.1\r\nHost: {host}\r\nCookie: {cookie}\r\nAccept-Encoding: gzip\r\n\r\n").encode()
@@ -269,7 +305,12 @@ async def _load(url: str, cookies: dict[str, str], rate: float, duration: float)
     while not pool.empty():
         _, writer = pool.get_nowait()
         writer.close()
-    return {"latencies": latencies, "errors": errors, "elapsed": elapsed}
+    broken = sum(1 for c in channels if c.done())  # a live channel that ended during the load
+    for channel in channels:
+        channel.cancel()
+    await asyncio.gather(*channels, return_exceptions=True)
+    return {"latencies": latencies, "errors": errors, "elapsed": elapsed, "live_events": live_events[0],
+            "live_broken": broken}
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -284,6 +325,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200.0, help="requests per second")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of load")
     parser.add_argument("--communes", type=int, default=None, help="only the first N communes (smoke runs)")
+    parser.add_argument("--live", type=int, default=50, help="live channels (open screens) during the load")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="trucban-bench-api-") as tmp:
         started = time.perf_counter()
@@ -307,7 +349,8 @@ def main() -> None:
             web=WebOptions(),
         )
         port = _free_port()
-        server = serve(create_app(ctx), port)
+        app = create_app(ctx)
+        server = serve(app, port)
         url = f"http://127.0.0.1:{port}"
         print(
             f"inventory: {len(inv.watched_communes)} communes, {len(inv.devices)} devices "
@@ -325,9 +368,11 @@ def main() -> None:
             client.get(f"/api/coordinator?province={PROVINCE}")
         queue: mp.Queue = mp.get_context("spawn").Queue()
         proc = mp.get_context("spawn").Process(
-            target=load, args=(url, dict(client.cookies), args.rate, args.duration, queue)
+            target=load, args=(url, dict(client.cookies), args.rate, args.duration, args.live, queue)
         )
         proc.start()
+        assert queue.get(timeout=120) == "ready"
+        held = live_clients_during(app, queue, args.duration + 120)
         result = queue.get(timeout=args.duration + 120)
         proc.join(timeout=10)
         client.close()
@@ -341,12 +386,24 @@ def main() -> None:
     rps = len(lat) / result["elapsed"]
     print(
         f"requests ok={len(lat)} errors={result['errors']} in {result['elapsed']:.1f} s; "
-        f"mean={statistics.fmean(lat):.1f} ms max={max(lat):.1f} ms"
+        f"mean={statistics.fmean(lat):.1f} ms max={max(lat):.1f} ms; live channels: {args.live} opened, "
+        f"{result['live_events']} events read, {result['live_broken']} ended early"
     )
     print(
         f"api rps={rps:.0f} p50_ms={percentile(lat, 0.5):.1f} p99_ms={percentile(lat, 0.99):.1f} "
-        f"page_kb={size:.1f}"
+        f"page_kb={size:.1f} live_clients={held}"
     )
+
+
+def live_clients_during(app: FastAPI, queue: mp.Queue, timeout: float) -> int:
+    """The fewest live channels the server held open while the load ran (until the result is queued)."""
+    feed = app.state.services.live
+    fewest = feed.clients
+    deadline = time.monotonic() + timeout
+    while queue.empty() and time.monotonic() < deadline:
+        fewest = min(fewest, feed.clients)
+        time.sleep(0.25)
+    return int(fewest)
 
 
 def _free_port() -> int:

@@ -32,6 +32,7 @@ from api.context import ApiContext
 from api.deps import Ctx
 from api.metrics import TrucbanCollector
 
+STREAMS = ("/api/live",)  # open for minutes by design: not request latencies
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -125,6 +126,7 @@ def install_health(app: FastAPI, ctx: ApiContext) -> None:
     )
     registry.register(TrucbanCollector(ctx, monitor))
     registry.register(DiskCollector(ctx))
+    registry.register(LiveCollector(app))
     app.add_middleware(LatencyMiddleware, histogram=latency)
     app.state.undeliverable = lambda: summary_vi(delivery_gaps(ctx))
     app.state.health = HealthServices(monitor, registry)
@@ -184,6 +186,19 @@ def metrics(health: Health) -> Response:
     return Response(generate_latest(health.registry), media_type=CONTENT_TYPE_LATEST)
 
 
+class LiveCollector(Collector):
+    """Screens holding the live channel open (``GET /api/live``)."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+
+    def collect(self) -> Iterator[Metric]:
+        """One scrape."""
+        services = getattr(self.app.state, "services", None)
+        yield GaugeMetricFamily("trucban_live_clients", "Open live channels (server-sent events)",
+                                value=services.live.clients if services is not None else 0)
+
+
 class DiskCollector(Collector):
     """What a full or read-only disk costs: metric samples lost, alerting database writes failed."""
 
@@ -229,7 +244,7 @@ class LatencyMiddleware:
         self.histogram = histogram
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"] in STREAMS:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()

@@ -197,5 +197,7 @@
   drawPlain();
   tryTiles();
   loadStorm();
-  T.every(Math.max(T.refresh, 10), refresh);
+  refresh().catch(() => { /* the stale banner says when the server is out of reach */ });
+  T.live.onChange(refresh);  // the live channel says when the rows changed
+  T.live.onMessage((d) => { document.getElementById("updated").textContent = T.localTime(d.ts); });
 })();

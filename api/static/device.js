@@ -40,5 +40,6 @@
     for (const x of document.querySelectorAll("#ranges button")) x.classList.toggle("on", x === b);
     all();
   });
-  T.every(Math.max(T.refresh, 30), all);
+  all().catch(() => { /* the stale banner says when the server is out of reach */ });
+  T.live.onChange(all);  // a new poll cycle or state: redraw
 })();

@@ -219,7 +219,10 @@ def normalised(answer: httpx.Response) -> str:
 
 
 def _drop_generated(text: str) -> str:
-    return re.sub(r'"generated_(utc|at)":\s*("[^"]*"|\d+)', '"generated":-', text)
+    """Blank what only tells the clock: generation times, readiness check time, a period's end clipped to now
+    (two calls a second apart differ there whatever other communes do)."""
+    text = re.sub(r'"generated_(utc|at)":\s*("[^"]*"|\d+)', '"generated":-', text)
+    return re.sub(r'"(checked_at|end)":\s*\d+', r'"\1":-', text)
 
 
 def leaks(text: str, forbidden: list[str]) -> list[str]:
