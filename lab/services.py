@@ -104,6 +104,7 @@ class LabServices:
         """
         if self.running:
             return
+        _check_installed({s.kind for s in self.spec.servers})
         for s in self.spec.servers:
             if not tcp_port_free(HOST, s.port):
                 raise LabError(f"{busy('tcp', HOST, s.port)}; stop it or choose another lab_port")
@@ -162,6 +163,17 @@ class LabServices:
         except OSError:
             return "(no log)"
         return "\n".join(text.splitlines()[-lines:])
+
+
+def _check_installed(kinds: set[str]) -> None:
+    """Fail early, with the fix, when a server's library is missing from this interpreter."""
+    import importlib.util
+
+    needed = {"netconf": ("netconf", "sshutil"), "ssh": ("fakenos",), "dns": ("dns",)}
+    missing = sorted({m for k in kinds for m in needed.get(k, ()) if importlib.util.find_spec(m) is None})
+    if missing:
+        raise LabError(f"{', '.join(missing)} not installed for {sys.executable}; install the 'lab' extra "
+                       "(pip install -e '.[lab]', or bin/bootstrap lab)")
 
 
 # ---------------------------------------------------------------- the child process

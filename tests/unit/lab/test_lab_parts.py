@@ -157,3 +157,19 @@ def test_probe_uses_the_collectors_engine_and_gives_none_on_silence() -> None:
         assert run_blocking(snmp_get("127.0.0.1", silent.getsockname()[1], "public", "1.3.6.1.2.1.1.5.0",
                                      0.2, 0)) is None
         assert time.monotonic() - started < 2
+
+
+def test_missing_lab_extra_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    from common.errors import LabError
+    from lab.services import LabServices
+
+    layout = generate_lab(tmp_path, "31", 29300, 1, services=True)
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "fakenos" else real(name))
+    services = LabServices(layout.services)
+    with pytest.raises(LabError, match=r"fakenos not installed .*install the 'lab' extra"):
+        services.start(timeout=5)
+    assert not services.running
