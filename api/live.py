@@ -82,8 +82,11 @@ class LiveFeed:
         """Live streams open right now."""
         return sum(self._scopes.values())
 
-    async def stream(self, who: Principal) -> AsyncIterator[dict[str, object]]:
-        """``state`` events for ``who``: at once, on every change of its version, and every heartbeat."""
+    async def stream(
+        self, who: Principal, stop: anyio.Event | None = None
+    ) -> AsyncIterator[dict[str, object]]:
+        """``state`` events for ``who``: at once, on every change of its version, and every heartbeat;
+        ends when ``stop`` is set (the server shuts down) or after ``max_age_s``."""
         scope: Scope = None if who.communes is None else frozenset(who.communes)
         self._scopes[scope] += 1
         try:
@@ -94,10 +97,9 @@ class LiveFeed:
             sent = self.states[scope]
             yield {"event": "state", "data": sent.message(time.time())}
             while time.monotonic() - started < self.max_age_s:
-                changed = self._changed
                 wait = max(0.05, self.heartbeat_s - (time.monotonic() - sent_at))
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(changed.wait(), timeout=wait)
+                if await _until(self._changed, stop, wait):
+                    return
                 state = self.states.get(scope, sent)
                 if state.version != sent.version or time.monotonic() - sent_at >= self.heartbeat_s:
                     yield {"event": "state", "data": state.message(time.time())}
@@ -154,6 +156,23 @@ class LiveFeed:
             )
             version = f"{digest}.{events}.{cycle_ts or 0}"
             self.states[scope] = LiveState(version, critical, len(active), cycle_ts)
+
+
+async def _until(changed: asyncio.Event, stop: anyio.Event | None, timeout: float) -> bool:
+    """Wait until ``changed`` or ``stop`` is set, or ``timeout`` passed; True when it is ``stop``."""
+    if stop is None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(changed.wait(), timeout=timeout)
+        return False
+    if stop.is_set():
+        return True
+    waits = {asyncio.ensure_future(changed.wait()), asyncio.ensure_future(stop.wait())}
+    try:
+        await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in waits:
+            task.cancel()
+    return stop.is_set()
 
 
 def _digest(pic: Picture, scope: Scope) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 
+import anyio
 from fastapi import APIRouter
 from sse_starlette import EventSourceResponse
 
@@ -31,11 +32,17 @@ RETRY_MS = 1000  # the browser's reconnection delay after a dropped stream
 async def live(who: Reader, feed: LiveDep) -> EventSourceResponse:
     """Server-sent ``state`` events for the caller's scope (see the module docstring)."""
 
+    shutdown = anyio.Event()  # set by sse-starlette when uvicorn shuts down: the stream ends cleanly
+
     async def events() -> AsyncIterator[dict[str, object]]:
-        async for item in feed.stream(who):
+        async for item in feed.stream(who, stop=shutdown):
             yield {"event": item["event"], "data": json.dumps(item["data"]), "retry": RETRY_MS}
 
     return EventSourceResponse(
-        events(), ping=max(15, int(feed.heartbeat_s) * 3), headers={"Cache-Control": "no-store"},
+        events(),
+        ping=max(15, int(feed.heartbeat_s) * 3),
+        headers={"Cache-Control": "no-store"},
         send_timeout=30,
+        shutdown_event=shutdown,
+        shutdown_grace_period=2.0,
     )

@@ -100,10 +100,11 @@ window.Trucban = (function () {
         stale.querySelector("time").textContent = lastTs === null ? "—" : localTime(lastTs);
         stale.hidden = false;
         document.body.dataset.live = "stale";
+        document.body.dataset.silentMs = String(Date.now() - lastAt);  // how long nothing came when it showed
       }
     }
     connect();
-    setInterval(watch, 500);
+    setInterval(watch, 250);
     const toggle = document.getElementById("alerts-toggle");
     if (toggle) {
       toggle.setAttribute("aria-pressed", alertsOn() ? "true" : "false");
