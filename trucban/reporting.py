@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from alerting.notify.outbox_reads import OutboxReads
 from alerting.rules.selfmon import SelfMonitor
 from common.errors import ConfigError, Problem
 from reports.ioc_feed import IocFeed
@@ -75,7 +76,8 @@ def reporting_parts(
     settings: Any, inventory: Any, core: Any, poller: Any, store: Any, notify: Any
 ) -> ReportingParts:
     """Build the parts and register the self-monitoring rule in the core."""
-    selfmon = SelfMonitor(poller, store, core.engine, province=inventory.province)
+    selfmon = SelfMonitor(poller, store, core.engine, delivery=OutboxReads(core.engine).channel_health,
+                          province=inventory.province)
     core.rule_set = (*core.rule_set, selfmon)
     tz = ZoneInfo(settings.timezone)
     reports_dir = Path(settings.data_dir) / "reports"

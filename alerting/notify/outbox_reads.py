@@ -1,4 +1,4 @@
-"""What the dashboard and self-monitoring read from the outbox: counts, due time, a page of rows.
+"""What the dashboard and self-monitoring read from the outbox: counts, due time, a page of rows, health.
 
 Read-only queries over ``notify_outbox``, apart from the rows' life cycle
 (:mod:`alerting.notify.outbox`); :class:`~alerting.notify.outbox.Outbox`
@@ -7,6 +7,7 @@ inherits them, so callers ask one object.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
 from sqlalchemy import Engine, func, select
@@ -17,7 +18,8 @@ from alerting.notify.tables import notify_outbox
 class OutboxReads:
     """Read-only views of ``notify_outbox`` (no secrets: targets never leave the table)."""
 
-    engine: Engine
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
 
     def pending_count(self) -> int:
         """Rows not yet delivered."""
@@ -71,6 +73,28 @@ class OutboxReads:
             item["channels"] = [ch for ch, _ in item.pop("chain")]
             out.append(item)
         return out, int(total)
+
+    def channel_health(self, now: int, failed_attempts: int, stuck_s: int) -> dict[str, dict[str, int]]:
+        """Per channel (the one each row is on now): rows ``pending``, ``failing`` (undelivered after
+        ``failed_attempts`` attempts), ``stuck`` (undelivered for more than ``stuck_s``) and ``failed``
+        attempts in all — the delivery health self-monitoring and ``/metrics`` are given."""
+        c = notify_outbox.c
+        query = select(c.chain, c.channel_index, c.total_attempts, c.status, c.created_at)
+        out: dict[str, dict[str, int]] = defaultdict(
+            lambda: {"pending": 0, "failing": 0, "stuck": 0, "failed": 0})
+        with self.engine.connect() as conn:
+            for chain, index, total, status, created in conn.execute(query):
+                channel = chain[index][0] if chain and index < len(chain) else "?"
+                row = out[channel]
+                row["failed"] += int(total) - (1 if status == "sent" else 0)
+                if status == "sent":
+                    continue
+                row["pending"] += 1
+                if int(total) >= failed_attempts:
+                    row["failing"] += 1
+                if now - int(created) > stuck_s:
+                    row["stuck"] += 1
+        return dict(out)
 
     def crash_resends(self) -> int:
         """Messages sent again after a crash because their attempt was in flight (possible duplicates)."""

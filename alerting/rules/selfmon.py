@@ -1,8 +1,10 @@
 """Self-monitoring: Trucban raises incidents about its own pipeline.
 
 :class:`SelfMonitor` reads what the service knows about itself — the poller's
-cycle reports, the metric store's spool, the notification outbox — and turns
-it into :class:`Problem` lines. The same lines answer ``/healthz`` and
+cycle reports, the metric store's spool, the alerting database's write health,
+and the delivery health it is given (a :class:`DeliveryHealth` callable built
+at the composition root over notify's outbox; this module reads no table of
+notify's) — and turns it into :class:`Problem` lines. The same lines answer ``/healthz`` and
 ``/readyz`` and, through :meth:`SelfMonitor.__call__` (a rule, registered in
 the alerting core by the service), become three incidents:
 
@@ -14,8 +16,8 @@ the alerting core by the service), become three incidents:
   the data disk is full or read-only ("đĩa đầy" / "chỉ đọc", with the path and
   the samples lost), or the alerting database cannot be written (states,
   history, incidents kept in memory, with the failed writes counted);
-- ``delivery_failing``: outbox messages failed ``failed_attempts`` times or
-  wait longer than ``stuck_s``.
+- ``delivery_failing``: messages failed ``failed_attempts`` times or wait
+  longer than ``stuck_s`` (as the delivery health reports them).
 """
 
 from __future__ import annotations
@@ -26,10 +28,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from alerting.incidents import Condition, IncidentKind, Severity
-from alerting.notify.tables import notify_outbox
+from alerting.notify.outbox_reads import OutboxReads
 from alerting.rules.context import RuleContext
 from alerting.staterepo import WriteHealth, write_health
 from store.disk import WORDS_VI
@@ -84,34 +86,32 @@ class Problem:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+class DeliveryHealth(Protocol):
+    """How alert delivery goes, per channel: ``pending``, ``failing`` and ``stuck`` messages, ``failed``
+    attempts (:meth:`alerting.notify.outbox_reads.OutboxReads.channel_health`, handed over at the root)."""
+
+    def __call__(self, now: int, failed_attempts: int, stuck_s: int) -> Mapping[str, Mapping[str, int]]:
+        """Per channel at ``now``; a message counts as failing after ``failed_attempts``, stuck after
+        ``stuck_s`` undelivered."""
+
+
 def outbox_failures(engine: Engine, now: int, thresholds: SelfmonThresholds) -> dict[str, dict[str, int]]:
-    """Per channel (the row's current one): undelivered, failing and stuck rows, failed attempts."""
-    c = notify_outbox.c
-    query = select(c.chain, c.channel_index, c.total_attempts, c.status, c.created_at)
-    out: dict[str, dict[str, int]] = defaultdict(
-        lambda: {"pending": 0, "failing": 0, "stuck": 0, "failed": 0})
-    with engine.connect() as conn:
-        for chain, index, total, status, created in conn.execute(query):
-            channel = chain[index][0] if chain and index < len(chain) else "?"
-            row = out[channel]
-            row["failed"] += int(total) - (1 if status == "sent" else 0)
-            if status == "sent":
-                continue
-            row["pending"] += 1
-            if int(total) >= thresholds.failed_attempts:
-                row["failing"] += 1
-            if now - int(created) > thresholds.stuck_s:
-                row["stuck"] += 1
-    return dict(out)
+    """The outbox's delivery health on ``engine`` (kept for ``api.metrics`` until it is handed the
+    :class:`DeliveryHealth` of the service; self-monitoring itself is given one)."""
+    return OutboxReads(engine).channel_health(now, thresholds.failed_attempts, thresholds.stuck_s)
 
 
 class SelfMonitor:
-    """Looks at the pipeline; a rule for the alerting core and the source of the health endpoints."""
+    """Looks at the pipeline; a rule for the alerting core and the source of the health endpoints.
+
+    ``engine`` is the alerting database (its write health); ``delivery`` tells how alert delivery
+    goes (None: delivery is not watched, as when notification is off).
+    """
 
     def __init__(self, poller: PollerSource | None, store: Any, engine: Engine | None, *,
-                 province: str = "", thresholds: SelfmonThresholds | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
-        self.poller, self.store, self.engine = poller, store, engine
+                 delivery: DeliveryHealth | None = None, province: str = "",
+                 thresholds: SelfmonThresholds | None = None, clock: Callable[[], float] = time.time) -> None:
+        self.poller, self.store, self.engine, self.delivery = poller, store, engine, delivery
         self.province = province
         self.thresholds = thresholds or SelfmonThresholds()
         self.clock = clock
@@ -123,7 +123,7 @@ class SelfMonitor:
     def problems(self, now: int | None = None) -> list[Problem]:
         """Everything wrong right now."""
         now = int(self.clock()) if now is None else now
-        out = self._poller(now) + self._store() + self._alerting_db() + self._outbox(now)
+        out = self._poller(now) + self._store() + self._alerting_db() + self._delivery(now)
         seen = {p.code for p in out}
         self._since = {code: self._since.get(code, now) for code in seen}
         return out
@@ -200,11 +200,12 @@ class SelfMonitor:
                         {"where": health.where, "disk": health.fault.kind if health.fault else None,
                          "failed_writes": health.total, "parts": sorted(health.failing)})]
 
-    def _outbox(self, now: int) -> list[Problem]:
-        if self.engine is None:
+    def _delivery(self, now: int) -> list[Problem]:
+        if self.delivery is None:
             return []
         out = []
-        for channel, row in sorted(outbox_failures(self.engine, now, self.thresholds).items()):
+        health = self.delivery(now, self.thresholds.failed_attempts, self.thresholds.stuck_s)
+        for channel, row in sorted(health.items()):
             if row["failing"] or row["stuck"]:
                 out.append(Problem(IncidentKind.DELIVERY_FAILING, f"delivery_failing:{channel}",
                                    Severity.MAJOR,

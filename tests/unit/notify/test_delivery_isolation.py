@@ -241,3 +241,18 @@ def test_delivery_failing_incident_routed_past_the_stuck_post(db: Engine, lab_in
     )
     with db.begin() as conn:
         assert notifier._posts(conn, failing, T0) == ["noc", "coordinators"]
+
+
+def test_channel_health_counts_per_current_channel(db: Engine) -> None:
+    """The delivery health self-monitoring and /metrics are given: per channel a row is on now."""
+    outbox = Outbox(db)
+    with db.begin() as conn:
+        for i, (chain, attempts) in enumerate(((["zalo", "email"], 0), (["zalo"], 4), (["email"], 0))):
+            outbox.enqueue(conn, dedup_key=f"k{i}", post="noc", contact="A", kind="test", message=MESSAGE,
+                           chain=[(ch, f"{ch}://x") for ch in chain], now=T0)
+            conn.execute(notify_outbox.update().where(notify_outbox.c.dedup_key == f"k{i}")
+                         .values(total_attempts=attempts))
+    health = outbox.channel_health(T0 + 700, failed_attempts=3, stuck_s=600)
+    assert health["zalo"] == {"pending": 2, "failing": 1, "stuck": 2, "failed": 4}
+    assert health["email"] == {"pending": 1, "failing": 0, "stuck": 1, "failed": 0}
+    assert outbox.channel_health(T0, failed_attempts=3, stuck_s=600)["zalo"]["stuck"] == 0

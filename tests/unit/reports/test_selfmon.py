@@ -89,3 +89,19 @@ def test_core_raises_and_resolves_incidents_about_itself(
     store.ok = True
     (change,) = core.evaluate(results(report_inventory, T0 + 60), T0 + 60)
     assert change.kind.value == "resolved"
+
+
+def test_delivery_failing_comes_from_the_delivery_health_it_is_given() -> None:
+    asked: list[tuple[int, int, int]] = []
+
+    def delivery(now: int, failed_attempts: int, stuck_s: int) -> dict[str, dict[str, int]]:
+        asked.append((now, failed_attempts, stuck_s))
+        return {"email": {"pending": 1, "failing": 0, "stuck": 0, "failed": 0},
+                "zalo": {"pending": 4, "failing": 3, "stuck": 1, "failed": 9}}
+
+    mon = SelfMonitor(None, None, None, delivery=delivery, clock=lambda: T0)
+    (problem,) = mon.problems(T0)
+    assert (problem.kind, problem.code) == (IncidentKind.DELIVERY_FAILING, "delivery_failing:zalo")
+    assert "3 tin gửi lỗi" in problem.text and problem.details["stuck"] == 1
+    assert asked == [(T0, mon.thresholds.failed_attempts, mon.thresholds.stuck_s)]
+    assert SelfMonitor(None, None, None, clock=lambda: T0).problems(T0) == []  # no delivery watched
