@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -40,6 +40,7 @@ from alerting.rules.dns import dns_conditions
 from alerting.rules.failover import failover_conditions
 from alerting.rules.ipv6 import ipv6_path_conditions
 from alerting.rules.power import power_conditions
+from alerting.rules.thresholds import Thresholds, fixed
 from alerting.staterepo import WRITE_ERRORS, StateRepository, write_health
 from alerting.states import StateTracker, Status
 from collectors.base import PollResult
@@ -69,18 +70,30 @@ class EvaluationReport:
 
 @dataclass
 class AlertingCore:
-    """Owns the tracker and the incident life cycle for one inventory."""
+    """Owns the tracker and the incident life cycle for one inventory.
+
+    Everything it runs is given at construction and never changed from
+    outside: the rule set, the subscribers told of every change, and the
+    thresholds provider the rules read at each evaluation (typhoon mode shifts
+    battery thresholds through it). ``trucban.alerting_parts`` builds it for
+    every mode.
+    """
 
     inventory: Inventory
     store: MetricStore
     engine: Engine
-    rules: RulesConfig = field(default_factory=RulesConfig)
+    rules: RulesConfig = field(default_factory=RulesConfig)  # the rules file: states use it as is
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Ho_Chi_Minh"))
     rule_set: tuple[Rule, ...] = DEFAULT_RULES
-    subscribers: list[Subscriber] = field(default_factory=list)
+    subscribers: Sequence[Subscriber] = ()  # kept as a tuple: nobody subscribes after construction
     reserve_bytes: int = RESERVE_BYTES  # room kept for the alerting database (SQLite file only)
+    thresholds: Thresholds | None = None  # now → rule settings in force (None: ``rules`` at any time)
 
     def __post_init__(self) -> None:
+        self.rule_set = tuple(self.rule_set)
+        self.subscribers = tuple(self.subscribers)
+        self._thresholds: Thresholds = self.thresholds or fixed(self.rules)
+        self.in_force = self.rules  # the thresholds of the last evaluation
         self.tracker = StateTracker(self.inventory, self.rules)
         self.incidents = IncidentRepository(self.engine)
         self.maintenance = MaintenanceRepository(self.engine)
@@ -169,9 +182,17 @@ class AlertingCore:
             log.warning("maintenance windows not read, the last ones kept: %s", exc)
         return self._maintenance
 
+    def _rules_at(self, now: int) -> RulesConfig:
+        """The thresholds provider's answer; the last one when it fails (it reads typhoon mode's table)."""
+        try:
+            self.in_force = self._thresholds(now)
+        except Exception as exc:  # evaluation never stops for a provider
+            log.warning("rule thresholds not read, the last ones kept: %s", exc)
+        return self.in_force
+
     def conditions(self, now: int) -> list[Condition]:
-        """Every rule's conditions for the current picture."""
-        ctx = RuleContext(self.inventory, self.tracker, self.store, self.rules, now, self.timezone)
+        """Every rule's conditions for the current picture, with the thresholds in force at ``now``."""
+        ctx = RuleContext(self.inventory, self.tracker, self.store, self._rules_at(now), now, self.timezone)
         out: list[Condition] = []
         for rule in self.rule_set:
             try:

@@ -6,7 +6,7 @@ import builtins
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, func, insert, select, update
+from sqlalchemy import Engine, bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Row
 
 from alerting.db import incident_events, incidents
@@ -50,6 +50,23 @@ class IncidentRepository:
             )
             inc.events = [IncidentEvent(e.ts, e.kind, e.text, e.actor, e.data or {}) for e in events]
             return inc
+
+    def by_ids(self, ids: Iterable[int]) -> dict[int, Incident]:
+        """The incidents among ``ids`` that exist, by id (without timelines)."""
+        wanted = sorted(set(ids))
+        if not wanted:
+            return {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(incidents).where(incidents.c.id.in_(wanted)))
+            return {r.id: incident_from_row(r) for r in rows}
+
+    def overlapping(self, start: int, end: int) -> builtins.list[Incident]:
+        """Incidents opened before ``end``, not resolved before ``start`` (no timelines), oldest first."""
+        c = incidents.c
+        query = select(incidents).where(c.opened_at < end,
+                                        or_(c.resolved_at.is_(None), c.resolved_at >= start))
+        with self.engine.connect() as conn:
+            return [incident_from_row(r) for r in conn.execute(query.order_by(c.id))]
 
     def list(
         self,

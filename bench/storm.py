@@ -42,6 +42,7 @@ from alerting.incidents import IncidentKind
 from alerting.notify.channel_urls import smtp_channel
 from alerting.notify.config import NotifyConfig
 from alerting.notify.facade import NotifyService
+from alerting.repository import IncidentRepository
 from collectors.base import PollResult
 from inventory.inventory import Inventory
 from inventory.loader import load_inventory
@@ -259,7 +260,8 @@ def run(communes: int, minutes: int, seed: int) -> str:
             }
         )
         svc = NotifyService.build(
-            engine, inv, config, base_url="https://trucban.example.vn", timezone=TZ, clock=clock
+            engine, inv, config, incidents=IncidentRepository(engine), base_url="https://trucban.example.vn",
+            timezone=TZ, clock=clock,
         )
         core = AlertingCore(inv, store, engine, subscribers=[svc.subscriber])
         sc = scenario(inv, minutes, rng)
@@ -287,7 +289,7 @@ def report(
     svc: NotifyService, inv: Inventory, sc: Scenario, sink: Sink, config: NotifyConfig, wall: float
 ) -> str:
     """Count, check and print."""
-    incidents, _ = svc.notifier.repo.list(limit=100000)
+    incidents, _ = IncidentRepository(svc.notifier.engine).list(limit=100000)
     per_post: dict[str, int] = defaultdict(int)
     down_at: dict[tuple[str, int], float] = {}
     recovered_at: dict[tuple[str, int], float] = {}

@@ -18,7 +18,8 @@ from shapely.errors import GEOSException
 from sqlalchemy import Engine, delete, insert, select, update
 
 from alerting.history import StateHistory
-from alerting.notify.readiness import CoreView, readiness
+from alerting.network_view import TrackedNetwork
+from alerting.notify.readiness import readiness
 from inventory.inventory import Inventory
 from storm.exposure import CommuneExposure, commune_places, exposure
 from storm.model import Track, TrackError
@@ -141,7 +142,8 @@ class StormDesk:
 
     def store(self, prepared: Prepared, by: str) -> StormProposal:
         """Readiness of the exposed communes, then store the proposal."""
-        report = readiness(self.inventory, CoreView(self.core), [e.code for e in prepared.exposed])
+        view = TrackedNetwork(self.core.tracker, self.core.store)
+        report = readiness(self.inventory, view, [e.code for e in prepared.exposed])
         values = dict(
             name=prepared.track.name[:200],
             source=prepared.track.source,

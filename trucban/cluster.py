@@ -11,7 +11,6 @@ import contextlib
 import signal
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from inventory.inventory import Inventory
 from inventory.loader import load_inventory
@@ -82,72 +81,59 @@ def run_poller(settings: Settings, inventories: Sequence[Path], poller_id: str |
 
 def run_ingest(settings: Settings, inventories: Sequence[Path]) -> None:
     """``trucban ingest``: results stream → metric store → alerting core (+ notifications)."""
-    from alerting.core import AlertingCore
-    from alerting.db import database_url, open_database
-    from alerting.rules.config import load_rules
     from poller.cluster.ingest import Ingest
     from store.factory import open_store
+    from trucban.alerting_parts import build_alerting
 
     inventory = load_inventories(inventories)
     config = cluster_config(settings)
     store = open_store(settings.store)
-    engine = open_database(database_url(settings.database_url or settings.alerting_db))
-    core = AlertingCore(inventory, store, engine, rules=load_rules(settings.rules_file),
-                        timezone=ZoneInfo(settings.timezone))
+    parts = build_alerting(settings, inventory, store)
 
     async def main(stop: asyncio.Event) -> None:
-        notify = None
-        if settings.notify_enabled:
-            from trucban.notifying import notify_from_settings
-
-            notify = notify_from_settings(settings, inventory, core)
-            await notify.start()
+        if parts.notify is not None:
+            await parts.notify.start()
         try:
-            await Ingest(store, core, config).run(stop)
+            await Ingest(store, parts.core, config).run(stop)
         finally:
-            if notify is not None:
-                await notify.stop()
+            if parts.notify is not None:
+                await parts.notify.stop()
             store.close()
-            core.engine.dispose()
+            parts.engine.dispose()
 
     run_until_signalled(main)
 
 
 def run_edge(settings: Settings, inventories: Sequence[Path]) -> None:
-    """``trucban edge``: poll the post's communes, alert locally, buffer towards the centre."""
-    from alerting.core import AlertingCore
-    from alerting.db import database_url, open_database
-    from alerting.rules.config import load_rules
+    """``trucban edge``: poll the post's communes, alert locally, buffer towards the centre.
+
+    The post's notify_routes give its local channel(s).
+    """
     from poller.cluster.edge import EdgePoller
     from store.factory import open_store
+    from trucban.alerting_parts import build_alerting
     from trucban.service import confirmation, default_collectors
 
     if not settings.edge_post or not split(settings.edge_communes):
         raise ValueError("an edge post needs edge_post and edge_communes (or --post and --commune)")
     inventory = load_inventories(inventories)
     store = open_store(settings.store)  # the post's own store (embedded SQLite in data_dir by default)
-    engine = open_database(database_url(settings.database_url or settings.alerting_db))
-    core = AlertingCore(inventory, store, engine, rules=load_rules(settings.rules_file),
-                        timezone=ZoneInfo(settings.timezone))
+    parts = build_alerting(settings, inventory, store)
     edge = EdgePoller(inventory, default_collectors(), plans_for(settings, inventory), settings.edge_post,
-                      split(settings.edge_communes), settings.edge_nats_url, store, core,
+                      split(settings.edge_communes), settings.edge_nats_url, store, parts.core,
                       buffer_mb=settings.edge_buffer_mb, duplicate_window_s=settings.cluster_dedup_window_s,
                       concurrency=settings.poll_concurrency, jitter=settings.poll_jitter,
                       confirmation=confirmation(settings))
 
     async def main(stop: asyncio.Event) -> None:
-        notify = None
-        if settings.notify_enabled:  # the post's local channel(s): notify_routes at the post
-            from trucban.notifying import notify_from_settings
-
-            notify = notify_from_settings(settings, inventory, core)
-            await notify.start()
+        if parts.notify is not None:
+            await parts.notify.start()
         try:
             await edge.run(stop)
         finally:
-            if notify is not None:
-                await notify.stop()
+            if parts.notify is not None:
+                await parts.notify.stop()
             store.close()
-            core.engine.dispose()
+            parts.engine.dispose()
 
     run_until_signalled(main)

@@ -1,4 +1,4 @@
-"""Build the notification service from Trucban's settings (called by ``trucban.service``)."""
+"""Build the notification service from Trucban's settings (for ``trucban.alerting_parts`` and the CLI)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,18 @@ from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Engine
+
+from alerting.network_view import TrackedNetwork
 from alerting.notify import coverage
 from alerting.notify.channel_urls import smtp_channel
 from alerting.notify.config import Channel, ChannelKind, NotifyConfig, Post
 from alerting.notify.config_load import load_notify_config
 from alerting.notify.facade import NotifyService
-from alerting.notify.readiness import CoreView
+from alerting.notify.incident_reader import Incidents
+from alerting.notify.readiness import NetworkView
 from alerting.notify.routing import POST_NAMES_VI, Router
-from alerting.notify.typhoon import Declaration
+from alerting.repository import IncidentRepository
 from inventory.inventory import Inventory
 from inventory.model import Contact
 from trucban.urls import http_hosts, http_url
@@ -24,9 +28,18 @@ log = logging.getLogger(__name__)
 
 
 def notify_from_settings(
-    settings: Any, inventory: Inventory, core: Any, clock: Callable[[], float] = time.time
+    settings: Any,
+    inventory: Inventory,
+    engine: Engine,
+    *,
+    incidents: Incidents,
+    view: Callable[[], NetworkView] | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> NotifyService:
-    """Routes file + SMTP settings → a NotifyService on the core's database, subscribed to the core.
+    """Routes file + SMTP settings → a NotifyService on the alerting database ``engine``.
+
+    The caller gives it to the alerting core as a subscriber; ``incidents`` is how it reads
+    incidents, ``view`` the network picture for typhoon readiness reports.
 
     Raises ConfigError when channels are configured but a post an incident can
     be routed to has no contact any of them reaches (see :mod:`alerting.notify.coverage`).
@@ -52,22 +65,15 @@ def notify_from_settings(
         or _local_url(settings.http_host, settings.http_port)
     )
     service = NotifyService.build(
-        core.engine,
+        engine,
         inventory,
         config,
+        incidents=incidents,
         base_url=base_url,
         timezone=timezone,
-        view=lambda: CoreView(core),
+        view=view,
         clock=clock,
     )
-    core.subscribers.append(service.subscriber)
-    base_rules = core.rules
-
-    def shift_rules(_decl: Declaration | None) -> None:
-        core.rules = service.typhoon.shifted_rules(base_rules, int(clock()))
-
-    service.typhoon.listeners.append(shift_rules)
-    shift_rules(None)  # a storm declared before a restart still shifts the thresholds
     if nowhere:
         log.warning(
             "notify: no channel configured (smtp_host or notify_routes): alerts reach nobody (%d posts: %s)",
@@ -99,7 +105,6 @@ def offline_core(settings: Any, inventory: Inventory) -> Any:
     from types import SimpleNamespace
 
     from alerting.db import database_url, open_database
-    from alerting.rules.config import RulesConfig
     from alerting.staterepo import StateRepository
     from alerting.states import StateTracker
     from store.factory import open_backend
@@ -107,13 +112,7 @@ def offline_core(settings: Any, inventory: Inventory) -> Any:
     engine = open_database(database_url(settings.database_url or settings.alerting_db))
     tracker = StateTracker(inventory)
     StateRepository(engine).restore(tracker)
-    return SimpleNamespace(
-        engine=engine,
-        tracker=tracker,
-        store=open_backend(settings.store),
-        subscribers=[],
-        rules=RulesConfig(),
-    )
+    return SimpleNamespace(engine=engine, tracker=tracker, store=open_backend(settings.store))
 
 
 def offline_service(settings: Any, inventory: Inventory, core: Any | None = None) -> NotifyService:
@@ -121,10 +120,13 @@ def offline_service(settings: Any, inventory: Inventory, core: Any | None = None
 
     Messages it produces (readiness report, recovery summary) wait in the outbox
     for the running service's worker; the readiness report reads the saved states.
+    A storm declared here shifts the running service's thresholds at its next
+    evaluation (it reads the declarations).
     """
-    service = notify_from_settings(settings, inventory, core or offline_core(settings, inventory))
-    service.typhoon.listeners.clear()  # no live thresholds to shift here
-    return service
+    core = core or offline_core(settings, inventory)
+    network = TrackedNetwork(core.tracker, core.store)
+    return notify_from_settings(settings, inventory, core.engine, incidents=IncidentRepository(core.engine),
+                                view=lambda: network)
 
 
 def _local_url(http_host: str, port: int) -> str:

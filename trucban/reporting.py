@@ -1,8 +1,10 @@
-"""Wiring of the reporting side into the service: self-monitoring rule, IOC feed, monthly job, watchdog.
+"""Wiring of the reporting side into the service: IOC feed, monthly job, evaluation watchdog.
 
-``trucban.service`` calls :func:`reporting_parts` once the core, poller, store
-and notification service exist, and :meth:`ReportingParts.schedule` in its
-lifespan. Keeps the core free of FastAPI and the service file short.
+``trucban.service`` calls :func:`reporting_parts` once the alerting database,
+store and notification service exist, and :meth:`ReportingParts.schedule` in
+its lifespan. (The self-monitoring rule is the core's, built with it in
+:mod:`trucban.alerting_parts`.) Keeps the core free of FastAPI and the service
+file short.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from alerting.notify.outbox_reads import OutboxReads
-from alerting.rules.selfmon import SelfMonitor
+from sqlalchemy import Engine
+
 from common.errors import ConfigError, Problem
 from reports.ioc_feed import IocFeed
 from reports.monthly import MonthlyReports
@@ -31,9 +33,8 @@ def names(value: str | None) -> list[str]:
 
 @dataclass
 class ReportingParts:
-    """What the service runs beside the poller for reports, IOC and self-monitoring."""
+    """What the service runs beside the poller for reports and IOC, and the evaluation watchdog."""
 
-    selfmon: SelfMonitor
     reports_dir: Path
     ioc: IocFeed | None = None
     monthly: MonthlyReports | None = None
@@ -72,16 +73,11 @@ def _soon(seconds: float) -> Any:
     return datetime.now(UTC) + timedelta(seconds=seconds)
 
 
-def reporting_parts(
-    settings: Any, inventory: Any, core: Any, poller: Any, store: Any, notify: Any
-) -> ReportingParts:
-    """Build the parts and register the self-monitoring rule in the core."""
-    selfmon = SelfMonitor(poller, store, core.engine, delivery=OutboxReads(core.engine).channel_health,
-                          province=inventory.province)
-    core.rule_set = (*core.rule_set, selfmon)
+def reporting_parts(settings: Any, inventory: Any, engine: Engine, store: Any, notify: Any) -> ReportingParts:
+    """Build the parts on the alerting database ``engine``."""
     tz = ZoneInfo(settings.timezone)
     reports_dir = Path(settings.data_dir) / "reports"
-    parts = ReportingParts(selfmon, reports_dir)
+    parts = ReportingParts(reports_dir)
     channels = names(getattr(settings, "ioc_webhooks", ""))
     if channels:
         configured = notify.config.channels if notify is not None else {}
@@ -99,13 +95,13 @@ def reporting_parts(
                 ],
                 "settings",
             )
-        parts.ioc = IocFeed(core.engine, inventory, channels, tz)
+        parts.ioc = IocFeed(engine, inventory, channels, tz)
     if getattr(settings, "reports_enabled", True):
         base = (
             getattr(settings, "public_base_url", None) or f"http://{settings.http_host}:{settings.http_port}"
         )
         parts.monthly = MonthlyReports(
-            core.engine,
+            engine,
             inventory,
             reports_dir,
             tz,

@@ -18,9 +18,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from fastapi import FastAPI
 
 from alerting.core import AlertingCore
-from alerting.db import database_url, open_database
 from alerting.notify.facade import NotifyService
-from alerting.rules.config import load_rules
+from alerting.rules.selfmon import SelfMonitor
 from api.app import create_app
 from api.context import ApiContext
 from collectors.base import CollectorRegistry
@@ -33,7 +32,7 @@ from common.errors import ConfigError
 from inventory.inventory import Inventory
 from inventory.loader import load_inventory
 from poller.confirm import Confirmation, parse_by_role
-from poller.diagnostics import DiagnosticsSubscriber, build_diagnostics
+from poller.diagnostics import DiagnosticsSubscriber
 from poller.families import FamilyCollector, family_plans
 from poller.scheduler import Poller, protocol_plans, snmp_plans
 from poller.traps import TrapEvent, TrapReceiver
@@ -41,7 +40,7 @@ from store.base import Sample
 from store.factory import open_store
 from store.spool.spooling import SpoolingStore
 from storm.desk import StormDesk
-from trucban.notifying import notify_from_settings
+from trucban.alerting_parts import build_alerting
 from trucban.reporting import ReportingParts, reporting_parts
 from trucban.settings import Settings
 from trucban.web import typhoon_banner, web_options, web_security
@@ -72,7 +71,8 @@ class Service:
     cycle: Poller  # every poll plan; ``cycle.last`` is the reachability plan's last CycleReport
     notify: NotifyService | None = None  # alert delivery (outbox worker runs in the lifespan)
     diagnostics: DiagnosticsSubscriber | None = None  # runbook diagnostics when an incident opens
-    reporting: ReportingParts | None = None  # self-monitoring rule, IOC feed, monthly report
+    reporting: ReportingParts | None = None  # IOC feed, monthly report, evaluation watchdog
+    selfmon: SelfMonitor | None = None  # the self-monitoring rule: /healthz, /readyz, /metrics
 
     def app(self) -> FastAPI:
         """The FastAPI app, with the poller scheduled in its lifespan."""
@@ -81,8 +81,9 @@ class Service:
                          security=web_security(self.settings, self.alerting.engine),
                          web=web_options(self.settings), typhoon=typhoon_banner(self.notify),
                          storms=StormDesk(self.alerting.engine, self.inventory, self.alerting, self.notify))
+        ctx.selfmon = self.selfmon
         if self.reporting is not None:
-            ctx.selfmon, ctx.reports_dir = self.reporting.selfmon, self.reporting.reports_dir
+            ctx.reports_dir = self.reporting.reports_dir
         return create_app(ctx, lifespan=self._lifespan)
 
     @asynccontextmanager
@@ -115,25 +116,21 @@ class Service:
 def build_service(settings: Settings, inventory: Inventory) -> Service:
     """Assemble the service for an already loaded inventory."""
     store = open_store(settings.store)
-    alerting = AlertingCore(
-        inventory, store, open_database(database_url(settings.database_url or settings.alerting_db)),
-        rules=load_rules(settings.rules_file), timezone=ZoneInfo(settings.timezone),
-    )
+    # self-monitoring reads the poller's reports when it runs; the poller, built next, has the core as sink
+    parts = build_alerting(settings, inventory, store, diagnostics=True,
+                           poller_reports=lambda: poller.reports())
     plans = snmp_plans(inventory.credentials, settings.poll_interval_s, settings.health_interval_s,
                        settings.inventory_interval_s, settings.snmp_engine)
     plans += protocol_plans(settings.poll_interval_s, settings.health_interval_s,
                             settings.inventory_interval_s, inventory.credentials)
     if any(len(d.families) == 2 for d in inventory.devices.values()):
         plans += family_plans(settings.poll_interval_s, inventory.credentials, settings.snmp_engine)
-    poller = Poller(inventory, default_collectors(), store, alerting, plans,
+    poller = Poller(inventory, default_collectors(), store, parts.core, plans,
                     concurrency=settings.poll_concurrency, jitter=settings.poll_jitter,
                     confirmation=confirmation(settings))
-    diagnostics = build_diagnostics(inventory, alerting.incidents)
-    alerting.subscribers.append(diagnostics)
-    notify = notify_from_settings(settings, inventory, alerting) if settings.notify_enabled else None
-    reporting = reporting_parts(settings, inventory, alerting, poller, store, notify)
-    return Service(settings, inventory, store, alerting, poller, notify=notify, diagnostics=diagnostics,
-                   reporting=reporting)
+    reporting = reporting_parts(settings, inventory, parts.engine, store, parts.notify)
+    return Service(settings, inventory, store, parts.core, poller, notify=parts.notify,
+                   diagnostics=parts.diagnostics, reporting=reporting, selfmon=parts.selfmon)
 
 
 def confirmation(settings: Settings) -> Confirmation:

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from sqlalchemy import and_, insert, select, update
 from sqlalchemy.engine import Connection
 
-from alerting.db import incidents
 from alerting.incidents import IncidentStatus
+from alerting.notify.incident_reader import IncidentReader
 from alerting.notify.tables import notify_escalations
 
 
@@ -45,20 +45,18 @@ def start(conn: Connection, incident_id: int, steps: list[Step], now: int) -> bo
     return True
 
 
-def due(conn: Connection, now: int) -> list[tuple[int, str]]:
+def due(conn: Connection, now: int, incidents: IncidentReader) -> list[tuple[int, str]]:
     """(incident id, next post) for timers that fired on still-unacknowledged incidents.
 
     Timers of acknowledged or resolved incidents are closed on the way.
     """
     c = notify_escalations.c
-    rows = conn.execute(
-        select(notify_escalations, incidents.c.status)
-        .join(incidents, incidents.c.id == c.incident_id, isouter=True)
-        .where(and_(c.done.is_(False), c.next_at <= now))
-    ).all()
+    rows = conn.execute(select(notify_escalations).where(and_(c.done.is_(False), c.next_at <= now))).all()
+    current = incidents.by_ids(r.incident_id for r in rows)
     out: list[tuple[int, str]] = []
     for r in rows:
-        if r.status != IncidentStatus.OPEN.value:  # acknowledged, resolved or gone
+        inc = current.get(r.incident_id)
+        if inc is None or inc.status is not IncidentStatus.OPEN:  # acknowledged, resolved or gone
             conn.execute(
                 update(notify_escalations)
                 .where(c.incident_id == r.incident_id)

@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from alerting.incidents import Incident
 from alerting.notify.channels import ChannelSender, mask_url
 from alerting.notify.config import NotifyConfig
+from alerting.notify.incident_reader import Incidents
 from alerting.notify.notifier import Notifier
 from alerting.notify.outbox import Outbox
 from alerting.notify.readiness import NetworkView
@@ -52,20 +53,29 @@ class NotifyService:
         inventory: Inventory,
         config: NotifyConfig,
         *,
+        incidents: Incidents,
         base_url: str,
         timezone: ZoneInfo,
         view: Callable[[], NetworkView] | None = None,
         clock: Callable[[], float] = time.time,
         parallel: int = 4,
     ) -> NotifyService:
-        """Wire the parts on one alerting database."""
-        notifier = Notifier(engine, inventory, config, base_url=base_url, timezone=timezone, clock=clock)
+        """Wire the parts on one alerting database.
+
+        ``incidents`` is how notify reads incidents and writes their timeline (the alerting
+        repository, handed over by the composition root); ``view`` gives the typhoon readiness
+        report the network picture when a storm is declared.
+        """
+        notifier = Notifier(
+            engine, inventory, config, incidents=incidents, base_url=base_url, timezone=timezone, clock=clock
+        )
         typhoon = TyphoonMode(notifier, config.typhoon, view)
         service: NotifyService
         worker = OutboxWorker(
             notifier.outbox,
             ChannelSender(dict(config.channels)),
             config,
+            timeline=incidents,
             clock=clock,
             parallel=parallel,
             tick=lambda now: service.tick(now),
@@ -75,7 +85,7 @@ class NotifyService:
 
     @property
     def subscriber(self) -> Notifier:
-        """Append this to ``AlertingCore.subscribers``."""
+        """The alerting core's subscriber (given to ``AlertingCore(subscribers=…)`` at construction)."""
         return self.notifier
 
     def tick(self, now: int) -> int:

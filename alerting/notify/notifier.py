@@ -16,17 +16,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, select
 from sqlalchemy.engine import Connection
 
-from alerting.db import incidents
 from alerting.incidents import Incident, IncidentEvent, IncidentStatus
 from alerting.manager import Change, ChangeKind
 from alerting.notify import coverage, escalation, grouping
 from alerting.notify.config import NotifyConfig, severity
 from alerting.notify.digest import digest_text
+from alerting.notify.incident_reader import Incidents
 from alerting.notify.messages import Links, Rendered, render_group, render_plain, snapshot
 from alerting.notify.outbox import Outbox
 from alerting.notify.routing import Router
 from alerting.notify.tables import notify_alerts, notify_outbox, notify_timers
-from alerting.repository import IncidentRepository, incident_from_row
 from inventory.inventory import Inventory
 
 log = logging.getLogger(__name__)
@@ -41,6 +40,7 @@ class Notifier:
         inventory: Inventory,
         config: NotifyConfig,
         *,
+        incidents: Incidents,
         base_url: str,
         timezone: ZoneInfo,
         clock: Callable[[], float] = time.time,
@@ -51,7 +51,7 @@ class Notifier:
         self.router = Router(inventory, config, timezone)
         self.links = Links(base_url, timezone)
         self.outbox = Outbox(engine, config.retry)
-        self.repo = IncidentRepository(engine)
+        self.repo = incidents  # reads incidents, writes timeline lines and acknowledgements
         self.clock = clock
         self.unreachable_posts: set[str] = set()
         self.gaps = coverage.gaps(self.router)  # config and inventory do not change while running
@@ -130,7 +130,7 @@ class Notifier:
             self._told_nowhere.add((incident_id, post))
             text = f"Không gửi: {self.router.post_name(post)} ({post}) không có kênh liên lạc"
             event = IncidentEvent(now, "notify_nowhere", text, data={"post": post})
-            IncidentRepository.add_event(conn, incident_id, event)
+            self.repo.add_event(conn, incident_id, event)
         return False
 
     def catch_up(self, now: int) -> int:
@@ -171,7 +171,7 @@ class Notifier:
         now = int(self.clock()) if now is None else now
         added = 0
         with self.engine.begin() as conn:
-            for incident_id, post in escalation.due(conn, now):
+            for incident_id, post in escalation.due(conn, now, self.repo):
                 inc = self.repo.get(incident_id)
                 if self._reachable(conn, post, incident_id, now):
                     grouping.add_alert(
@@ -194,7 +194,7 @@ class Notifier:
 
     def _flush(self, conn: Connection, post: str, now: int) -> int:
         plan = grouping.flush(conn, post, now, self.config.timers)
-        current = self._current(conn, [i for c, i, _ in plan.items if c not in ("recovered", "transient")])
+        current = self.repo.by_ids(i for c, i, _ in plan.items if c not in ("recovered", "transient"))
         items = []
         for change, incident_id, snap in plan.items:
             inc = current.get(incident_id)
@@ -229,12 +229,6 @@ class Notifier:
             if post in levels
             else int(self.config.escalation.after_s[0])
         )
-
-    def _current(self, conn: Connection, ids: list[int]) -> dict[int, Incident]:
-        if not ids:
-            return {}
-        rows = conn.execute(select(incidents).where(incidents.c.id.in_(ids)))
-        return {r.id: incident_from_row(r) for r in rows}
 
     def enqueue(
         self,

@@ -1,8 +1,9 @@
 """Typhoon readiness report: power, backup links and what is already down, at declaration time.
 
 This is the one place notify looks at the network picture, and only through
-:class:`NetworkView` (built by the service from the alerting core), so the rest
-of notify keeps reading incidents only.
+:class:`NetworkView` — built at the composition root over the alerting core's
+states and the metric store (:class:`alerting.network_view.TrackedNetwork`) —
+so notify itself never reads device states or metrics.
 """
 
 from __future__ import annotations
@@ -28,28 +29,6 @@ class NetworkView(Protocol):
 
     def link_status(self, link_id: str) -> str:
         """'up', 'down' or 'unknown'."""
-
-
-@dataclass
-class CoreView:
-    """:class:`NetworkView` over an :class:`alerting.core.AlertingCore` (its tracker and metric store)."""
-
-    core: Any
-
-    def device_status(self, device_id: str) -> str:
-        """Tracked status of a device."""
-        state = self.core.tracker.states.get(device_id)
-        return state.status.value if state else "unknown"
-
-    def power(self, device_id: str) -> dict[str, Any] | None:
-        """Latest 'ups' sample of a power system."""
-        points = self.core.store.latest("ups", {"device": device_id})
-        return dict(points[0].fields) if points else None
-
-    def link_status(self, link_id: str) -> str:
-        """Tracked status of a link."""
-        state = self.core.tracker.links.get(link_id)
-        return state.status.value if state else "unknown"
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """Typhoon mode: a coordinator declares a storm for communes (or a province) and a time window.
 
 While it is active: polling tightens (``poll_interval``, read by the service),
-battery thresholds shift earlier (``shifted_rules``), coordinators get a digest
+battery thresholds shift earlier (``battery_shift``, read by evaluation through
+:mod:`alerting.rules.thresholds`), coordinators get a digest
 every N minutes; at declaration a readiness report goes out, and ending the
 storm (by hand, or when the window closes) sends a recovery summary.
 """
@@ -13,16 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, insert, select, update
 
-from alerting.db import incidents
-from alerting.incidents import IncidentKind
+from alerting.incidents import Incident, IncidentKind
 from alerting.notify.config import TyphoonSettings
 from alerting.notify.messages import render_plain
 from alerting.notify.notifier import Notifier
 from alerting.notify.readiness import NetworkView, readiness, readiness_text
 from alerting.notify.tables import typhoon_declarations
-from alerting.rules.config import BatteryRules, RulesConfig
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +64,7 @@ class TyphoonMode:
     ) -> None:
         self.notifier = notifier
         self.engine = notifier.engine
+        self.incidents = notifier.repo
         self.inventory = notifier.inventory
         self.settings = settings
         self.view = view
@@ -205,14 +205,8 @@ class TyphoonMode:
 
     def summary(self, decl: Declaration, now: int) -> dict[str, Any]:
         """What happened in the window: incidents opened/resolved/open, isolated communes, longest outage."""
-        c = incidents.c
         scope = set(decl.communes)
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(incidents).where(
-                    and_(c.opened_at < now, or_(c.resolved_at.is_(None), c.resolved_at >= decl.starts_at))
-                )
-            ).all()
+        rows = self.incidents.overlapping(decl.starts_at, now)
         mine = [r for r in rows if r.commune in scope or set(r.details.get("communes", ())) & scope]
         isolated = sorted({code for r in mine for code in _isolated(r) if code in scope})
         still = [r for r in mine if r.resolved_at is None]
@@ -279,19 +273,12 @@ class TyphoonMode:
         """Tighter poll interval while a storm is active (the hook the service/poller reads)."""
         return self.settings.poll_interval_s if self.active(now) else None
 
-    def shifted_rules(self, base: RulesConfig, now: int) -> RulesConfig:
-        """``base`` with battery warnings ``battery_shift_minutes`` earlier while a storm is active."""
-        if self.active(now) is None or not self.settings.battery_shift_minutes:
-            return base
-        shift = self.settings.battery_shift_minutes
-        battery = BatteryRules.model_validate(
-            {
-                **base.battery.model_dump(),
-                "warn_minutes": {k: v + shift for k, v in base.battery.warn_minutes.items()},
-                "critical_minutes": {k: v + shift for k, v in base.battery.critical_minutes.items()},
-            }
-        )
-        return base.model_copy(update={"battery": battery})
+    def battery_shift(self, now: int) -> float:
+        """Minutes battery warnings come earlier at ``now``: ``battery_shift_minutes`` while a storm is
+        active, else 0 (evaluation asks this through :mod:`alerting.rules.thresholds`)."""
+        if not self.settings.battery_shift_minutes or self.active(now) is None:
+            return 0.0
+        return float(self.settings.battery_shift_minutes)
 
     def _changed(self, decl: Declaration | None) -> None:
         self._seen = (decl.id, True) if decl is not None and decl.active(decl.declared_at) else self._seen
@@ -302,11 +289,11 @@ class TyphoonMode:
                 log.exception("typhoon listener failed")
 
 
-def _isolated(row: Any) -> list[str]:
-    if row.kind == IncidentKind.COMMUNES_CUT_OFF.value:
-        return list(row.details.get("communes", ()))
-    if row.kind == IncidentKind.COMMUNE_ISOLATED.value and row.commune:
-        return [row.commune]
+def _isolated(inc: Incident) -> list[str]:
+    if inc.kind is IncidentKind.COMMUNES_CUT_OFF:
+        return list(inc.details.get("communes", ()))
+    if inc.kind is IncidentKind.COMMUNE_ISOLATED and inc.commune:
+        return [inc.commune]
     return []
 
 

@@ -30,10 +30,10 @@ from sqlalchemy import func, select
 from alerting.incidents import IncidentEvent
 from alerting.notify.channels import ChannelSender, SendResult
 from alerting.notify.config import NotifyConfig
+from alerting.notify.incident_reader import IncidentNotes
 from alerting.notify.outbox import Outbox, OutboxRow
 from alerting.notify.ratelimit import RateLimits
 from alerting.notify.tables import notify_outbox
-from alerting.repository import IncidentRepository
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +58,14 @@ class OutboxWorker:
         outbox: Outbox,
         sender: ChannelSender,
         config: NotifyConfig,
+        *,
+        timeline: IncidentNotes,
         clock: Callable[[], float] = time.time,
         parallel: int = 4,
         tick: Callable[[int], object] | None = None,
     ) -> None:
         self.outbox = outbox
+        self.timeline = timeline  # where each attempt becomes a line of its incidents' timelines
         self.sender = sender
         self.config = config
         self.clock = clock
@@ -215,7 +218,7 @@ class OutboxWorker:
         try:
             with self.outbox.engine.begin() as conn:
                 for incident_id in dict.fromkeys(int(i) for i in ids):
-                    IncidentRepository.add_event(conn, incident_id, IncidentEvent(now, kind, text, data=data))
+                    self.timeline.add_event(conn, incident_id, IncidentEvent(now, kind, text, data=data))
         except Exception:  # the message went (or not) either way; its timeline line must not undo that
             log.exception("outbox #%d: could not write the incident timeline", row.id)
 

@@ -24,6 +24,7 @@ from alerting.notify.config import NotifyConfig
 from alerting.notify.config_load import load_notify_config
 from alerting.notify.facade import NotifyService
 from alerting.notify.messages import Rendered
+from alerting.repository import IncidentRepository
 from common.errors import ConfigError
 from inventory.inventory import Inventory
 from inventory.loader import load_inventory
@@ -102,7 +103,8 @@ def test_poisoned_channel_falling_back_within_one_outbox_pass(
             "timers": {"group_wait_s": 10, "group_interval_s": 30},
         }
     )
-    svc = NotifyService.build(engine, inventory, config, base_url="http://x", timezone=TZ, clock=clock)
+    svc = NotifyService.build(engine, inventory, config, incidents=IncidentRepository(engine), base_url="http://x",
+                              timezone=TZ, clock=clock)
     core = AlertingCore(
         inventory, SqliteMetricStore(tmp_path / "metrics.sqlite"), engine, subscribers=[svc.subscriber]
     )

@@ -26,6 +26,7 @@ from alerting.db import open_database
 from alerting.notify.config import NotifyConfig
 from alerting.notify.facade import NotifyService
 from alerting.notify.tables import notify_outbox
+from alerting.repository import IncidentRepository
 from inventory.loader import load_inventory
 from lab.generator import generate_lab
 from tests.functional.notify_peers import HttpPeers, SmtpSink, channels, peers  # noqa: F401
@@ -41,6 +42,7 @@ SENDER = textwrap.dedent("""
     from alerting.notify.config import NotifyConfig
     from alerting.notify.facade import NotifyService
     from alerting.notify.messages import Rendered
+    from alerting.repository import IncidentRepository
     from inventory.loader import load_inventory
     db, inv_path, port, key, contacts = sys.argv[1:6]
     config = NotifyConfig.model_validate({"channels": {"sms": {"kind": "sms",
@@ -48,7 +50,8 @@ SENDER = textwrap.dedent("""
         "rate_per_minute": 6000, "burst": 100}},
         "posts": {"noc": {"name": "NOC", "channels": ["sms"], "contacts": [
             {"name": f"người {i}", "phone": f"+849000000{i:02d}"} for i in range(int(contacts))]}}})
-    svc = NotifyService.build(open_database(f"sqlite:///{db}"), load_inventory(inv_path), config,
+    engine = open_database(f"sqlite:///{db}")
+    svc = NotifyService.build(engine, load_inventory(inv_path), config, incidents=IncidentRepository(engine),
                               base_url="http://x", timezone=ZoneInfo("Asia/Ho_Chi_Minh"), parallel=1)
     with svc.notifier.engine.begin() as conn:
         message = Rendered("s", "tin ngắn", "t", "h")
@@ -117,7 +120,8 @@ def test_restart_reclaiming_claimed_rows_at_once(
             "posts": {"noc": {"name": "NOC", "channels": ["sms"]}},
         }
     )
-    svc = NotifyService.build(engine, inventory, config, base_url="http://x", timezone=TZ)
+    svc = NotifyService.build(engine, inventory, config, incidents=IncidentRepository(engine), base_url="http://x",
+                              timezone=TZ)
     started = time.monotonic()
     first = svc.run_once(now)
     assert first.reclaimed == len(claimed)

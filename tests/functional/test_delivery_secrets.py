@@ -19,6 +19,7 @@ from alerting.notify.config import NotifyConfig
 from alerting.notify.config_load import load_notify_config
 from alerting.notify.facade import NotifyService
 from alerting.notify.messages import Rendered
+from alerting.repository import IncidentRepository
 from common.errors import ConfigError, InventoryError
 from inventory.loader import load_inventory
 from lab.generator import generate_lab
@@ -101,7 +102,8 @@ def test_secrets_planted_and_never_found(
     )
     engine = open_database(f"sqlite:///{tmp_path / 'alerting.sqlite'}")
     inventory = load_inventory(generate_lab(tmp_path / "lab", "31", port=16199, limit=3).inventory)
-    svc = NotifyService.build(engine, inventory, config, base_url="http://x", timezone=TZ)
+    svc = NotifyService.build(engine, inventory, config, incidents=IncidentRepository(engine), base_url="http://x",
+                              timezone=TZ)
     with engine.begin() as conn:
         for i in range(3):
             svc.notifier.enqueue(

@@ -16,6 +16,7 @@ from alerting.core import AlertingCore
 from alerting.db import open_database
 from alerting.notify.config import NotifyConfig
 from alerting.notify.facade import NotifyService
+from alerting.repository import IncidentRepository
 from inventory.loader import load_inventory
 from lab.generator import generate_lab
 from reports.ioc_feed import IocFeed
@@ -67,10 +68,9 @@ def test_signed_webhooks_through_the_outbox(receiver: ThreadingHTTPServer, tmp_p
                              "url": f"tbhook://ioc:{SECRET}@127.0.0.1:{port}/hooks/trucban?secure=no"}},
         "retry": {"backoff_s": 1, "max_backoff_s": 2},
     })
-    notify = NotifyService.build(engine, inventory, config, base_url="http://127.0.0.1:8000", timezone=TZ,
-                                 clock=lambda: clock[0])
-    core = AlertingCore(inventory, store, engine)
-    core.subscribers.append(notify.subscriber)
+    notify = NotifyService.build(engine, inventory, config, incidents=IncidentRepository(engine),
+                                 base_url="http://127.0.0.1:8000", timezone=TZ, clock=lambda: clock[0])
+    core = AlertingCore(inventory, store, engine, subscribers=[notify.subscriber])
     feed = IocFeed(engine, inventory, ["ioc"], TZ, clock=lambda: clock[0])
     feed.run_once(T0)  # first start: cursors set, no replay
     bts = f"c{inventory.watched_communes[1]}-bts1"

@@ -20,6 +20,7 @@ from alerting.notify.config import NotifyConfig
 from alerting.notify.config_load import load_notify_config
 from alerting.notify.facade import NotifyService
 from alerting.notify.messages import Rendered
+from alerting.repository import IncidentRepository
 from lab.outages import cut, restore
 from tests.functional.conftest import Lab, free_tcp_port, wait_for
 from tests.functional.notify_peers import HttpPeers, SmtpSink, channels, peers, smtp  # noqa: F401
@@ -87,10 +88,12 @@ def test_secrets_are_masked_in_status_and_errors(smtp: SmtpSink, peers: HttpPeer
     from lab.generator import generate_lab
 
     inv = load_inventory(generate_lab(tmp_path / "lab", "31", port=16199, limit=2).inventory)
+    engine = open_database(f"sqlite:///{tmp_path / 'a.sqlite'}")
     svc = NotifyService.build(
-        open_database(f"sqlite:///{tmp_path / 'a.sqlite'}"),
+        engine,
         inv,
         config,
+        incidents=IncidentRepository(engine),
         base_url="http://x",
         timezone=ZoneInfo("Asia/Ho_Chi_Minh"),
     )

@@ -20,6 +20,7 @@ from alerting.core import AlertingCore
 from alerting.db import open_database
 from alerting.notify.config import NotifyConfig
 from alerting.notify.facade import NotifyService
+from alerting.repository import IncidentRepository
 from inventory.inventory import Inventory
 from inventory.loader import load_inventory
 from lab.generator import generate_lab
@@ -57,6 +58,7 @@ def service(
         engine,
         inventory,
         NotifyConfig.model_validate(config),
+        incidents=IncidentRepository(engine),
         base_url="http://127.0.0.1:8000",
         timezone=TZ,
         clock=clock,
@@ -166,6 +168,7 @@ KILLED = textwrap.dedent("""
     from alerting.notify.config import NotifyConfig
     from alerting.notify.facade import NotifyService
     from alerting.notify.messages import Rendered
+    from alerting.repository import IncidentRepository
     from inventory.loader import load_inventory
     db, inv_path, port, key = sys.argv[1:5]
     inv = load_inventory(inv_path)
@@ -175,7 +178,8 @@ KILLED = textwrap.dedent("""
         "posts": {"noc": {"name": "NOC", "channels": ["sms"], "contacts": [
             {"name": f"người {i}", "phone": f"+849000000{i:02d}"} for i in range(20)]}},
         "retry": {"claim_s": 5}})
-    svc = NotifyService.build(open_database(f"sqlite:///{db}"), inv, config, base_url="http://x",
+    engine = open_database(f"sqlite:///{db}")
+    svc = NotifyService.build(engine, inv, config, incidents=IncidentRepository(engine), base_url="http://x",
                               timezone=ZoneInfo("Asia/Ho_Chi_Minh"), parallel=1)
     with svc.notifier.engine.begin() as conn:
         message = Rendered("s", "tin ngắn", "t", "h")
@@ -230,7 +234,8 @@ def test_killed_with_messages_in_outbox_loses_nothing_sends_nothing_twice(
             "retry": {"claim_s": 5},
         }
     )
-    svc = NotifyService.build(engine, inventory, config, base_url="http://x", timezone=TZ)
+    svc = NotifyService.build(engine, inventory, config, incidents=IncidentRepository(engine), base_url="http://x",
+                              timezone=TZ)
     deadline = time.monotonic() + 30
     while svc.outbox.pending_count() and time.monotonic() < deadline:
         svc.run_once(int(time.time()) + 10)  # past the dead process's lease

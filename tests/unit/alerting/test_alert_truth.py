@@ -68,15 +68,15 @@ def _on_battery(store: SqliteMetricStore, pwr: str, ts: int, charge: float) -> N
 def test_battery_incident_survives_a_silent_power_system(
     lab_inventory: Inventory, store: SqliteMetricStore, db: Engine
 ) -> None:
-    core = AlertingCore(lab_inventory, store, db)
+    resolved: list[str] = []
+    core = AlertingCore(lab_inventory, store, db, subscribers=[
+        lambda cs: resolved.extend(c.incident.key for c in cs if c.kind is ChangeKind.RESOLVED)])
     pwr, router = _bts_site(lab_inventory)
     key = f"bts_on_battery:{pwr}"
     _on_battery(store, pwr, T0, 80.0)
     core(results(lab_inventory, T0))
     assert key in core.incidents.active()
-    resolved: list[str] = []
-    core.subscribers.append(lambda cs: resolved.extend(
-        c.incident.key for c in cs if c.kind is ChangeKind.RESOLVED))
+    resolved.clear()  # only what the site going dark resolves
     core(results(lab_inventory, T0 + STEP, silent={pwr}))  # the BTS site goes dark
     core(results(lab_inventory, T0 + 2 * STEP, silent={pwr, router}))  # and its router with it
     assert core.tracker.states[pwr].status is Status.UNREACHABLE

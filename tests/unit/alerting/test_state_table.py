@@ -98,13 +98,15 @@ def test_state_table_cell(row: tuple[str, str, str, str, str], lab_inventory: In
                           tmp_path: Path) -> None:
     event, state, new, incident, message = row
     store = SqliteMetricStore(tmp_path / "m.sqlite")
-    core = AlertingCore(lab_inventory, store, open_database(f"sqlite:///{tmp_path / 'a.sqlite'}"))
     bts, _router = _devices(lab_inventory)
+    seen: list[ChangeKind] = []
+    core = AlertingCore(
+        lab_inventory, store, open_database(f"sqlite:///{tmp_path / 'a.sqlite'}"),
+        subscribers=[lambda changes: seen.extend(c.kind for c in changes if c.incident.device == bts
+                                                 and c.incident.kind is IncidentKind.DEVICE_DOWN)])
     at = _start(core, state) + STEP
     before = core.tracker.states[bts].status
-    seen: list[ChangeKind] = []
-    core.subscribers.append(lambda changes: seen.extend(
-        c.kind for c in changes if c.incident.kind is IncidentKind.DEVICE_DOWN and c.incident.device == bts))
+    seen.clear()  # only what the event changes
     _event(core, event, at)
     status = core.tracker.states[bts].status
     assert status.value == (before.value if new == "unchanged" else new), row

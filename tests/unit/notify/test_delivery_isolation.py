@@ -26,6 +26,7 @@ from alerting.notify.outbox import Outbox
 from alerting.notify.routing import Router
 from alerting.notify.tables import notify_outbox
 from alerting.notify.worker import OutboxWorker
+from alerting.repository import IncidentRepository
 from common.errors import ConfigError
 from inventory.inventory import Inventory
 from tests.unit.notify.conftest import T0, TZ, closed_port_email, config
@@ -116,8 +117,9 @@ def test_a_row_that_raises_fails_alone_and_falls_back_in_the_same_pass(
             }
         },
     )
-    notifier = Notifier(db, lab_inventory, cfg, base_url="http://x", timezone=TZ)
-    worker = OutboxWorker(notifier.outbox, Exploding(dict(cfg.channels)), cfg)
+    repo = IncidentRepository(db)
+    notifier = Notifier(db, lab_inventory, cfg, incidents=repo, base_url="http://x", timezone=TZ)
+    worker = OutboxWorker(notifier.outbox, Exploding(dict(cfg.channels)), cfg, timeline=repo)
     with db.begin() as conn:
         assert notifier.enqueue(conn, "noc", "k", "test", MESSAGE, T0) == 2
     report = worker.run_once(T0)
@@ -231,7 +233,8 @@ def test_delivery_failing_goes_to_another_channel_or_post(lab_inventory: Invento
 
 
 def test_delivery_failing_incident_routed_past_the_stuck_post(db: Engine, lab_inventory: Inventory) -> None:
-    notifier = Notifier(db, lab_inventory, failing_config(), base_url="http://x", timezone=TZ)
+    notifier = Notifier(db, lab_inventory, failing_config(), incidents=IncidentRepository(db), base_url="http://x",
+                        timezone=TZ)
     failing = incident(
         lab_inventory,
         "p31-agg01",

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from alerting.core import AlertingCore
 from alerting.notify.config import Timers
 from alerting.notify.facade import NotifyService
+from alerting.repository import IncidentRepository
 from inventory.inventory import Inventory
 from store.base import Sample
 from store.sqlite import SqliteMetricStore
@@ -28,7 +29,8 @@ class World:
     def __init__(self, inv: Inventory, store: SqliteMetricStore, db: Engine) -> None:
         self.inv, self.store, self.t = inv, store, T0
         self.svc = NotifyService.build(
-            db, inv, config(timers=Timers()), base_url="http://127.0.0.1:8000", timezone=TZ, clock=self.now
+            db, inv, config(timers=Timers()), incidents=IncidentRepository(db), base_url="http://127.0.0.1:8000",
+            timezone=TZ, clock=self.now,
         )
         self.core = AlertingCore(inv, store, db, subscribers=[self.svc.subscriber])
         self.silent: set[str] = set()

@@ -6,6 +6,7 @@ from sqlalchemy.engine import Engine
 
 from alerting.core import AlertingCore
 from alerting.notify.facade import NotifyService
+from alerting.repository import IncidentRepository
 from inventory.inventory import Inventory
 from lab.outages import behind
 from store.base import Sample
@@ -31,7 +32,8 @@ def build(
 ) -> tuple[AlertingCore, NotifyService, Clock]:
     clock = Clock(T0)
     svc = NotifyService.build(
-        db, inv, config(**cfg), base_url="http://127.0.0.1:8000", timezone=TZ, clock=clock
+        db, inv, config(**cfg), incidents=IncidentRepository(db), base_url="http://127.0.0.1:8000",
+        timezone=TZ, clock=clock,
     )
     core = AlertingCore(inv, store, db, subscribers=[svc.subscriber])
     core(results(inv, T0))
@@ -104,7 +106,8 @@ def test_short_blip_is_not_sent_and_restart_loses_nothing(
     assert step(core, svc, clock, lab_inventory) == []  # cleared within group_wait: nobody is woken
     step(core, svc, clock, lab_inventory, silent={bts})
     # the process restarts between the change and the flush
-    svc2 = NotifyService.build(db, lab_inventory, config(), base_url="http://x", timezone=TZ, clock=clock)
+    svc2 = NotifyService.build(db, lab_inventory, config(), incidents=IncidentRepository(db), base_url="http://x",
+                               timezone=TZ, clock=clock)
     core2 = AlertingCore(lab_inventory, store, db, subscribers=[svc2.subscriber])
     clock.t += STEP
     core2(results(lab_inventory, clock.t, silent={bts}))

@@ -6,10 +6,12 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from alerting.core import AlertingCore
+from alerting.network_view import TrackedNetwork
 from alerting.notify.facade import NotifyService
-from alerting.notify.readiness import CoreView
 from alerting.notify.typhoon import TyphoonError
+from alerting.repository import IncidentRepository
 from alerting.rules.config import RulesConfig
+from alerting.rules.thresholds import StormThresholds
 from inventory.inventory import Inventory
 from store.base import Sample
 from store.sqlite import SqliteMetricStore
@@ -21,17 +23,18 @@ def test_typhoon_declare_digest_shift_and_summary(
     lab_inventory: Inventory, store: SqliteMetricStore, db: Engine
 ) -> None:
     clock = [T0]
-    core = AlertingCore(lab_inventory, store, db)
-    svc = NotifyService.build(
+    svc = NotifyService.build(  # built first, as at the composition root: the core is given its subscriber
         db,
         lab_inventory,
         config(typhoon={"digest_every_s": 600, "poll_interval_s": 10}),
+        incidents=IncidentRepository(db),
         base_url="http://x",
         timezone=TZ,
-        view=lambda: CoreView(core),
+        view=lambda: TrackedNetwork(core.tracker, store),
         clock=lambda: clock[0],
     )
-    core.subscribers.append(svc.subscriber)
+    core = AlertingCore(lab_inventory, store, db, subscribers=[svc.subscriber],
+                        thresholds=StormThresholds(RulesConfig(), svc.typhoon.battery_shift))
     a, b = lab_inventory.watched_communes[:2]
     store.write(
         [
@@ -53,8 +56,10 @@ def test_typhoon_declare_digest_shift_and_summary(
     assert f"c{a}-pwr1" in ready["mains_full"] and f"c{b}-pwr1" in ready["on_battery"]
     assert f"c{b}-bts1" in ready["down"] and a in ready["backup_missing"] and b in ready["backup_ok"]
     assert svc.typhoon_status()["active"] and svc.typhoon.poll_interval(T0) == 10
-    shifted = svc.typhoon.shifted_rules(RulesConfig(), T0)
-    assert shifted.battery.warn_for(4) == RulesConfig().battery.warn_for(4) + 30
+    assert svc.typhoon.battery_shift(T0) == 30
+    core(results(lab_inventory, T0 + 1, silent={f"c{b}-bts1"}))  # evaluation reads the shifted thresholds
+    assert core.in_force.battery.warn_for(4) == RulesConfig().battery.warn_for(4) + 30
+    assert core.in_force.battery.critical_for(4) == RulesConfig().battery.critical_for(4) + 30
     with pytest.raises(TyphoonError, match="already"):
         svc.declare_typhoon("Noru", by="ĐP", ends_at=T0 + 7200, province="31")
 
@@ -71,8 +76,7 @@ def test_typhoon_declare_digest_shift_and_summary(
 
     ended = svc.end_typhoon(by="Điều phối viên")
     assert ended.summary is not None and ended.summary["open"] == 2 and "Bão Yagi" in ended.summary["text"]
-    assert (
-        not svc.typhoon_status()["active"]
-        and svc.typhoon.shifted_rules(RulesConfig(), clock[0]) == RulesConfig()
-    )
+    assert not svc.typhoon_status()["active"] and svc.typhoon.battery_shift(clock[0]) == 0
+    core(results(lab_inventory, clock[0] + 1, silent={f"c{b}-bts1"}))
+    assert core.in_force == RulesConfig()
     assert any(r["kind"] == "summary" for r in svc.outbox_page()["items"])

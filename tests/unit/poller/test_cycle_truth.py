@@ -160,9 +160,9 @@ def test_child_joins_its_parents_confirmation_and_is_never_paged(inv: Inventory,
     router = inv.devices[bts.parents[0]]
     cut = {router.id} | {c.id for c in inv.devices.values() if router.id in c.parents}
     store = SqliteMetricStore(tmp_path / "m.sqlite")
-    core = AlertingCore(inv, store, open_database(f"sqlite:///{tmp_path / 'a.sqlite'}"))
     opened: list[str] = []
-    core.subscribers.append(lambda cs: opened.extend(c.incident.key for c in cs if c.kind.value == "opened"))
+    core = AlertingCore(inv, store, open_database(f"sqlite:///{tmp_path / 'a.sqlite'}"), subscribers=[
+        lambda cs: opened.extend(c.incident.key for c in cs if c.kind.value == "opened")])
     # the router fails first; its own parent answers slowly, so its confirmation outlasts the child's
     collector = Scripted(silent=cut, slow={bts.id: 0.05, **{p: 0.3 for p in router.parents}})
     c = PollCycle(inv, collector, store, core, interval_s=30, name="snmp-reachability",
@@ -188,9 +188,9 @@ def test_a_child_silenced_by_its_parents_short_outage_is_polled_again(inv: Inven
     bts = next(d for d in inv.devices.values() if d.id.endswith("-bts1"))
     router = inv.devices[bts.parents[0]]
     store = SqliteMetricStore(tmp_path / "m.sqlite")
-    core = AlertingCore(inv, store, open_database(f"sqlite:///{tmp_path / 'a.sqlite'}"))
     opened: list[str] = []
-    core.subscribers.append(lambda cs: opened.extend(c.incident.key for c in cs if c.kind.value == "opened"))
+    core = AlertingCore(inv, store, open_database(f"sqlite:///{tmp_path / 'a.sqlite'}"), subscribers=[
+        lambda cs: opened.extend(c.incident.key for c in cs if c.kind.value == "opened")])
     back = time.monotonic() + 0.12  # the router's outage ends after the child's re-check, before its own
     cut = {router.id} | {c.id for c in inv.devices.values() if router.id in c.parents}
     collector = Scripted(slow={router.id: 0.1}, silent_until={d: back for d in cut})

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
-from alerting.core import AlertingCore
+from alerting.core import DEFAULT_RULES, AlertingCore
 from alerting.incidents import IncidentKind, Severity
 from alerting.rules.selfmon import SelfMonitor
 from inventory.inventory import Inventory
@@ -74,8 +74,7 @@ def test_core_raises_and_resolves_incidents_about_itself(
 ) -> None:
     store = FakeStore()
     mon = SelfMonitor(FakePoller(report(T0)), store, engine, province="31", clock=lambda: T0)
-    core = AlertingCore(report_inventory, metric_store, engine)
-    core.rule_set = (*core.rule_set, mon)
+    core = AlertingCore(report_inventory, metric_store, engine, rule_set=(*DEFAULT_RULES, mon))
     assert core.evaluate(results(report_inventory, T0), T0) == []
     store.ok = False
     (change,) = core.evaluate(results(report_inventory, T0 + 30), T0 + 30)

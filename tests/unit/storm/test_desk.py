@@ -10,6 +10,7 @@ import pytest
 from alerting.core import AlertingCore
 from alerting.db import open_database
 from alerting.notify.facade import NotifyService
+from alerting.repository import IncidentRepository
 from lab.national import national_inventory
 from store.sqlite import SqliteMetricStore
 from storm.desk import StormDesk
@@ -27,8 +28,9 @@ def desk(tmp_path: Path) -> StormDesk:
     engine = open_database(f"sqlite:///{tmp_path / 'alerting.sqlite'}")
     store = SqliteMetricStore(tmp_path / "metrics.sqlite")
     core = AlertingCore(inventory, store, engine)
-    notify = NotifyService.build(engine, inventory, config(), base_url="http://127.0.0.1:8000",
-                                 timezone=ZoneInfo("Asia/Ho_Chi_Minh"), clock=lambda: NOW)
+    notify = NotifyService.build(engine, inventory, config(), incidents=IncidentRepository(engine),
+                                 base_url="http://127.0.0.1:8000", timezone=ZoneInfo("Asia/Ho_Chi_Minh"),
+                                 clock=lambda: NOW)
     return StormDesk(engine, inventory, core, notify, clock=lambda: NOW)
 
 
