@@ -214,7 +214,28 @@ class PollCycle:
 
     def _settle(self, device: Device, result: PollResult) -> None:
         """A check's final result: only a confirmed failure puts a device on the downtime backoff."""
+        was_down = self.downtime.is_down(device.id)
         self.downtime.record(device.id, result.ok, result.error_kind == "timeout", time.monotonic())
+        if was_down and result.ok:
+            self._recheck_behind(device)
+
+    def _recheck_behind(self, device: Device) -> None:
+        """A device answers again: the devices behind it that sat on the backoff are polled now.
+
+        Their silence was most likely their parent's, so waiting up to five
+        minutes for their next backoff slot would keep a repaired commune red on
+        every screen. Their backoff starts over; each that answers does the same
+        for its own children.
+        """
+        for child_id in self.inventory.children.get(device.id, ()):
+            child = self.inventory.devices[child_id]
+            if not self.downtime.is_down(child_id) or child_id in self._inflight or not self.selector(child):
+                continue
+            self.downtime.record(child_id, True, False, time.monotonic())  # backoff starts over
+            self._inflight.add(child_id)
+            task = asyncio.ensure_future(self._poll_alone(child))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
 
     def _queue(self, results: list[PollResult]) -> None:
         """Hand results on soon (``FLUSH_S``, longer if evaluating is slow), with whatever else completed."""

@@ -221,3 +221,25 @@ def test_a_cycle_ends_after_its_first_polls(inv: Inventory) -> None:
     assert ended < 0.5 <= confirmed  # 3 re-checks 0.5 s apart went on after the cycle
     assert [d for d, _ in collector.polls].count(bts) == 4
     assert c.last is not None and c.last.errors == {"timeout": 1}
+
+
+def test_a_repaired_parent_has_the_devices_behind_it_polled_at_once(inv: Inventory) -> None:
+    """Issue 17: after a long outage the children sat on the 5-minute backoff and stayed red for minutes."""
+    bts = next(d for d in inv.devices.values() if d.id.endswith("-bts1"))
+    router = bts.parents[0]
+    collector, sink = Scripted(), []  # type: ignore[var-annotated]
+    c = cycle(inv, collector, sink)
+    now = time.monotonic()
+    for dev, last_try in ((router, now - 1000), (bts.id, now)):  # down for an hour; the BTS was just tried
+        c.downtime.down_since[dev] = now - 3600
+        c.downtime.last_try[dev] = last_try
+    assert not c.downtime.due(bts.id, now, c.interval_s)
+
+    async def go() -> None:
+        await c.run([inv.devices[router], bts])
+        await c.drain()
+
+    asyncio.run(go())
+    assert [d for d, _ in collector.polls] == [router, bts.id]  # the BTS polled because its router came back
+    assert final(sink, bts.id).ok
+    assert not c.downtime.is_down(bts.id) and not c.downtime.is_down(router)
