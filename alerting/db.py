@@ -1,7 +1,7 @@
 """The alerting domain's database: incidents, timeline, states, maintenance.
 
 SQLite by default, PostgreSQL in production, one schema through SQLAlchemy
-Core; Alembic migrations (``alerting/migrations``) create and evolve it, and
+Core; Alembic migrations (``common/migrations``) create and evolve it, and
 run automatically at start-up. The tables register on the one
 :data:`common.db.metadata` (re-exported here as ``metadata``), with every
 other room's, so Alembic compares the whole schema (:mod:`trucban.schema`).
@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -30,7 +28,7 @@ from sqlalchemy import (
     text,
 )
 
-from common.db import metadata
+from common.db import metadata, upgrade
 
 incidents = Table(
     "incidents", metadata,
@@ -126,18 +124,3 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=5000")
     cur.close()
-
-
-def alembic_config() -> Config:
-    """Alembic configuration pointing at the packaged migrations."""
-    cfg = Config()
-    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-    return cfg
-
-
-def upgrade(engine: Engine, revision: str = "heads") -> None:
-    """Apply migrations up to ``revision`` (every branch head by default) on ``engine``."""
-    cfg = alembic_config()
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)

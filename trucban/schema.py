@@ -26,7 +26,7 @@ import alerting.notify.tables
 import api.auth.tables
 import reports.tables
 import storm.tables
-from common.db import metadata
+from common.db import alembic_config, metadata
 
 TABLE_MODULES = (alerting.db, alerting.history, alerting.notify.tables, api.auth.tables,
                  reports.tables, storm.tables)
@@ -41,7 +41,7 @@ def check(engine: Engine) -> None:
     ``engine`` must already be migrated to every head (``alerting.db.open_database``
     does that); an older database fails with ``CommandError`` instead.
     """
-    cfg = alerting.db.alembic_config()
+    cfg = alembic_config()
     with engine.connect() as conn:
         cfg.attributes["connection"] = conn
         command.check(cfg)
