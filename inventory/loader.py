@@ -17,7 +17,7 @@ from inventory.credentials import load_credentials
 from inventory.inventory import Inventory, Origin
 from inventory.model import Device, InventoryFile, Site
 from inventory.reference import load_reference
-from inventory.sources import DocumentError, Located, problems_from_validation, read_csv, read_yaml
+from inventory.sources import DocumentError, Located, problems_from_validation, read_csv, read_yaml_model
 from inventory.validate import cross_check
 
 Records = list[tuple[Any, Origin, Located, tuple[str | int, ...]]]
@@ -26,14 +26,9 @@ Records = list[tuple[Any, Origin, Located, tuple[str | int, ...]]]
 def load_inventory(path: Path, env: Mapping[str, str] | None = None) -> Inventory:
     """Read, validate and cross-check an inventory; raise InventoryError on any problem."""
     path = Path(path)
-    try:
-        located = read_yaml(path)
-    except DocumentError as exc:
-        raise InventoryError([exc.problem]) from None
-    try:
-        doc = InventoryFile.model_validate(located.data)
-    except ValidationError as exc:
-        raise InventoryError(problems_from_validation(exc, located)) from None
+    located, doc, found = read_yaml_model(path, InventoryFile)
+    if located is None or doc is None:
+        raise InventoryError(found)
 
     problems: list[Problem] = []
     base = path.parent

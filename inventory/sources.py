@@ -148,6 +148,23 @@ def masked_leaf(value: Any) -> Any:
     return "***" if value is not None else None
 
 
+def read_yaml_model(path: Path, model: type[ModelT]) -> tuple[Located | None, ModelT | None, list[Problem]]:
+    """``path`` read as YAML and validated as ``model``: (document, model, problems).
+
+    The one read → validate → problems step of every YAML file Trucban takes
+    (rules, inventory, allow-lists, data files); on any problem the model is
+    None, and each problem names the file, line, field and value.
+    """
+    try:
+        located = read_yaml(path)
+    except DocumentError as exc:
+        return None, None, [exc.problem]
+    try:
+        return located, model.model_validate(located.data), []
+    except ValidationError as exc:
+        return located, None, problems_from_validation(exc, located)
+
+
 def read_yaml_models(
     dirs: Iterable[Path], model: type[ModelT], problems: list[Problem]
 ) -> list[tuple[Located, ModelT]]:
@@ -160,13 +177,8 @@ def read_yaml_models(
     out: list[tuple[Located, ModelT]] = []
     for directory in dirs:
         for path in sorted(Path(directory).glob("*.yaml")):
-            try:
-                located = read_yaml(path)
-            except DocumentError as exc:
-                problems.append(exc.problem)
-                continue
-            try:
-                out.append((located, model.model_validate(located.data)))
-            except ValidationError as exc:
-                problems += problems_from_validation(exc, located)
+            located, value, found = read_yaml_model(path, model)
+            problems += found
+            if located is not None and value is not None:
+                out.append((located, value))
     return out

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from alerting.incidents import Severity
 from common.errors import ConfigError
-from inventory.sources import DocumentError, problems_from_validation, read_yaml
+from inventory.sources import read_yaml_model
 
 SeverityName = str
 
@@ -89,11 +89,7 @@ def load_rules(path: Path | None) -> RulesConfig:
     """Rules from ``path`` (None: defaults); ConfigError names file, line and field."""
     if path is None:
         return RulesConfig()
-    try:
-        located = read_yaml(path)
-    except DocumentError as exc:
-        raise ConfigError([exc.problem], "rules") from None
-    try:
-        return RulesConfig.model_validate(located.data)
-    except ValidationError as exc:
-        raise ConfigError(problems_from_validation(exc, located), "rules") from None
+    _located, rules, problems = read_yaml_model(path, RulesConfig)
+    if rules is None:
+        raise ConfigError(problems, "rules")
+    return rules

@@ -14,10 +14,10 @@ from importlib import resources
 from pathlib import Path
 
 from lxml import etree
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from common.errors import ConfigError, Problem, TrucbanError
-from inventory.sources import DocumentError, problems_from_validation, read_yaml
+from inventory.sources import read_yaml_model
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 CHAINING = (";", "&&", ">", "<", "`", "$(")
@@ -143,14 +143,9 @@ def builtin_allowlist_path() -> Path:
 def load_allowlist(path: Path | None = None) -> AllowList:
     """Read and check the allow-list; all-or-nothing, problems name file, line, field and value."""
     path = path or builtin_allowlist_path()
-    try:
-        located = read_yaml(path)
-    except DocumentError as exc:
-        raise ConfigError([exc.problem], what="diagnostics allow-list") from None
-    try:
-        allow = AllowList.model_validate(located.data)
-    except ValidationError as exc:
-        raise ConfigError(problems_from_validation(exc, located), what="diagnostics allow-list") from None
+    located, allow, found = read_yaml_model(path, AllowList)
+    if located is None or allow is None:
+        raise ConfigError(found, what="diagnostics allow-list")
     problems: list[Problem] = []
     for platform, commands in allow.ssh.items():
         for i, command in enumerate(commands):
