@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from common.vocab import ERROR_KIND_VI
 from inventory.model import Device
 from store.base import Sample
 
@@ -34,25 +35,6 @@ class PollResult:
     def observed_at(self) -> float:
         """The observation instant: ``observed`` when the poller set it, else ``ts``."""
         return self.observed or float(self.ts)
-
-
-# What each ``PollResult.error_kind`` means, for people (Vietnamese, as every text people read).
-ERROR_KIND_VI = {
-    "timeout": "không trả lời (hết thời gian chờ)",
-    "no_reply": "không trả lời",
-    "auth": "sai thông tin đăng nhập",
-    "unreachable": "không tới được thiết bị",
-    "refused": "bị từ chối kết nối",
-    "permission": "không đủ quyền",
-    "protocol": "lỗi giao thức",
-    "malformed": "trả lời sai định dạng",
-    "malformed_xml": "trả lời sai định dạng",
-    "unparseable": "không đọc được câu trả lời",
-    "rpc_error": "thiết bị báo lỗi",
-    "servfail": "máy chủ DNS báo lỗi (SERVFAIL)",
-    "family_unreachable": "một họ địa chỉ (IPv4/IPv6) không trả lời",
-    "internal": "lỗi nội bộ của Trucban",
-}
 
 
 def failure_vi(result: PollResult) -> str:

@@ -10,20 +10,19 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
-from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from common.errors import TrucbanError
+from common.timefmt import local_time
+from common.vocab import DEVICE_ROLE_VI
 from reports.report import AvailabilityReport
 
 TEMPLATES = Path(__file__).parent / "templates"
 BY_VI = {"commune": "Xã/phường", "site": "Địa điểm", "role": "Loại thiết bị", "operator": "Nhà mạng",
          "province": "Tỉnh/thành", "device": "Thiết bị"}
-ROLE_VI = {"router": "Router", "switch": "Switch", "dns": "Máy chủ DNS", "bts": "Trạm BTS",
-           "power": "Nguồn BTS", "leo": "Đầu cuối vệ tinh LEO"}
 
 
 class PdfError(TrucbanError, RuntimeError):
@@ -55,7 +54,7 @@ def render_html(report: AvailabilityReport, tz: ZoneInfo, *, title: str | None =
                 worst: int = 30) -> str:
     """The whole printable report."""
     def local(ts: int) -> str:
-        return datetime.fromtimestamp(ts, tz).strftime("%H:%M:%S %d/%m/%Y")
+        return local_time(ts, tz, "datetime_s")
 
     inv = report.inventory
     devices = sorted(report.devices.values(), key=lambda r: (-r.down_s, r.device))
@@ -66,7 +65,7 @@ def render_html(report: AvailabilityReport, tz: ZoneInfo, *, title: str | None =
         total=report.total(), indicators=report.indicators, ind=report.indicators.as_dict(),
         communes=report.groups("commune"), roles=report.groups("role"), operators=report.groups("operator"),
         worst=[r for r in devices[:worst] if r.down_s], inv=inv, name_of=report.name_of, by_vi=BY_VI,
-        role_vi=ROLE_VI,
+        role_vi=DEVICE_ROLE_VI,
     )
 
 

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 
 from alerting.history import StateHistory
+from common.timefmt import local_time
 from inventory.inventory import Inventory
 from reports.availability import (
     DeviceAvailability,
@@ -113,4 +114,4 @@ def previous_month(now: int, tz: ZoneInfo) -> tuple[int, int, str]:
     """[start, end) of the local month before the one containing ``now``, and its label 'YYYY-MM'."""
     this_start, _ = period_bounds("month", now, tz)
     start, end = period_bounds("month", this_start - 1, tz)
-    return start, end, datetime.fromtimestamp(start, tz).strftime("%Y-%m")
+    return start, end, local_time(start, tz, "month")

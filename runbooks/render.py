@@ -17,12 +17,12 @@ from zoneinfo import ZoneInfo
 from markdown_it import MarkdownIt
 
 from alerting.incidents import SEVERITY_VI, Incident
+from common.vocab import MEDIUM_VI
 from inventory.inventory import Inventory
 from inventory.model import Contact, SiteKind
 from runbooks.catalog import PLACEHOLDER_RE, Catalog, load_catalog
 
 UNKNOWN = "(chưa rõ)"
-MEDIUM_VI = {"fibre": "cáp quang", "4g": "4G", "5g": "5G", "leo": "vệ tinh quỹ đạo thấp (LEO)"}
 _default_catalog: Catalog | None = None
 
 

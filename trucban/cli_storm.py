@@ -14,6 +14,7 @@ import typer
 from rich.table import Table
 
 from common.errors import TrucbanError
+from common.timefmt import local_time
 from trucban.output import emit_json, err, fail, out
 from trucban.settings import load_settings
 
@@ -40,14 +41,13 @@ def _desk(config: Path | None) -> Any:
 
 
 def _show(storm: Any, tz: ZoneInfo) -> None:
-    from datetime import datetime
 
     table = Table(title=f"Bão {storm.name} (#{storm.id}, {storm.source}): {len(storm.exposure)} xã/phường "
                         f"bị ảnh hưởng — {storm.status}")
     for column in ("Mã", "Xã/phường", "Dự kiến ảnh hưởng (giờ VN)", "Cấp gió", "Vì sao", "Gần tâm bão"):
         table.add_column(column)
     for e in storm.exposure:
-        eta = datetime.fromtimestamp(e["eta"], tz).strftime("%H:%M %d/%m/%Y")
+        eta = local_time(e["eta"], tz)
         closest = "" if e["closest_km"] is None else f"{e['closest_km']} km"
         table.add_row(e["code"], e["name"], eta, e["wind_class"], e["via"], closest)
     out.print(table)

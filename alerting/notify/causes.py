@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from collectors.base import ERROR_KIND_VI
+from common.vocab import ERROR_KIND_VI
 from inventory.inventory import Inventory
 
 Sub = str | Callable[[re.Match[str]], str]

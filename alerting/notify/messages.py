@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from alerting.incidents import SEVERITY_VI, Incident, IncidentKind, Severity
 from alerting.notify.causes import cause_vi
+from common.timefmt import local_time
 from inventory.inventory import Inventory
 
 SEVERITY_TAG = {
@@ -75,7 +76,7 @@ class Links:
         """'14:05 12/09/2026' in local time."""
         if not ts:
             return "—"
-        return datetime.fromtimestamp(ts, self.timezone).strftime("%H:%M %d/%m/%Y")
+        return local_time(ts, self.timezone)
 
     def short_time(self, ts: int | None) -> str:
         """'14:05 12/9' for SMS."""

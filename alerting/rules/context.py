@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from functools import cached_property
 from typing import TypedDict
 from zoneinfo import ZoneInfo
 
 from alerting.rules.config import RulesConfig
 from alerting.states import StateTracker
+from common.timefmt import local_time
 from inventory.inventory import Inventory
 from inventory.model import DeviceRole, SiteKind
 from store.base import MetricStore
@@ -37,7 +37,7 @@ class RuleContext:
 
     def local_time(self, ts: int) -> str:
         """'HH:MM' of ``ts`` on the people's clock (Asia/Ho_Chi_Minh by default)."""
-        return datetime.fromtimestamp(ts, self.timezone).strftime("%H:%M")
+        return local_time(ts, self.timezone, "time")
 
     @cached_property
     def access_routers(self) -> dict[str, str]:

@@ -16,9 +16,8 @@ from __future__ import annotations
 from alerting.incidents import Condition, IncidentKind, Severity
 from alerting.rules.context import RuleContext
 from alerting.states import FAILED, DeviceState, Status
+from common.vocab import MEDIUM_VI
 from inventory.model import Link, LinkKind
-
-MEDIUM_VI = {"fibre": "cáp quang", "4g": "4G", "5g": "5G", "leo": "vệ tinh LEO"}
 
 
 def failover_conditions(ctx: RuleContext) -> list[Condition]:
