@@ -35,14 +35,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from alerting.battery import on_battery
 from alerting.states import ANSWERING, Status
+from common.timefmt import local_time
 from store.base import FieldValue
 
-ON_BATTERY_SOURCE = 5  # UPS-MIB upsOutputSource battery(5)
+__all__ = ["BtsState", "PowerReading", "SiteBts", "on_battery", "site_bts_status", "worst"]
 
 
 class BtsState(StrEnum):
@@ -77,18 +78,6 @@ LABEL_VI = {
     BtsState.NONE: "Không có BTS",
 }
 POWER_LABEL_VI = {BtsState.UP: "Nguồn BTS hoạt động", BtsState.DOWN: "Nguồn BTS mất kết nối"}
-
-
-def on_battery(fields: Mapping[str, FieldValue] | None) -> bool:
-    """Whether UPS-MIB fields say the load runs on battery.
-
-    True when ``output_source`` is battery(5) or ``seconds_on_battery`` is above 0.
-    """
-    if not fields:
-        return False
-    seconds = fields.get("seconds_on_battery")
-    on_for_a_while = isinstance(seconds, int | float) and seconds > 0
-    return fields.get("output_source") == ON_BATTERY_SOURCE or on_for_a_while
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +137,8 @@ class SiteBts:
     via_power: bool = False  # no BTS device: the power system stands for the site
 
     def label(self, tz: ZoneInfo) -> str:
-        """Vietnamese text, e.g. 'Đang chạy ắc quy (lần cuối lúc 21:13), còn khoảng 85 phút (…)'."""
+        """Vietnamese text, e.g.
+        'Đang chạy ắc quy (lần cuối lúc 21:13), còn khoảng 85 phút (ước tính lúc 21:13)'."""
         if self.state is not BtsState.BATTERY:
             return (POWER_LABEL_VI if self.via_power else LABEL_VI).get(self.state, LABEL_VI[self.state])
         text = LABEL_VI[BtsState.BATTERY]
@@ -160,7 +150,7 @@ class SiteBts:
         left = "có thể đã cạn ắc quy"
         if self.minutes_left > 0:
             left = f"còn khoảng {round(self.minutes_left)} phút"
-        return f"{text}, {left}" + (f" (ước tính từ lúc {at})" if at else "")
+        return f"{text}, {left}" + (f" (ước tính lúc {at})" if at else "")
 
 
 def site_bts_status(bts: Sequence[Status], power: Sequence[PowerReading], now: int) -> SiteBts:
@@ -217,4 +207,4 @@ def _least(values: list[float | None]) -> float | None:
 
 
 def _hhmm(ts: int, tz: ZoneInfo) -> str:
-    return datetime.fromtimestamp(ts, tz).strftime("%H:%M")
+    return local_time(ts, tz, "time")

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TypeVar
 
+from alerting.battery import BatteryFigure
+from alerting.battery import on_battery as reads_battery
 from alerting.bts_status import BtsState, PowerReading, SiteBts, site_bts_status, worst
 from alerting.incidents import SEVERITY_VI, Incident, IncidentKind
 from alerting.states import FAILED, DeviceState, Status
@@ -24,6 +26,7 @@ from alerting.summary import STATUS_VI, CommuneStatus, summarise
 from api import i18n
 from api.auth.roles import Principal
 from api.context import ApiContext
+from api.power import figure_for
 from api.schemas import BtsCode, CommuneOut, CoordinatorRow, DeviceCounts, OverviewOut
 from inventory.inventory import Inventory
 from inventory.model import DeviceRole, Link, LinkKind
@@ -223,6 +226,10 @@ def build_picture(ctx: ApiContext, index: Index, ups: dict[str, Point] | None = 
         ups = latest_ups(ctx)
     now = int(time.time())
     storm = set((ctx.typhoon.current() or {}).get("communes", ())) if ctx.typhoon is not None else set()
+
+    def figure(device_id: str, point: Point) -> BatteryFigure:
+        return figure_for(ctx, device_id, point, now)
+
     communes, rows, conn, bts = [], [], {}, {}
     for summary in summarise(inv, states):
         ref = inv.commune_ref(summary.code)
@@ -242,7 +249,7 @@ def build_picture(ctx: ApiContext, index: Index, ups: dict[str, Point] | None = 
         )
         conn[summary.code] = connectivity(index.links.get(summary.code, []), ctx)
         sites = index.bts_sites.get(summary.code, {}).values()
-        bts[summary.code] = worst([site_of(b, p, states, ups, on_battery, now) for b, p in sites])
+        bts[summary.code] = worst([site_of(b, p, states, ups, on_battery, now, figure) for b, p in sites])
         isolated = summary.status == CommuneStatus.ISOLATED or conn[summary.code] == "isolated"
         code, label = row_bts(bts[summary.code], isolated, ctx)
         lat, lon = index.position[summary.code]
@@ -319,12 +326,20 @@ def site_of(
     ups: dict[str, Point],
     incidents: dict[str, Incident],
     now: int,
+    figure: Callable[[str, Point], BatteryFigure] | None = None,
 ) -> SiteBts:
-    """One BTS site's state from its BTS devices and power systems (see ``alerting.bts_status``)."""
+    """One BTS site's state from its BTS devices and power systems (see ``alerting.bts_status``).
+
+    ``figure``: the one battery figure of a power system on battery (:func:`api.power.figure_for`);
+    its runtime, already counted down to ``now``, is what every page shows.
+    """
     readings = []
     for pid in power_ids:
         point, incident = ups.get(pid), incidents.get(pid)
         minutes = incident.details.get("minutes_left") if incident is not None else None
+        made = incident.updated_at if incident is not None else None
+        if figure is not None and point is not None and reads_battery(point.fields):
+            minutes, made = figure(pid, point).minutes_left, now
         readings.append(
             PowerReading(
                 pid,
@@ -332,7 +347,7 @@ def site_of(
                 point.fields if point is not None else None,
                 point.ts if point is not None else None,
                 minutes_left=float(minutes) if isinstance(minutes, int | float) else None,
-                minutes_since=incident.updated_at if incident is not None else None,
+                minutes_since=made,
                 incident_open=incident is not None,
             )
         )

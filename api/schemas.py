@@ -278,11 +278,22 @@ class CoordinatorRow(BaseModel):
 
 
 class SeriesLine(BaseModel):
-    """One line of a chart: a label and [epoch s, value] points."""
+    """One line of a chart: a label and [epoch s, value] points (value null: no answer, a gap)."""
 
     label: str
     tags: dict[str, str]
-    points: list[tuple[int, float]]
+    points: list[tuple[int, float | None]]
+    axis: str = Field(default="", description="unit of the axis this line is read on ('%', 'ms', 'phút')")
+
+
+class SeriesBand(BaseModel):
+    """A stretch of time to shade on a chart: an incident of the device or a maintenance window."""
+
+    kind: Literal["incident", "maintenance"]
+    start: int
+    end: int
+    label: str
+    ref: str = ""  # '/incidents/12' or '/maintenance'
 
 
 class SeriesOut(BaseModel):
@@ -296,6 +307,11 @@ class SeriesOut(BaseModel):
     step_s: int
     lines: list[SeriesLine]
     projected_minutes: float | None = None
+    start: int = 0  # the range shown, epoch s
+    end: int = 0
+    percent: bool = False  # the main axis is a percentage: drawn 0–100
+    bands: list[SeriesBand] = Field(default_factory=list)
+    gaps: int = 0  # polls that got no answer in the range (drawn as gaps)
 
 
 class PollerOut(BaseModel):

@@ -5,6 +5,8 @@ readings (least-squares line), which tracks a real discharge better than the
 UPS's own estimate; the UPS-MIB estimate is used until there are enough
 readings. Thresholds depend on the site's disaster-hardening level.
 
+The figure itself (charge, runtime left, method) comes from
+:func:`alerting.battery.battery_figure`, the one function every page reads too.
 A power system that can no longer be observed (down, cut off behind its
 router, no news) keeps its last known condition: still on battery, with the
 projected runtime counting down from the last reading and saying so. It ends
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from alerting.bts_status import on_battery
+from alerting.battery import METHOD_SLOPE, battery_figure, on_battery, projected_minutes
 from alerting.incidents import Condition, IncidentKind, Severity
 from alerting.rules.context import RuleContext
 from alerting.states import ANSWERING, Status
@@ -23,7 +25,8 @@ from inventory.model import DeviceRole
 from store.base import FieldValue
 
 UPS_MEASUREMENT = "ups"
-BATTERY_LOW_STATUS = (3, 4)  # upsBatteryStatus batteryLow(3), batteryDepleted(4)
+BATTERY_LOW_STATUS = (3, 4)
+__all__ = ["power_conditions", "projected_minutes"]  # upsBatteryStatus batteryLow(3), batteryDepleted(4)
 
 
 def power_conditions(ctx: RuleContext) -> list[Condition]:
@@ -41,7 +44,7 @@ def power_conditions(ctx: RuleContext) -> list[Condition]:
         fields = point.fields
         seen = point.ts if status not in ANSWERING else None  # last known, not current
         if on_battery(fields):
-            out.append(_on_battery_condition(ctx, dev_id, fields, seen))
+            out.append(_on_battery_condition(ctx, dev_id, fields, point.ts, seen))
         elif fields.get("battery_status") in BATTERY_LOW_STATUS:
             out.append(Condition(
                 key=f"battery_low:{dev_id}", kind=IncidentKind.BATTERY_LOW, severity=Severity.MAJOR,
@@ -53,46 +56,19 @@ def power_conditions(ctx: RuleContext) -> list[Condition]:
     return out
 
 
-def projected_minutes(points: list[tuple[int, float]]) -> float | None:
-    """Minutes until the charge reaches 0 on the least-squares line through ``points``.
-
-    ``points`` are (epoch seconds, charge %). None when the charge is not falling.
-    """
-    if len(points) < 2:
-        return None
-    n = len(points)
-    mean_t = sum(t for t, _ in points) / n
-    mean_c = sum(c for _, c in points) / n
-    var = sum((t - mean_t) ** 2 for t, _ in points)
-    if var == 0:
-        return None
-    slope = sum((t - mean_t) * (c - mean_c) for t, c in points) / var  # % per second
-    if slope >= 0:
-        return None
-    last_t = points[-1][0]
-    charge_now = mean_c + slope * (last_t - mean_t)
-    return max(charge_now, 0.0) / -slope / 60.0
-
-
 def _on_battery_condition(ctx: RuleContext, dev_id: str, fields: Mapping[str, FieldValue],
-                          seen: int | None) -> Condition:
-    """On battery now, or (``seen`` = time of the last reading) last known on battery."""
+                          read_at: int, seen: int | None) -> Condition:
+    """On battery now, or (``seen`` = time of the last reading) last known on battery.
+
+    ``read_at``: when ``fields`` were read (the figure is fitted up to that reading, as every page does).
+    """
     rules = ctx.rules.battery
     hardening = ctx.inventory.devices[dev_id].hardening_level
-    raw_seconds = fields.get("seconds_on_battery")
-    seconds_on = int(raw_seconds) if isinstance(raw_seconds, int | float) else 0
+    figure = battery_figure(ctx.store, dev_id, fields, read_at, observable=seen is None, now=ctx.now,
+                            fit_window_s=rules.fit_window_s, fit_min_points=rules.fit_min_points)
+    minutes, method = figure.minutes_left, figure.method or METHOD_SLOPE
     at = ctx.now if seen is None else seen
-    since = at - seconds_on if seconds_on else at
-    start = max(since, at - rules.fit_window_s)
-    series = ctx.store.range(UPS_MEASUREMENT, "charge_pct", start, at, where={"device": dev_id})
-    points = [(p.ts, float(p.fields["charge_pct"])) for p in series
-              if isinstance(p.fields.get("charge_pct"), int | float)]
-    minutes = projected_minutes(points) if len(points) >= rules.fit_min_points else None
-    method = "dự báo theo tốc độ xả"
-    if minutes is None and isinstance(fields.get("minutes_remaining"), int | float):
-        minutes, method = float(fields["minutes_remaining"]), "ước tính của UPS"
-    if minutes is not None and seen is not None:
-        minutes = max(0.0, minutes - (ctx.now - seen) / 60)  # counting down since the last reading
+    since = figure.since if figure.since is not None else read_at
     severity = Severity.WARNING
     if minutes is not None and minutes < rules.critical_for(hardening):
         severity = Severity.CRITICAL
@@ -100,20 +76,16 @@ def _on_battery_condition(ctx: RuleContext, dev_id: str, fields: Mapping[str, Fi
         severity = Severity.MAJOR
     site = ctx.inventory.sites[ctx.inventory.devices[dev_id].site]
     reading = f"UPS-MIB: nguồn ra = ắc quy; dung lượng {fields.get('charge_pct')}% ({method})"
-    if seen is None:
-        left = f", còn khoảng {round(minutes)} phút" if minutes is not None else ""
-        title = f"{site.name} mất điện lưới, đang chạy ắc quy{left}"
-        why = reading
-    else:
-        clock = ctx.local_time(seen)
-        left = f", còn khoảng {round(minutes)} phút (ước tính từ lúc {clock})" if minutes is not None else ""
-        title = f"{site.name} mất điện lưới, đang chạy ắc quy{left}"
-        why = (f"không còn theo dõi được hệ thống nguồn từ {clock}; lần đọc cuối: {reading}")
+    left = figure.left_text(ctx.timezone)
+    title = f"{site.name} mất điện lưới, đang chạy ắc quy" + (f", {left}" if left else "")
+    why = reading
+    if seen is not None:
+        why = f"không còn theo dõi được hệ thống nguồn từ {ctx.local_time(seen)}; lần đọc cuối: {reading}"
     return Condition(
         key=f"bts_on_battery:{dev_id}", kind=IncidentKind.BTS_ON_BATTERY, severity=severity,
         title=title, why=why, since=since,
         details={"charge_pct": fields.get("charge_pct"),
-                 "minutes_left": None if minutes is None else round(minutes, 1), "method": method,
+                 "minutes_left": minutes, "method": method,
                  "last_known": seen is not None, "read_at": at},
         **ctx.where(dev_id),
     )

@@ -60,7 +60,7 @@ def test_unobservable_power_on_battery_stays_battery_as_last_known(status: Statu
     assert site.state is BtsState.BATTERY and site.last_known and site.observed_at == T0
     assert site.minutes_left == pytest.approx(85)  # 95 at the reading, counting down since
     assert site.label(TZ) == (
-        "Đang chạy ắc quy (lần cuối lúc 21:13), còn khoảng 85 phút (ước tính từ lúc 21:13)"
+        "Đang chạy ắc quy (lần cuối lúc 21:13), còn khoảng 85 phút (ước tính lúc 21:13)"
     )
 
 
@@ -78,7 +78,7 @@ def test_last_known_runtime_spent_says_battery_may_be_empty() -> None:
     site = site_bts_status([], [power(Status.DOWN, BATTERY)], T0 + 120 * 60)
     assert site.minutes_left == 0
     assert site.label(TZ) == (
-        "Đang chạy ắc quy (lần cuối lúc 21:13), có thể đã cạn ắc quy (ước tính từ lúc 21:13)"
+        "Đang chạy ắc quy (lần cuối lúc 21:13), có thể đã cạn ắc quy (ước tính lúc 21:13)"
     )
 
 
