@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from api.i18n_ux import UX_TEXT
+
 LANG_COOKIE = "tb_lang"
 LANGS = ("vi", "en")
 
@@ -161,6 +163,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "back": ("Quay lại", "Back"),
     "language": ("English", "Tiếng Việt"),
 }
+
+
+TEXT.update(UX_TEXT)  # the duty-officer screens' own labels (api/i18n_ux.py)
 
 
 def text(key: str, lang: str = "vi", **values: object) -> str:

@@ -61,6 +61,7 @@ class Renderer:
             "t": lambda key, **kw: i18n.text(key, lang, **kw),
             "num": lambda v, digits=0: i18n.number(v, lang, digits),
             "when": lambda ts: i18n.local_time(ts, tz),
+            "tz": tz,
             "role_label": lambda r: ROLE_VI.get(r, str(r)) if lang == "vi" else str(r),
             "can": lambda p: who is not None and who.can(Permission(p)),
             **values,

@@ -30,8 +30,10 @@ from api.deps import (
     SecurityDep,
 )
 from api.guard import check_csrf, client_ip, commune_visible
+from api.noc import NocFilters, noc_rows
 from api.paging import Offset, RowId
 from api.picture import overview_for
+from api.power import device_figure
 from api.render import Renderer, lang_of
 from api.schemas import IncidentFilter, MaintenanceIn, MaintenanceScope
 from api.series import METRICS, RANGES
@@ -50,12 +52,20 @@ def overview(request: Request, who: PageReader, ctx: Ctx, picture: PictureDep, r
     # a commune-scoped viewer sees counts over its communes, and no network-wide poller figures
     poller = views.poller(ctx) if who.communes is None else None
     active.sort(key=lambda i: (-int(i.severity), -i.opened_at))
+    filters = NocFilters.of(request.query_params)
+    inv = ctx.inventory
     return render.page(
         request,
         "noc.html",
         who,
         overview=overview_for(pic, who, ctx.inventory, ctx.tracker.states),
         communes=communes,
+        rows=noc_rows(pic, ctx, None if who.communes is None else set(who.communes), filters,
+                      lang_of(request)),
+        filters=filters,
+        provinces=sorted({(c.province_code, inv.reference.provinces.get(c.province_code, c.province_code))
+                          for c in communes}),
+        names={c.code: c.name for c in communes},
         incidents=[views.incident(i, ctx.timezone) for i in active[:30]],
         poller=poller,
         last=ctx.cycle.last if poller is not None else None,
@@ -191,6 +201,7 @@ def device(
         "device.html",
         who,
         dev=views.device(ctx, device_id),
+        battery=device_figure(ctx, device_id),
         site=inv.sites[inv.devices[device_id].site],
         commune=inv.commune_ref(inv.commune_of(device_id)),
         incidents=[views.incident(i, ctx.timezone) for i in items],

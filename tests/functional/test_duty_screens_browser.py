@@ -1,0 +1,237 @@
+"""The duty officer's screens in real Chromium (issue 17): problems first, one battery figure, charts
+that do not lie, names everywhere, entry points, accessibility (axe-core, 0 serious/critical).
+
+The real app on uvicorn over a generated eight-commune Hải Phòng lab (no poller: the test plays poll
+results into the real alerting core and writes UPS and reachability samples into the real metric store).
+Screenshots land in ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from alerting.battery import battery_figure
+from api.auth.roles import Role
+from api.context import WebOptions
+from api.noc import fold
+from inventory.inventory import Inventory
+from inventory.loader import load_inventory
+from lab.generator import generate_lab
+from lab.outages import behind
+from store.base import Sample
+from tests.functional.api_peers import PASSWORD, LightServer, light_server
+from tests.functional.browser_peers import browser_fixture, log_in, shot  # noqa: F401 - the fixture
+from tests.functional.web_peers import login
+from tests.unit.alerting.helpers import results
+
+pytestmark = [pytest.mark.functional]
+in_browser = pytest.mark.asyncio(loop_scope="session")  # the session's one Chromium
+COMMUNES = 8
+TOP = "document.getElementById('%s').getBoundingClientRect().top"
+
+
+class World:
+    """The served app, its inventory and the lab's named pieces."""
+
+    def __init__(self, server: LightServer, inventory: Inventory) -> None:
+        self.server, self.inv = server, inventory
+        codes = inventory.watched_communes
+        self.codes = codes
+        self.cut = codes[2]  # its access router fails: the commune is cut off
+        self.battery = codes[4]  # its BTS power system runs on battery
+        self.power = f"c{self.battery}-pwr1"
+        self.bts_down = f"c{codes[5]}-bts1"  # a BTS not answering: its RTT chart has gaps
+        self.silent = {*behind(inventory, f"c{self.cut}-r1"), self.bts_down}
+        self.t0 = int(time.time()) - 1800
+
+    def name(self, code: str) -> str:
+        return self.inv.commune_ref(code).name
+
+    def poll(self, ts: int) -> None:
+        """One cycle: the cut commune's router and the BTS silent, the power system on battery."""
+        core = self.server.ctx.alerting
+        assert core is not None
+        minutes = (ts - self.t0) / 60
+        self.server.ctx.store.write([
+            Sample("ups", {"device": self.power},
+                   {"output_source": 5, "seconds_on_battery": int(ts - self.t0) + 60,
+                    "charge_pct": round(95.0 - minutes * 0.5, 2), "minutes_remaining": 77}, ts),
+            *[Sample("reachability", {"device": d}, {"up": 0 if d in self.silent else 1,
+                                                     "latency_ms": 4000.0 if d in self.silent else 12.5}, ts)
+              for d in (self.bts_down, f"c{self.codes[0]}-r1")],
+        ])
+        core(results(self.inv, ts, silent=self.silent))
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    root: Path = tmp_path_factory.mktemp("duty")
+    layout = generate_lab(root / "lab", "31", port=16197, limit=COMMUNES)
+    inventory = load_inventory(layout.inventory)
+    with light_server(root / "server", inventory, web=WebOptions(refresh_s=2)) as server:
+        server.security.accounts.create_user("operator", PASSWORD, Role.OPERATOR)
+        server.security.accounts.create_user("coordinator", PASSWORD, Role.COORDINATOR)
+        w = World(server, inventory)
+        core = server.ctx.alerting
+        assert core is not None
+        core(results(inventory, w.t0 - 60))  # everything answered once
+        for ts in range(w.t0, int(time.time()), 120):
+            w.poll(ts)
+        w.poll(int(time.time()))
+        yield w
+
+
+async def page_for(browser, world: World, user: str = "operator", **context_args: object):  # type: ignore[no-untyped-def]
+    args = {"viewport": {"width": 1366, "height": 900}, "locale": "vi-VN", **context_args}
+    context = await browser.new_context(**args)
+    page = await context.new_page()
+    await log_in(page, world.server.url, user, PASSWORD)
+    return context, page
+
+
+# 1. Problems first -------------------------------------------------------------------------------
+
+
+@in_browser
+async def test_noc_lists_problems_first_with_filters_in_the_url(browser, world: World) -> None:
+    context, page = await page_for(browser, world)
+    try:
+        await page.goto(world.server.url + "/")
+        rows = page.locator("#commune-rows tr")
+        await rows.first.wait_for()
+        statuses = [await r.get_attribute("data-status") for r in await rows.all()]
+        order = ["isolated", "down", "battery", "degraded", "unknown", "ok"]
+        assert statuses == sorted(statuses, key=order.index), statuses
+        assert statuses[0] == "isolated"
+        battery_row = page.locator(f"#c-{world.battery}")
+        assert await battery_row.get_attribute("data-status") == "battery"
+        text = await battery_row.inner_text()
+        assert "ắc quy" in text and "Bình thường" not in text, text
+        await shot(page, "40-noc-problems-first")
+
+        # diacritic-insensitive search, into the URL
+        target = world.name(world.codes[6])
+        plain = fold(target)
+        await page.fill("#noc-q", plain)
+        visible = page.locator("#commune-rows tr:not([hidden])")
+        assert await visible.count() == 1
+        assert target in await visible.first.inner_text()
+        assert parse_qs(urlsplit(page.url).query)["q"] == [plain]
+
+        # problems only + status, shared as a link: a fresh page opens with the same view
+        await page.fill("#noc-q", "")
+        await page.check("#noc-problems")
+        await page.select_option("#noc-status", "battery")
+        assert await visible.count() == 1 and await visible.first.get_attribute("id") == f"c-{world.battery}"
+        shared = page.url
+        assert "problems=1" in shared and "status=battery" in shared
+        other = await context.new_page()
+        await other.goto(shared)
+        assert await other.locator("#commune-rows tr:not([hidden])").count() == 1
+        assert await other.is_checked("#noc-problems")
+        await other.close()
+
+        await page.select_option("#noc-status", "")
+        await page.select_option("#noc-role", "router")
+        ids = [await r.get_attribute("id") for r in await visible.all()]
+        assert f"c-{world.cut}" in ids and f"c-{world.battery}" not in ids, ids
+        await shot(page, "41-noc-filtered")
+    finally:
+        await context.close()
+
+
+@in_browser
+async def test_phone_in_storm_mode_list_first_menu_and_no_overflow(browser, world: World) -> None:
+    for width in (360, 390):
+        context, page = await page_for(browser, world, viewport={"width": width, "height": 800},
+                                       is_mobile=True, has_touch=True)
+        try:
+            paths = ("/", "/coordinator", "/incidents", f"/devices/{world.power}", f"/communes/{world.cut}",
+                     "/reports", "/runbooks", "/maintenance")
+            for path in paths:
+                await page.goto(world.server.url + path)
+                await page.wait_for_load_state("networkidle")
+                overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+                assert overflow <= 0, f"{path} overflows by {overflow}px at {width}px"
+            await page.goto(world.server.url + "/")
+            assert not await page.is_visible("#main-nav a[href='/incidents']")
+            await page.click("#menu-toggle")
+            assert await page.is_visible("#main-nav a[href='/incidents']")
+            assert await page.get_attribute("#menu-toggle", "aria-expanded") == "true"
+            list_top = await page.evaluate(TOP % "noc-communes")
+            cards_top = await page.evaluate(TOP % "overview")
+            assert list_top < cards_top and list_top < 800
+            await shot(page, f"42-noc-phone-{width}")
+            await page.goto(world.server.url + "/coordinator")
+            table_top = await page.evaluate(TOP % "coord")
+            assert table_top < 800, table_top
+            assert await page.locator("details.map-fold").count() == 1
+            assert not await page.locator("details.map-fold").get_attribute("open")
+            await shot(page, f"43-coordinator-phone-{width}")
+        finally:
+            await context.close()
+
+
+# 2. One figure -------------------------------------------------------------------------------------
+
+
+def test_one_battery_figure_on_every_screen(world: World) -> None:
+    server = world.server
+    client = login(server.url, "operator")
+    try:
+        now = int(time.time())
+        point = server.ctx.store.latest("ups", where={"device": world.power})[0]
+        figure = battery_figure(server.ctx.store, world.power, point.fields, point.ts,
+                                observable=True, now=now)
+        assert figure.on_battery and figure.minutes_left is not None
+        minutes = round(figure.minutes_left)
+        assert minutes != 77  # the slope, not the UPS's own estimate
+
+        row = next(r for r in client.get("/api/coordinator").json() if r["code"] == world.battery)
+        assert round(row["minutes_left"]) == minutes, row
+        series = client.get(f"/api/devices/{world.power}/series?metric=battery").json()
+        assert round(series["projected_minutes"]) == minutes
+        incidents = client.get("/api/incidents?status=active").json()
+        inc = next(i for i in incidents if i["kind"] == "bts_on_battery")
+        assert round(inc["details"]["minutes_left"]) == minutes
+        assert f"còn khoảng {minutes} phút" in inc["title"]
+        for path in (f"/devices/{world.power}", f"/incidents/{inc['id']}", "/coordinator", "/"):
+            text = client.get(path).text
+            assert f"còn khoảng {minutes} phút" in text, path
+        device = client.get(f"/devices/{world.power}").text
+        assert re.search(r'id="dev-status"[^>]*data-status="battery"', device)
+        assert 'class="badge dev-up" id="dev-status"' not in device
+    finally:
+        client.close()
+
+
+def test_last_known_figure_says_when_it_was_estimated(world: World, tmp_path: Path) -> None:
+    from store.sqlite import SqliteMetricStore
+
+    store = SqliteMetricStore(tmp_path / "m.sqlite")
+    try:
+        t = 1_790_000_000
+        store.write([Sample("ups", {"device": "p"}, {"output_source": 5, "seconds_on_battery": 600,
+                                                     "charge_pct": 80.0 - i}, t + 60 * i) for i in range(5)])
+        fields = {"output_source": 5, "seconds_on_battery": 840, "charge_pct": 76.0}
+        live = battery_figure(store, "p", fields, t + 240, observable=True, now=t + 240)
+        later = battery_figure(store, "p", fields, t + 240, observable=False, now=t + 840)
+        assert live.minutes_left == pytest.approx(76.0)
+        assert later.minutes_left == pytest.approx(66.0)
+        from zoneinfo import ZoneInfo
+
+        assert "(ước tính lúc 21:17)" in later.label(ZoneInfo("Asia/Ho_Chi_Minh"))
+    finally:
+        store.close()
+
+
+def _ok(r: httpx.Response) -> httpx.Response:
+    assert r.status_code == 200, (r.status_code, r.text[:300])
+    return r
