@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import zlib
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -30,13 +29,19 @@ from inventory.inventory import Inventory
 from inventory.model import Device
 from poller.confirm import Checker, Confirmation
 from poller.downtime import Downtime
+from poller.engine import (
+    MIN_JITTER_INTERVAL_S,
+    PollEngine,
+    device_tags,
+    jitter_fraction,
+    may_decide,
+    reachability_sample,
+)
 from store.base import MetricStore, Sample
 
 log = logging.getLogger(__name__)
 ResultSink = Callable[[dict[str, PollResult]], object]  # the return value is ignored
 DeviceSelector = Callable[[Device], bool]
-# below this interval a cycle is dominated by timeouts, not load: starts are not spread
-MIN_JITTER_INTERVAL_S = 10.0
 # results completed within this many seconds are handed to the evaluator together; the wait
 # grows with the evaluator's own time (× SINK_SHARE⁻¹) so evaluating never takes over a core
 FLUSH_S = 0.25
@@ -61,21 +66,9 @@ class CycleReport:
     backoff_skipped: int = 0  # down devices not due yet
 
 
-def device_tags(inventory: Inventory, device: Device) -> dict[str, str]:
-    """Series tags of a device: low-cardinality identity for the metric store."""
-    site = inventory.sites[device.site]
-    return {"province": inventory.province, "commune": site.commune, "site": site.id,
-            "device": device.id, "role": device.role.value}
-
-
 def has_snmp(device: Device) -> bool:
     """Default selector: devices with SNMP access."""
     return device.snmp is not None
-
-
-def jitter_fraction(device_id: str) -> float:
-    """A stable number in [0, 1) per device, so each device keeps its slot in the interval."""
-    return zlib.crc32(device_id.encode("utf-8")) / 2**32
 
 
 class PollCycle:
@@ -103,16 +96,17 @@ class PollCycle:
         # give samples (e.g. a DNS probe failing means a degraded service, not a dead device).
         self.feeds_state = feeds_state or (lambda _device: True)
         self.decides_down = decides_down
-        self._sem = semaphore or asyncio.Semaphore(concurrency)
         self._tags = {d.id: device_tags(inventory, d) for d in inventory.devices.values()}
+        self.engine = PollEngine(collector, semaphore or asyncio.Semaphore(concurrency),
+                                 lambda d: self._tags[d.id], time.monotonic,
+                                 late_after_s=max(1.0, 0.1 * interval_s))
         self._background: set[asyncio.Task[None]] = set()
         self._inflight: set[str] = set()
         self.confirmation = confirmation if confirmation is not None else Confirmation()
-        self._late = 0
         self._pending: list[PollResult] = []
         self._flush_handle: asyncio.TimerHandle | None = None
         self._sink_s = 0.0  # how long the last hand-over to the evaluator took
-        self.checker = Checker(inventory, self._poll, self.confirmation, now=time.monotonic,
+        self.checker = Checker(inventory, self.engine.poll, self.confirmation, now=time.monotonic,
                                can_poll=lambda d: self.selector(d) and self.feeds_state(d),
                                decides=self._decides, known_down=self.downtime.is_down,
                                settle=self._settle)
@@ -140,7 +134,7 @@ class PollCycle:
             task = asyncio.create_task(self._poll_alone(device))
             self._background.add(task)
             task.add_done_callback(self._background.discard)
-        self._late = 0
+        self.engine.late = 0
         spread = self.jitter * self.interval_s if self.interval_s >= MIN_JITTER_INTERVAL_S else 0.0
         checked = await asyncio.gather(*(self._check_and_queue(d, t0 + spread * jitter_fraction(d.id))
                                          for d in up))
@@ -150,7 +144,7 @@ class PollCycle:
         errors = Counter(r.error_kind or "unknown" for r in results if not r.ok)
         report = CycleReport(int(started), duration, len(results), len(results) - sum(errors.values()),
                              dict(errors), duration > self.interval_s, self.name, self.interval_s,
-                             self._late, errors.get("timeout", 0), len(backoff), skipped)
+                             self.engine.late, errors.get("timeout", 0), len(backoff), skipped)
         self.last = report
         await asyncio.to_thread(self.store.write, [self._self_metrics(report)])
         log.info("%s cycle: %d devices, %d ok, %s, %d late, %d down in backoff (%d not due), %.2fs",
@@ -200,18 +194,6 @@ class PollCycle:
         finally:
             self._inflight.discard(device.id)
 
-    async def _poll(self, device: Device, planned: float) -> PollResult:
-        delay = planned - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        async with self._sem:
-            if time.monotonic() - planned > max(1.0, 0.1 * self.interval_s):
-                self._late += 1
-            observed = time.time()
-            result = await self.collector.poll(device, self._tags[device.id])
-        result.observed = observed
-        return result
-
     def _settle(self, device: Device, result: PollResult) -> None:
         """A check's final result: only a confirmed failure puts a device on the downtime backoff."""
         was_down = self.downtime.is_down(device.id)
@@ -260,7 +242,8 @@ class PollCycle:
         samples = [s for r in results for s in r.samples]
         devices = self.inventory.devices
         if self.reachability:
-            samples += [self._reachability(r) for r in results if self.feeds_state(devices[r.device])]
+            samples += [reachability_sample(r, self._tags[r.device]) for r in results
+                        if self._decides(devices[r.device], r)]
         await asyncio.to_thread(self.store.write, samples)
         decided: dict[str, PollResult] = {}
         for r in sorted(results, key=lambda r: r.observed_at):
@@ -276,14 +259,7 @@ class PollCycle:
 
     def _decides(self, device: Device, result: PollResult) -> bool:
         """Whether ``result`` may change ``device``'s state (a failure only on a deciding plan)."""
-        return self.feeds_state(device) and (result.ok or self.decides_down)
-
-    def _reachability(self, result: PollResult) -> Sample:
-        fields: dict[str, float | int | str | bool] = {"up": 1 if result.ok else 0,
-                                                      "latency_ms": round(result.duration_ms, 2)}
-        if result.error_kind:
-            fields["error_kind"] = result.error_kind
-        return Sample("reachability", self._tags[result.device], fields, result.ts)
+        return may_decide(self.feeds_state(device), self.decides_down, result)
 
     def _self_metrics(self, report: CycleReport) -> Sample:
         fields: dict[str, float | int | str | bool] = {

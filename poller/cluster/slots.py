@@ -23,9 +23,15 @@ from inventory.inventory import Inventory
 from inventory.model import Device
 from poller.cluster.messages import PollBatch, PolledDevice
 from poller.confirm import Checker, Confirmation
-from poller.cycle import MIN_JITTER_INTERVAL_S, device_tags, jitter_fraction
+from poller.engine import (
+    MIN_JITTER_INTERVAL_S,
+    PollEngine,
+    device_tags,
+    jitter_fraction,
+    may_decide,
+    reachability_sample,
+)
 from poller.scheduler import PollPlan
-from store.base import REACHABILITY, Sample
 
 log = logging.getLogger(__name__)
 Deliver = Callable[[PollBatch], Awaitable[None]]
@@ -42,15 +48,6 @@ def planned_time(slot: int, interval_s: float, jitter: float, device_id: str) ->
     """When a device's poll is due in a slot."""
     spread = jitter * interval_s if interval_s >= MIN_JITTER_INTERVAL_S else 0.0
     return slot * interval_s + spread * jitter_fraction(device_id)
-
-
-def reachability_sample(result: PollResult, tags: dict[str, str]) -> Sample:
-    """The reachability sample the single-node cycle writes for a state-deciding poll."""
-    fields: dict[str, float | int | str | bool] = {"up": 1 if result.ok else 0,
-                                                  "latency_ms": round(result.duration_ms, 2)}
-    if result.error_kind:
-        fields["error_kind"] = result.error_kind
-    return Sample(REACHABILITY, tags, fields, result.ts)
 
 
 @dataclass
@@ -73,7 +70,6 @@ class SlotRunner:
         self.inventory = inventory
         self.plan = plan
         self.collector = collector
-        self.sem = semaphore
         self.deliver = deliver
         self.poller_id = poller_id
         self.jitter = min(max(jitter, 0.0), 0.9)
@@ -81,6 +77,7 @@ class SlotRunner:
         self.stats = SlotStats()
         self._tags: dict[str, dict[str, str]] = {}
         self._down: set[str] = set()  # devices whose last deciding poll timed out
+        self.engine = PollEngine(collector, semaphore, self.tags, time.time)
         self.checker = Checker(inventory, self._poll_once, confirmation or Confirmation(), now=time.time,
                                can_poll=self._feeds_state, decides=self._decides,
                                known_down=self._down.__contains__, settle=self._settle)
@@ -186,18 +183,10 @@ class SlotRunner:
     def _decides(self, device: Device, result: PollResult) -> bool:
         """Whether ``result`` may change ``device``'s state (a failure only on a deciding plan)."""
         feeds = self.plan.feeds_state is None or self.plan.feeds_state(device)
-        return feeds and (result.ok or self.plan.decides_down)
+        return may_decide(feeds, self.plan.decides_down, result)
 
     async def _poll_once(self, device: Device, planned: float) -> PollResult:
-        delay = planned - time.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tags = self.tags(device)
-        async with self.sem:
-            observed = time.time()
-            result = await self.collector.poll(device, tags)
-        result.observed = observed  # state moves only forward in observation time
-        decides = self._decides(device, result)
-        if self.plan.reachability and decides:
-            result.samples.append(reachability_sample(result, tags))
+        result = await self.engine.poll(device, planned)
+        if self.plan.reachability and self._decides(device, result):
+            result.samples.append(reachability_sample(result, self.tags(device)))
         return result
