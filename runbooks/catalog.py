@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
+from jinja2 import Environment, TemplateSyntaxError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from alerting.incidents import IncidentKind, Severity
@@ -197,6 +198,12 @@ def check_body(path: Path, body: list[str], first_line: int) -> list[Problem]:
     """Unknown placeholders and relative links that do not resolve, by line."""
     problems: list[Problem] = []
     file = str(path)
+    try:
+        Environment().parse("\n".join(body))  # rendered with Jinja2: a stray {% or {# must fail here
+    except TemplateSyntaxError as exc:
+        at = min(max((exc.lineno or 1) - 1, 0), max(len(body) - 1, 0))
+        problems.append(Problem(file, first_line + at, "template", body[at] if body else "…",
+                                f"not a valid placeholder template: {exc.message}"))
     for offset, line in enumerate(body):
         number = first_line + offset
         for name in PLACEHOLDER_RE.findall(line):

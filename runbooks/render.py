@@ -10,20 +10,40 @@ from __future__ import annotations
 
 import html
 import time
-from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from jinja2 import Undefined
+from jinja2.sandbox import SandboxedEnvironment
 from markdown_it import MarkdownIt
 
 from alerting.incidents import SEVERITY_VI, Incident
+from common.timefmt import local_time as format_time
 from common.vocab import MEDIUM_VI
 from inventory.inventory import Inventory
 from inventory.model import Contact, SiteKind
-from runbooks.catalog import PLACEHOLDER_RE, Catalog, load_catalog
+from runbooks.catalog import Catalog, load_catalog
 
 UNKNOWN = "(chưa rõ)"
 _default_catalog: Catalog | None = None
+
+
+def _cell_safe(value: object) -> str:
+    """A value as Markdown table text: a '|' in inventory or incident text would split a cell."""
+    return ("" if value is None else str(value)).replace("|", "\\|")
+
+
+class _Unknown(Undefined):
+    """A placeholder the incident has no value for reads "(chưa rõ)", never an error or a blank."""
+
+    def __str__(self) -> str:
+        return UNKNOWN
+
+
+# Runbooks are data written by people: sandboxed, no HTML escaping (the output is Markdown, turned
+# into safe HTML by markdown-it with raw HTML off), every value made table-safe.
+_TEMPLATES = SandboxedEnvironment(undefined=_Unknown, finalize=_cell_safe, autoescape=False,
+                                  keep_trailing_newline=True)
 
 
 def _catalog() -> Catalog:
@@ -42,8 +62,7 @@ def render_runbook(kind: str, incident: Incident | None, inventory: Inventory | 
     """
     book = (catalog or _catalog()).get(str(kind))
     values = runbook_values(incident, inventory, tz, now=now)
-    # a '|' in inventory or incident text would split a Markdown table cell
-    body = PLACEHOLDER_RE.sub(lambda m: values.get(m.group(1), UNKNOWN).replace("|", "\\|"), book.body)
+    body = _TEMPLATES.from_string(book.body).render(values)
     title = book.meta.title
     where = values.get("commune") if incident is not None and incident.commune else None
     if where:
@@ -150,8 +169,8 @@ def local_time(ts: int | None, tz: ZoneInfo) -> str:
     """'14:05 ngày 12/09/2026 (giờ Việt Nam)' for an epoch-seconds UTC instant."""
     if not ts:
         return UNKNOWN
-    t = datetime.fromtimestamp(ts, tz)
-    return f"{t:%H:%M} ngày {t:%d/%m/%Y} ({'giờ Việt Nam' if tz.key == 'Asia/Ho_Chi_Minh' else tz.key})"
+    zone = "giờ Việt Nam" if tz.key == "Asia/Ho_Chi_Minh" else tz.key
+    return f"{format_time(ts, tz, 'time')} ngày {format_time(ts, tz, 'date')} ({zone})"
 
 
 def duration_vi(seconds: int) -> str:

@@ -63,3 +63,17 @@ def test_incident_without_commune_points_at_the_noc(small_inventory: Inventory) 
 def test_durations_in_vietnamese() -> None:
     assert duration_vi(45 * 60) == "45 phút"
     assert duration_vi(3 * 86400 + 3600 + 59) == "3 ngày 1 giờ"
+
+
+def test_values_are_table_safe_and_a_bad_template_is_refused(small_inventory: Inventory, tmp_path) -> None:
+    """Rendered with Jinja2 (sandboxed): a '|' in incident text stays inside its cell; a stray '{%' in a
+    runbook is a load-time problem naming its line, not a crash at incident time."""
+    from pathlib import Path
+
+    from runbooks.catalog import check_body
+
+    inc = _incident(IncidentKind.DEVICE_DOWN, device="r1-11311", title="cổng Gi0/1 | Gi0/2 lỗi")
+    _, body = render_runbook("device_down", inc, small_inventory, TZ, now=OPENED + 60)
+    assert "cổng Gi0/1 \\| Gi0/2 lỗi" in body
+    problems = check_body(Path(tmp_path / "x.md"), ["# Tiêu đề", "Sự cố {{ title }}", "sai {% if %}"], 7)
+    assert [(p.line, p.field, p.value) for p in problems] == [(9, "template", "sai {% if %}")]
