@@ -21,6 +21,7 @@ from api.auth.accounts import AccountStore
 from api.auth.audit import AuditLog
 from api.context import ApiContext, Security
 from api.deps import Services
+from api.docs import install_docs
 from api.errors import install_error_handlers, problem_openapi
 from api.gate import FORM_LIMIT, BodyLimits, RequestGate
 from api.live import LiveFeed
@@ -59,6 +60,8 @@ def create_app(ctx: ApiContext, lifespan: Lifespan | None = None) -> FastAPI:
         title="Trucban",
         version="0.2.0",
         lifespan=lifespan,  # type: ignore[arg-type]
+        docs_url=None,  # served offline by api.docs.install_docs
+        redoc_url=None,
         description="Giám sát mạng truyền số liệu chuyên dùng và trạm BTS cấp xã. "
         "Errors are application/problem+json; lists page with limit/offset "
         "(total in X-Total-Count, next page in Link).",
@@ -88,6 +91,7 @@ def create_app(ctx: ApiContext, lifespan: Lifespan | None = None) -> FastAPI:
     for module in routers:
         app.include_router(module.router)
     ioc.document_webhooks(app)
+    install_docs(app)  # /docs and /redoc from local assets (no CDN)
     health.install_health(app, ctx)  # latency middleware, metrics registry, the pages' delivery banner
     app.include_router(health.router)  # /healthz, /readyz, /metrics
 

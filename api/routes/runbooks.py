@@ -14,9 +14,26 @@ from fastapi.responses import Response
 from alerting.repository import IncidentNotFound
 from api.deps import Ctx, PageReader, RenderDep
 from api.paging import MAX_ID
+from api.render import lang_of
 from runbooks import render_runbook_html
+from runbooks.catalog import PROCEDURES, load_catalog
 
 router = APIRouter(include_in_schema=False)
+SEVERITY_ORDER = {"critical": 0, "major": 1, "warning": 2, "info": 3}
+
+
+@router.get("/runbooks")
+def runbook_index(request: Request, who: PageReader, render: RenderDep) -> Response:
+    """Every runbook: the procedures before and after a storm, then one per kind of incident."""
+    catalog = load_catalog()
+    english = lang_of(request) == "en"
+    entries = [
+        {"kind": r.kind, "title": (r.meta.title_en if english and r.meta.title_en else r.meta.title),
+         "severity": r.meta.severity, "href": f"/runbooks/{r.path.name}", "procedure": r.kind in PROCEDURES}
+        for r in catalog.runbooks.values()
+    ]
+    entries.sort(key=lambda e: (not e["procedure"], SEVERITY_ORDER.get(str(e["severity"]), 9), e["title"]))
+    return render.page(request, "runbooks.html", who, entries=entries)
 
 
 @router.get("/runbooks/{kind}.md")

@@ -101,6 +101,7 @@
     }
     const btn = document.getElementById("storm-confirm");
     btn.hidden = !(storm.status === "proposed" && box.dataset.canConfirm);
+    btn.textContent = "Xác nhận chế độ bão cho " + storm.exposure.length + " xã/phường này";  // names how many
   }
   async function loadStorm() {
     try {
@@ -116,6 +117,8 @@
     drawLeaflet();
   }
   document.getElementById("storm-confirm").addEventListener("click", async () => {
+    const n = storm.exposure.length;  // a typhoon mode for n communes is no one-click decision
+    if (!window.confirm("Công bố chế độ bão " + storm.name + " cho " + n + " xã/phường? Ngưỡng cảnh báo và tin nhắn của " + n + " xã/phường này sẽ chuyển sang chế độ bão.")) return;
     const res = await fetch("/api/storms/" + storm.id + "/confirm", { method: "POST", credentials: "same-origin",
       headers: { Accept: "application/json", "X-CSRF-Token": T.cookie("tb_csrf") } });
     if (res.ok) { const overlay = storm.overlay; storm = await res.json(); storm.overlay = overlay; showStorm(); }

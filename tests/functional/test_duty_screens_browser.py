@@ -8,8 +8,10 @@ Screenshots land in ``test-artifacts/``.
 
 from __future__ import annotations
 
+import json
 import re
 import time
+from datetime import UTC, datetime
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -25,6 +27,7 @@ from inventory.inventory import Inventory
 from inventory.loader import load_inventory
 from lab.generator import generate_lab
 from lab.outages import behind
+from storm.desk import StormDesk
 from store.base import Sample
 from tests.functional.api_peers import PASSWORD, LightServer, light_server
 from tests.functional.browser_peers import browser_fixture, log_in, shot  # noqa: F401 - the fixture
@@ -81,6 +84,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         w = World(server, inventory)
         core = server.ctx.alerting
         assert core is not None
+        server.ctx.storms = StormDesk(core.engine, inventory, core)
         core(results(inventory, w.t0 - 60))  # everything answered once
         for ts in range(w.t0, int(time.time()), 120):
             w.poll(ts)
@@ -230,6 +234,84 @@ def test_last_known_figure_says_when_it_was_estimated(world: World, tmp_path: Pa
         assert "(ước tính lúc 21:17)" in later.label(ZoneInfo("Asia/Ho_Chi_Minh"))
     finally:
         store.close()
+
+
+# 5. Entry points --------------------------------------------------------------------------------------
+
+
+def _track(world: World) -> dict[str, object]:
+    """A storm passing over the first two communes within six hours."""
+    soon = int(time.time()) + 6 * 3600
+    points = []
+    for i, code in enumerate(world.codes[:2]):
+        ref = world.inv.commune_ref(code)
+        when = datetime.fromtimestamp(soon + i * 3600, UTC).isoformat().replace("+00:00", "Z")
+        points.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [ref.lon, ref.lat]},
+                       "properties": {"time": when, "max_wind_kt": 70, "radius_34kt_km": 2}})
+    return {"type": "FeatureCollection", "name": "Bão diễn tập 17", "features": points}
+
+
+@in_browser
+async def test_entry_points_reports_runbooks_docs_storm_upload(browser, world: World, tmp_path: Path) -> None:
+    context, page = await page_for(browser, world, "coordinator")
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    try:
+        await page.goto(world.server.url + "/incidents")
+        await page.click("#main-nav a[href='/runbooks']")
+        await page.wait_for_selector("#runbook-list tbody tr")
+        assert await page.locator("#procedures a").count() == 2
+        await page.locator("#runbook-list a", has_text="Thiết bị mất kết nối").click()
+        await page.wait_for_selector("article.runbook h1")
+        await page.click("#main-nav a[href='/reports']")
+        await page.wait_for_selector("#report-table")
+
+        await page.goto(world.server.url + "/docs")
+        await page.wait_for_selector(".swagger-ui .info .title", timeout=15_000)
+        assert "Trucban" in await page.inner_text(".swagger-ui .info .title")
+        await shot(page, "50-docs-offline")
+        await page.goto(world.server.url + "/redoc")
+        await page.wait_for_selector("h1", timeout=15_000)
+        assert "Trucban" in await page.inner_text("h1")
+        assert all(u.startswith(world.server.url) or u.startswith(("data:", "blob:")) for u in requests), [
+            u for u in requests if not u.startswith(world.server.url)]
+
+        bulletin = tmp_path / "bao-17.geojson"
+        bulletin.write_text(json.dumps(_track(world)), encoding="utf-8")
+        await page.goto(world.server.url + "/coordinator")
+        await page.click("#storm-upload-box summary")
+        await page.set_input_files("#storm-file", str(bulletin))
+        await page.click("#storm-upload button[type=submit]")
+        await page.wait_for_selector("#storm-upload[data-imported]", state="attached", timeout=15_000)
+        assert "Bão diễn tập 17" in await page.inner_text("#storm-upload-result")
+        await page.wait_for_load_state("load")
+        button = page.locator("#storm-confirm")
+        await button.wait_for(state="visible", timeout=15_000)
+        exposed = await page.locator("#storm-exposed li").count()
+        assert exposed >= 1
+        assert f"cho {exposed} xã/phường" in await button.inner_text()
+        asked: list[str] = []
+
+        async def refuse(dialog) -> None:  # type: ignore[no-untyped-def]
+            asked.append(dialog.message)
+            await dialog.dismiss()
+
+        page.on("dialog", refuse)
+        confirms = []
+        page.on("request", lambda r: confirms.append(r.url) if r.url.endswith("/confirm") else None)
+        await button.click()
+        await page.wait_for_timeout(300)
+        assert asked and f"cho {exposed} xã/phường" in asked[0], asked
+        assert not confirms  # refused: nothing declared
+        await shot(page, "51-coordinator-storm-upload")
+    finally:
+        await context.close()
+    operator, page = await page_for(browser, world)
+    try:
+        await page.goto(world.server.url + "/coordinator")
+        assert await page.locator("#storm-upload").count() == 0  # not for an operator
+    finally:
+        await operator.close()
 
 
 def _ok(r: httpx.Response) -> httpx.Response:
