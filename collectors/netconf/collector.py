@@ -19,20 +19,18 @@ from typing import Any
 
 import ncclient.transport.session as nc_session
 from lxml import etree
-from ncclient import manager
 from ncclient.devices.default import DefaultDeviceHandler
 from ncclient.operations import RPCError, TimeoutExpiredError
-from ncclient.transport import AuthenticationError
 
 from collectors.base import PollResult
 from collectors.netconf.decode import DECODERS
 from collectors.netconf.errors import (
     MalformedReply,
-    NetconfAuthError,
     NetconfRpcError,
     NetconfTimeout,
     NetconfUnreachable,
 )
+from collectors.netconf.session import open_netconf
 from collectors.netconf.vendors import NetconfFilter, load_vendors
 from common.errors import CollectorError
 from inventory.model import Device
@@ -165,28 +163,9 @@ class NetconfCollector:
         if existing is not None:
             self._drop(device.id)
         assert device.netconf is not None
-        access = device.netconf
-        cred = self._credentials.get(access.credential)
-        if cred is None:
-            raise NetconfAuthError(device.id, f"unknown credential {access.credential!r}")
-        password = cred.password.get_secret_value() if getattr(cred, "password", None) else None
-        try:
-            mgr = manager.connect(
-                host=str(device.address), port=access.port, username=cred.username, password=password,
-                key_filename=getattr(cred, "key_file", None), timeout=access.timeout_s,
-                hostkey_verify=self._known_hosts is not None, ssh_config=None,
-                allow_agent=False, look_for_keys=False, device_params={"handler": _StrictHandler},
-            )
-        except AuthenticationError:
-            raise NetconfAuthError(device.id, f"NETCONF login as {cred.username!r} rejected") from None
-        except Exception as exc:
-            text = str(exc).lower()
-            if "timed out" in text or isinstance(exc, TimeoutError):
-                raise NetconfTimeout(device.id, f"no NETCONF hello from {device.address}:{access.port} "
-                                                f"within {access.timeout_s}s") from None
-            raise NetconfUnreachable(device.id, f"cannot open NETCONF session to {device.address}:"
-                                                f"{access.port}: {type(exc).__name__}: {exc}") from None
-        mgr.timeout = access.timeout_s
+        mgr = open_netconf(device, self._credentials, timeout_s=device.netconf.timeout_s,
+                           hostkey_verify=self._known_hosts is not None,
+                           device_params={"handler": _StrictHandler})
         session = _Session(mgr, list(mgr.server_capabilities))
         self.reconnects[device.id] = self.reconnects.get(device.id, -1) + 1
         self._sessions[device.id] = session

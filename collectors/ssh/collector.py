@@ -18,14 +18,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from netmiko import ConnectHandler
-from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException, ReadTimeout
-from paramiko.ssh_exception import NoValidConnectionsError
+from netmiko.exceptions import ReadTimeout
 
 from collectors.base import PollResult
-from collectors.ssh.errors import CliAuthError, CliTimeout, CliUnparseable, CliUnreachable
+from collectors.ssh.errors import CliTimeout, CliUnparseable, CliUnreachable
 from collectors.ssh.parse import parse_rows, raw_sample, to_samples
 from collectors.ssh.platforms import Platform, load_platforms
+from collectors.ssh.session import open_ssh
 from common.errors import CollectorError
 from inventory.model import Device
 from store.base import Sample
@@ -140,39 +139,11 @@ class SshCollector:
             return existing
         assert device.ssh is not None
         access, platform = device.ssh, self._platform(device)
-        cred = self._credentials.get(access.credential)
-        if cred is None:
-            raise CliAuthError(device.id, f"unknown credential {access.credential!r}")
-        password = cred.password.get_secret_value() if getattr(cred, "password", None) else None
-        secret = password
-        if access.enable_credential:
-            enable = self._credentials.get(access.enable_credential)
-            secret = enable.password.get_secret_value() if enable and enable.password else None
-        params = dict(device_type=platform.device_type, host=str(device.address), port=access.port,
-                      username=cred.username, password=password, secret=secret or "",
-                      key_file=getattr(cred, "key_file", None),
-                      use_keys=bool(getattr(cred, "key_file", None)),
-                      allow_agent=False, conn_timeout=access.timeout_s, auth_timeout=access.timeout_s,
-                      banner_timeout=access.timeout_s, fast_cli=True, ssh_config_file=None)
         if not self._logins.acquire(timeout=access.timeout_s):
             raise CliTimeout(device.id, "too many SSH logins in progress; try next cycle")
         try:
-            conn = ConnectHandler(**params)
-            if platform.enable:
-                conn.enable()
-        except NetmikoAuthenticationException:
-            raise CliAuthError(device.id, f"SSH login as {cred.username!r} rejected") from None
-        except NetmikoTimeoutException as exc:
-            if isinstance(exc.__context__, (ConnectionRefusedError, NoValidConnectionsError)):
-                raise CliUnreachable(device.id, f"SSH connection to {device.address}:{access.port} "
-                                                "refused") from None
-            raise CliTimeout(device.id, f"no SSH login on {device.address}:{access.port} within "
-                                        f"{access.timeout_s}s") from None
-        except ValueError as exc:  # netmiko: enable failed ("Failed to enter enable mode")
-            raise CliAuthError(device.id, f"enable rejected: {str(exc)[:80]}") from None
-        except Exception as exc:
-            raise CliUnreachable(device.id, f"cannot open SSH session to {device.address}:{access.port}: "
-                                            f"{type(exc).__name__}") from None
+            conn = open_ssh(device, self._credentials, platform.device_type, enable=platform.enable,
+                            timeout_s=access.timeout_s)
         finally:
             self._logins.release()
         session = _Session(conn)

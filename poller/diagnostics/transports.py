@@ -16,6 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
+from common.errors import CollectorError
 from inventory.model import Device
 from poller.diagnostics.steps import StepResult
 
@@ -30,11 +31,6 @@ class Transport(Protocol):
 
     async def run(self, device: Device, requests: list[str], timeout_s: float) -> list[StepResult]:
         """One result per request, in order; never raises for a device problem."""
-
-
-def _secret(cred: Any, name: str) -> str | None:
-    value = getattr(cred, name, None)
-    return value.get_secret_value() if value is not None else None
 
 
 class _Threaded:
@@ -71,41 +67,17 @@ class SshTransport(_Threaded):
         return await self._call(self._session, device, requests, timeout_s)
 
     def _session(self, device: Device, requests: list[str], timeout_s: float) -> list[StepResult]:
-        from netmiko import ConnectHandler
-        from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException
+        from collectors.ssh.session import open_ssh
 
         assert device.ssh is not None
-        access = device.ssh
-        timeout = min(timeout_s, access.timeout_s)
-        cred = self._credentials.get(access.credential)
-        if cred is None:
-            return _all_failed("ssh", requests, "auth", f"unknown credential {access.credential!r}")
-        password = _secret(cred, "password")
-        secret = password
-        if access.enable_credential:
-            secret = _secret(self._credentials.get(access.enable_credential), "password")
-        device_type, enable = self._platforms.get(access.platform, (access.platform, False))
-        start = time.perf_counter()
-        try:
-            conn = ConnectHandler(device_type=device_type, host=str(device.address), port=access.port,
-                                  username=cred.username, password=password, secret=secret or "",
-                                  key_file=getattr(cred, "key_file", None),
-                                  use_keys=bool(getattr(cred, "key_file", None)), allow_agent=False,
-                                  conn_timeout=timeout, auth_timeout=timeout, banner_timeout=timeout,
-                                  fast_cli=True, ssh_config_file=None)
-        except NetmikoAuthenticationException:
-            return _all_failed("ssh", requests, "auth", f"SSH login as {cred.username!r} rejected")
-        except NetmikoTimeoutException:
-            return _all_failed("ssh", requests, "timeout",
-                               f"no SSH login on {device.address}:{access.port} within {timeout:.0f}s")
-        except Exception as exc:
-            return _all_failed("ssh", requests, "unreachable",
-                               f"cannot open SSH session to {device.address}:{access.port}: "
-                               f"{type(exc).__name__}")
+        timeout = min(timeout_s, device.ssh.timeout_s)
+        device_type, enable = self._platforms.get(device.ssh.platform, (device.ssh.platform, False))
+        try:  # the collectors' one login path; its errors say which kind of failure it was
+            conn = open_ssh(device, self._credentials, device_type, enable=enable, timeout_s=timeout)
+        except CollectorError as exc:
+            return _all_failed("ssh", requests, exc.kind, str(exc))
         out: list[StepResult] = []
         try:
-            if enable:
-                conn.enable()
             for request in requests:
                 step = time.perf_counter()
                 try:
@@ -115,9 +87,6 @@ class SshTransport(_Threaded):
                     out.append(StepResult("ssh", request, False, error=f"{type(exc).__name__}: no prompt "
                                           f"back within {timeout:.0f}s", error_kind="timeout", ms=_ms(step)))
                     break
-        except Exception as exc:
-            out.append(StepResult("ssh", "enable", False, error=f"enable failed: {type(exc).__name__}",
-                                  error_kind="auth", ms=_ms(start)))
         finally:
             with contextlib.suppress(Exception):  # logging out is best effort
                 conn.disconnect()
@@ -147,29 +116,15 @@ class NetconfTransport(_Threaded):
 
     def _session(self, device: Device, requests: list[str], timeout_s: float) -> list[StepResult]:
         from lxml import etree
-        from ncclient import manager
         from ncclient.operations import RPCError
-        from ncclient.transport import AuthenticationError
+
+        from collectors.netconf.session import open_netconf
 
         assert device.netconf is not None
-        access = device.netconf
-        timeout = min(timeout_s, access.timeout_s)
-        cred = self._credentials.get(access.credential)
-        if cred is None:
-            return _all_failed("netconf", requests, "auth", f"unknown credential {access.credential!r}")
-        try:
-            mgr = manager.connect(host=str(device.address), port=access.port, username=cred.username,
-                                  password=_secret(cred, "password"),
-                                  key_filename=getattr(cred, "key_file", None), timeout=timeout,
-                                  hostkey_verify=False, ssh_config=None, allow_agent=False,
-                                  look_for_keys=False)
-        except AuthenticationError:
-            return _all_failed("netconf", requests, "auth", f"NETCONF login as {cred.username!r} rejected")
-        except Exception as exc:
-            kind = "timeout" if "timed out" in str(exc).lower() else "unreachable"
-            return _all_failed("netconf", requests, kind, "cannot open NETCONF session to "
-                               f"{device.address}:{access.port}: {type(exc).__name__}")
-        mgr.timeout = timeout
+        try:  # the collectors' one session path; its errors say which kind of failure it was
+            mgr = open_netconf(device, self._credentials, timeout_s=min(timeout_s, device.netconf.timeout_s))
+        except CollectorError as exc:
+            return _all_failed("netconf", requests, exc.kind, str(exc))
         out: list[StepResult] = []
         try:
             for name in requests:
