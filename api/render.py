@@ -15,6 +15,7 @@ from api.auth.roles import ROLE_VI, Permission, Principal
 from api.auth.secrets import new_secret
 from api.context import ApiContext
 from api.guard import CSRF_COOKIE
+from api.incident_text import duration_text
 
 
 def package_dir(name: str) -> Path:
@@ -62,6 +63,7 @@ class Renderer:
             "num": lambda v, digits=0: i18n.number(v, lang, digits),
             "when": lambda ts: i18n.local_time(ts, tz),
             "tz": tz,
+            "duration": duration_text,
             "role_label": lambda r: ROLE_VI.get(r, str(r)) if lang == "vi" else str(r),
             "can": lambda p: who is not None and who.can(Permission(p)),
             **values,

@@ -128,11 +128,22 @@ class IocAvailability(BaseModel):
     maintenance_s: int
     backup_s: int
     battery_s: int
+    unreachable_s: int = Field(
+        default=0, description="device-seconds cut off behind a failed parent (not in the availability)"
+    )
+    unreachable_pct: float | None = Field(
+        default=None, description="share of the group's device time unreachable, percent"
+    )
 
 
 def percent(value: float | None) -> float | None:
     """A ratio as a percentage with 4 decimals (None stays None)."""
     return None if value is None else round(100 * value, 4)
+
+
+def _share(part: int, whole: int) -> float | None:
+    """``part`` as a percentage of ``whole`` (two decimals; None when there is no whole)."""
+    return round(100 * part / whole, 2) if whole > 0 else None
 
 
 def availability_items(report: AvailabilityReport, by: str, who: Principal) -> list[IocAvailability]:
@@ -161,6 +172,8 @@ def availability_items(report: AvailabilityReport, by: str, who: Principal) -> l
             maintenance_s=g.maintenance_s,
             backup_s=g.backup_s,
             battery_s=g.battery_s,
+            unreachable_s=g.unreachable_s,
+            unreachable_pct=_share(g.unreachable_s, g.devices * (report.end - report.start)),
         )
         for g in groups
     ]

@@ -176,6 +176,9 @@ class IncidentOut(BaseModel):
     acked_by: str | None
     acked_utc: str | None
     ack_comment: str | None
+    resolved_local: str | None = None
+    duration_s: int | None = Field(default=None, description="how long it lasted (resolved incidents)")
+    title_shown: str = Field(default="", description="the title for people: a resolved one says how it ended")
 
 
 class IncidentDetailOut(IncidentOut):

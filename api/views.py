@@ -13,6 +13,7 @@ from alerting.maintenance import MaintenanceWindow
 from alerting.notify.delivery import NO_CHANNEL, PostDelivery
 from api.auth.roles import Principal
 from api.context import ApiContext
+from api.incident_text import final_title
 from api.schemas import (
     ContactOut,
     DeliveryOut,
@@ -184,6 +185,10 @@ def _incident_fields(inc: Incident, tz: ZoneInfo) -> dict[str, Any]:
         acked_by=inc.acked_by,
         acked_utc=_opt_utc(inc.acked_at),
         ack_comment=inc.ack_comment,
+        resolved_local=local_text(inc.resolved_at, tz) if inc.resolved_at else None,
+        duration_s=inc.resolved_at - inc.opened_at if inc.resolved_at else None,
+        title_shown=(final_title(inc.kind.value, inc.title, inc.resolved_at, tz) if inc.resolved_at
+                     else inc.title),
     )
 
 

@@ -30,6 +30,7 @@ from api.deps import (
     SecurityDep,
 )
 from api.guard import check_csrf, client_ip, commune_visible
+from api.incident_text import incident_where
 from api.noc import NocFilters, noc_rows
 from api.paging import Offset, RowId
 from api.picture import overview_for
@@ -113,10 +114,11 @@ def incidents(
 
 @router.get("/incidents/{incident_id}")
 def incident(
-    request: Request, incident_id: RowId, who: PageReader, ops: IncidentsDep, render: RenderDep
+    request: Request, incident_id: RowId, who: PageReader, ctx: Ctx, ops: IncidentsDep, render: RenderDep
 ) -> Response:
-    """One incident: what, where, why, runbook, timeline, acknowledge."""
-    return render.page(request, "incident.html", who, inc=ops.detail(who, incident_id))
+    """One incident: what, where (communes and devices by name), why, runbook, timeline, acknowledge."""
+    inc = ops.detail(who, incident_id)
+    return render.page(request, "incident.html", who, inc=inc, where=incident_where(inc, ctx.inventory, who))
 
 
 @router.post("/incidents/{incident_id}/ack")

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import re
 import time
-from datetime import UTC, datetime
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -27,8 +27,8 @@ from inventory.inventory import Inventory
 from inventory.loader import load_inventory
 from lab.generator import generate_lab
 from lab.outages import behind
-from storm.desk import StormDesk
 from store.base import Sample
+from storm.desk import StormDesk
 from tests.functional.api_peers import PASSWORD, LightServer, light_server
 from tests.functional.browser_peers import browser_fixture, log_in, shot  # noqa: F401 - the fixture
 from tests.functional.web_peers import login
@@ -317,3 +317,69 @@ async def test_entry_points_reports_runbooks_docs_storm_upload(browser, world: W
 def _ok(r: httpx.Response) -> httpx.Response:
     assert r.status_code == 200, (r.status_code, r.text[:300])
     return r
+
+
+# 4. Names everywhere (last: it cuts the whole lab off, then repairs it) -------------------------------
+
+
+@in_browser
+async def test_names_everywhere_and_resolved_incidents_say_how_they_ended(browser, world: World) -> None:
+    agg = "p31-agg01"
+    cut_all = {agg, *behind(world.inv, agg), *world.silent}
+    core = world.server.ctx.alerting
+    assert core is not None
+    now = int(time.time())
+    for ts in range(now, now + 5):
+        core(results(world.inv, ts, silent=cut_all))
+    client = login(world.server.url, "operator")
+    context, page = await page_for(browser, world)
+    try:
+        active = _ok(client.get("/api/incidents?status=active&limit=100")).json()
+        kinds = [(i["kind"], i["device"]) for i in active]
+        cut = next((i for i in active if i["kind"] == "communes_cut_off"), None)
+        assert cut is not None, kinds
+        down = next(i for i in active if i["kind"] == "device_down" and i["device"] == agg)
+        await page.goto(f"{world.server.url}/incidents/{cut['id']}")
+        names = await page.locator("#inc-communes li a").all_inner_texts()
+        assert sorted(names) == sorted(world.name(c) for c in world.codes), names  # every commune, by name
+        assert await page.locator("#inc-communes details summary").inner_text() == f"{COMMUNES} xã/phường"
+        facts = await page.inner_text("#inc-facts")
+        assert not re.search(r"\b1\d{4}\b", facts.replace(f"#{cut['id']}", "")), facts  # no commune codes
+        await shot(page, "60-incident-cut-off-names")
+        await page.goto(f"{world.server.url}/incidents/{down['id']}")
+        links = page.locator("#inc-devices li a")
+        assert await links.count() == len(behind(world.inv, agg)) - 1  # behind() counts the router too
+        first = await links.first.get_attribute("href")
+        assert first and first.startswith("/devices/c")
+        assert "Router truy nhập" in (await page.text_content("#inc-devices") or "")  # folded: 32 names
+        await page.goto(world.server.url + "/")
+        rows = await page.inner_text("#active-rows")
+        assert not re.search(r"(?<![\w/])c?1\d{4}(?![\w])", rows), rows  # names, not codes
+        assert world.name(world.battery) in rows
+
+        # repair: the aggregation router answers, mains power is back
+        mains = {"output_source": 3, "seconds_on_battery": 0, "charge_pct": 90.0}
+        world.server.ctx.store.write([Sample("ups", {"device": world.power}, mains, int(time.time()))])
+        for ts in range(now + 10, now + 15):
+            core(results(world.inv, ts, silent=world.silent))
+        battery = next(i for i in active if i["kind"] == "bts_on_battery")
+        done = _ok(client.get(f"/api/incidents/{battery['id']}")).json()
+        assert done["status"] == "resolved" and done["resolved_local"] and done["duration_s"] > 0
+        assert "còn khoảng" not in done["title_shown"]
+        assert "đã có điện lưới trở lại lúc" in done["title_shown"]
+        await page.goto(f"{world.server.url}/incidents/{battery['id']}")
+        head = await page.inner_text("#inc-head")
+        assert "còn khoảng" not in head and "đã có điện lưới trở lại" in head, head
+        assert "kéo dài" in await page.inner_text("#inc-resolved")
+        await shot(page, "61-incident-resolved")
+        await page.goto(f"{world.server.url}/incidents/{cut['id']}")
+        assert "các xã đã kết nối lại lúc" in await page.inner_text("#inc-head")
+
+        await page.goto(world.server.url + "/reports?period=day")
+        row = page.locator("#report-table tbody tr", has_text=world.name(world.cut))
+        cell = await row.locator("td.unreachable").inner_text()
+        assert "%" in cell, cell  # time unreachable beside the availability, not hidden behind 100 %
+        await shot(page, "62-report-unreachable")
+    finally:
+        client.close()
+        await context.close()
