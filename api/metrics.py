@@ -15,7 +15,7 @@ from typing import Any
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from alerting.rules.selfmon import SelfMonitor, outbox_failures
+from alerting.rules.selfmon import SelfMonitor
 from api.context import ApiContext
 
 
@@ -94,9 +94,10 @@ class TrucbanCollector(Collector):
         )
 
     def _outbox(self) -> Iterator[Metric]:
-        if self.ctx.alerting is None:
+        delivery, limits = self.monitor.delivery, self.monitor.thresholds
+        if delivery is None:
             return
-        rows = outbox_failures(self.ctx.alerting.engine, int(time.time()), self.monitor.thresholds)
+        rows = delivery(int(time.time()), limits.failed_attempts, limits.stuck_s)
         pending = _gauge("trucban_outbox_depth", "Undelivered outbox messages per channel", ["channel"])
         failing = _gauge("trucban_outbox_failing", "Undelivered messages that failed repeatedly", ["channel"])
         failed = CounterMetricFamily(

@@ -31,7 +31,6 @@ from typing import Any, Protocol
 from sqlalchemy import Engine
 
 from alerting.incidents import Condition, IncidentKind, Severity
-from alerting.notify.outbox_reads import OutboxReads
 from alerting.rules.context import RuleContext
 from alerting.staterepo import WriteHealth, write_health
 from store.disk import WORDS_VI
@@ -93,12 +92,6 @@ class DeliveryHealth(Protocol):
     def __call__(self, now: int, failed_attempts: int, stuck_s: int) -> Mapping[str, Mapping[str, int]]:
         """Per channel at ``now``; a message counts as failing after ``failed_attempts``, stuck after
         ``stuck_s`` undelivered."""
-
-
-def outbox_failures(engine: Engine, now: int, thresholds: SelfmonThresholds) -> dict[str, dict[str, int]]:
-    """The outbox's delivery health on ``engine`` (kept for ``api.metrics`` until it is handed the
-    :class:`DeliveryHealth` of the service; self-monitoring itself is given one)."""
-    return OutboxReads(engine).channel_health(now, thresholds.failed_attempts, thresholds.stuck_s)
 
 
 class SelfMonitor:

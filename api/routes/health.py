@@ -26,6 +26,7 @@ from sqlalchemy import text
 
 from alerting.incidents import IncidentKind, Severity
 from alerting.notify.coverage import summary_vi
+from alerting.notify.outbox_reads import OutboxReads
 from alerting.rules.selfmon import Problem, SelfMonitor
 from alerting.staterepo import write_health
 from api.context import ApiContext
@@ -59,7 +60,9 @@ def monitor_of(ctx: ApiContext) -> SelfMonitor:
     if ctx.selfmon is not None:
         return ctx.selfmon  # type: ignore[no-any-return]
     poller = ctx.cycle if hasattr(ctx.cycle, "reports") else None
-    return SelfMonitor(poller, ctx.store, ctx.alerting.engine if ctx.alerting else None)  # type: ignore[arg-type]
+    engine = ctx.alerting.engine if ctx.alerting else None
+    delivery = OutboxReads(engine).channel_health if engine is not None else None
+    return SelfMonitor(poller, ctx.store, engine, delivery=delivery)  # type: ignore[arg-type]
 
 
 def delivery_gaps(ctx: ApiContext) -> list[Any]:

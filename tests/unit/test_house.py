@@ -28,6 +28,8 @@ FORBIDDEN = (
     ("alerting.notify", "alerting.db"), ("alerting.notify", "alerting.repository"),
     ("alerting.notify", "alerting.rules"), ("alerting.notify", "alerting.core"),
     ("alerting", "collectors.ssh.collector"), ("alerting", "collectors.netconf.collector"),
+    # evaluation is handed delivery health as a callable; it never reads notify's outbox
+    ("alerting.rules", "alerting.notify"),
 )
 
 
