@@ -28,12 +28,14 @@ from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from collectors.base import PollResult
+from common.retry import exponential_delay
 from poller.cluster.config import ClusterConfig
 from poller.cluster.messages import PollBatch, decode
 from poller.cluster.streams import ensure_results_stream
 from store.base import MetricStore
 
 log = logging.getLogger(__name__)
+RETRY_S = 0.2  # first wait before a failed store write or evaluation is tried again
 Sink = Callable[[dict[str, PollResult]], object]
 RECENT_IDS = 200_000
 
@@ -124,8 +126,7 @@ class Ingest:
         decided: dict[str, PollResult] = {}
         for b in batches:
             decided.update(b.decided())
-        delay = 0.2
-        stored = False
+        stored, step = False, 0
         while True:
             try:
                 if not stored:
@@ -138,13 +139,14 @@ class Ingest:
                 if stop is not None and stop.is_set():
                     raise
                 self.stats.retries += 1
+                delay = exponential_delay(step, RETRY_S, self.retry_max_s)
+                step += 1
                 log.warning("ingest: %s failed (%s: %s); retrying in %.1f s",
                             "evaluation" if stored else "store write", type(exc).__name__, exc, delay)
                 for m in held:  # keep every fetched message ours while we wait
                     with contextlib.suppress(Exception):
                         await m.in_progress()
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, self.retry_max_s)
         self.stats.evaluations += 1 if decided else 0
         self.stats.samples += len(samples)
         for msg, batch in group:

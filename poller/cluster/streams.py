@@ -18,10 +18,12 @@ from nats.js.api import (
 from nats.js.client import JetStreamContext
 from nats.js.errors import BadRequestError, NoStreamResponseError, NotFoundError
 
+from common.retry import exponential_delay
 from poller.cluster.config import ClusterConfig, edge_domain, edge_stream
 from poller.cluster.messages import PollBatch, encode
 
 log = logging.getLogger(__name__)
+PUBLISH_RETRY_S, PUBLISH_RETRY_MAX_S = 0.2, 5.0  # backoff of a publish JetStream did not acknowledge
 
 
 def results_stream_config(config: ClusterConfig) -> StreamConfig:
@@ -72,16 +74,15 @@ class Publisher:
         """Publish one batch; True if stored, False if JetStream already had its id."""
         data = encode(batch)
         target = subject or self.subject_of.get(batch.partition) or self.subject
-        delay = 0.2
         for attempt in range(1, self.attempts + 1):
             try:
                 ack = await self.js.publish(target, data, headers={"Nats-Msg-Id": batch.msg_id}, timeout=5)
             except (NatsTimeout, NoStreamResponseError, ConnectionError, OSError) as exc:
                 if attempt == self.attempts:
                     raise
+                delay = exponential_delay(attempt - 1, PUBLISH_RETRY_S, PUBLISH_RETRY_MAX_S)
                 log.warning("publish %s failed (%s); retrying in %.1f s", batch.msg_id, exc, delay)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
                 continue
             if ack.duplicate:
                 self.duplicates += 1
