@@ -49,7 +49,7 @@ METRICS = {
     "rtt": Metric("reachability", (("latency_ms", "thời gian phản hồi"),), "ms", gaps_when_down=True),
     "battery": Metric(
         "ups",
-        (("charge_pct", "dung lượng ắc quy"), ("minutes_remaining", "UPS ước tính (phút)")),
+        (("charge_pct", "dung lượng ắc quy"), ("minutes_remaining", "UPS ước tính")),
         "%",
         axes=("%", MINUTES),
     ),

@@ -236,6 +236,65 @@ def test_last_known_figure_says_when_it_was_estimated(world: World, tmp_path: Pa
         store.close()
 
 
+# 3. Charts that do not lie ---------------------------------------------------------------------------
+
+
+@in_browser
+async def test_charts_gaps_axes_bands_vietnamese_dates_custom_range(browser, world: World) -> None:
+    client = login(world.server.url, "operator")
+    try:
+        rtt = _ok(client.get(f"/api/devices/{world.bts_down}/series?metric=rtt&range=1h")).json()
+        values = [v for line in rtt["lines"] for _, v in line["points"]]
+        assert None in values and 4000.0 not in values, values  # timeouts are gaps, not response times
+        assert rtt["gaps"] > 0 and any(b["kind"] == "incident" for b in rtt["bands"])
+        battery = _ok(client.get(f"/api/devices/{world.power}/series?metric=battery&range=1h")).json()
+        assert battery["percent"] and {line["axis"] for line in battery["lines"]} == {"%", "phút"}
+        lo = int(time.time()) - 1200
+        path = f"/api/devices/{world.power}/series?metric=battery"
+        custom = _ok(client.get(f"{path}&start={lo}&end={lo + 600}"))
+        assert custom.json()["start"] == lo and custom.json()["end"] == lo + 600
+        assert client.get(f"/api/devices/{world.power}/series?start={lo}&end={lo - 1}").status_code == 422
+    finally:
+        client.close()
+    context, page = await page_for(browser, world)
+    try:
+        await page.goto(f"{world.server.url}/devices/{world.bts_down}")
+        rtt_fig = 'figure[data-metric="rtt"]'
+        await page.wait_for_selector(f'{rtt_fig}[data-state="drawn"]', timeout=15_000)
+        assert int(await page.get_attribute(rtt_fig, "data-gaps") or 0) > 0
+        assert int(await page.get_attribute(rtt_fig, "data-bands") or 0) >= 1
+        assert "lần không trả lời" in await page.inner_text(f"{rtt_fig} .bands-legend")
+        legend = await page.inner_text(f"{rtt_fig} .u-legend")
+        assert "Thời gian" in legend and "Time" not in legend, legend
+        stamp = await page.evaluate("TrucbanCharts.when(1790000000)")
+        assert stamp == "21:13:20 21/09/2026", stamp  # vi-VN as the server writes it: Asia/Ho_Chi_Minh, 24 h
+        await shot(page, "44-device-rtt-gaps")
+
+        await page.goto(f"{world.server.url}/devices/{world.power}")
+        bat = 'figure[data-metric="battery"]'
+        await page.wait_for_selector(f'{bat}[data-state="drawn"]', timeout=15_000)
+        scales = await page.evaluate(
+            f"(() => {{ const u = document.querySelector('{bat} .plot').uplot;"
+            " return [u.scales['%'].min, u.scales['%'].max, !!u.scales['phút']]; })()")
+        assert scales == [0, 100, True], scales
+        util = 'figure[data-metric="utilisation"]'
+        await page.wait_for_selector(f"{util}[data-state]")
+        await page.fill("#custom-range input[name=from]", "2026-01-01T08:00")
+        await page.fill("#custom-range input[name=to]", "2026-01-01T07:00")
+        await page.click("#custom-range button")
+        assert "không hợp lệ" in await page.inner_text("#range-error")
+        now_input = await page.evaluate("TrucbanCharts.vnInput(Math.floor(Date.now() / 1000))")
+        hour_ago = await page.evaluate("TrucbanCharts.vnInput(Math.floor(Date.now() / 1000) - 3600)")
+        await page.fill("#custom-range input[name=from]", hour_ago)
+        await page.fill("#custom-range input[name=to]", now_input)
+        async with page.expect_response(lambda r: "start=" in r.url and "metric=battery" in r.url):
+            await page.click("#custom-range button")
+        await page.wait_for_selector(f'{bat}[data-state="drawn"]')
+        await shot(page, "45-device-battery-axes")
+    finally:
+        await context.close()
+
+
 # 5. Entry points --------------------------------------------------------------------------------------
 
 
