@@ -81,6 +81,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     with light_server(root / "server", inventory, web=WebOptions(refresh_s=2)) as server:
         server.security.accounts.create_user("operator", PASSWORD, Role.OPERATOR)
         server.security.accounts.create_user("coordinator", PASSWORD, Role.COORDINATOR)
+        server.security.accounts.create_user("quantri", PASSWORD, Role.ADMIN)
         w = World(server, inventory)
         core = server.ctx.alerting
         assert core is not None
@@ -376,6 +377,84 @@ async def test_entry_points_reports_runbooks_docs_storm_upload(browser, world: W
 def _ok(r: httpx.Response) -> httpx.Response:
     assert r.status_code == 200, (r.status_code, r.text[:300])
     return r
+
+
+# 6. Accessibility -------------------------------------------------------------------------------------
+
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+ENGLISH = re.compile(
+    r"\b(Operator|primary|isolated|backup|unknown|unreachable|disabled|Time:|Search|Loading)\b")
+VIETNAMESE_TEXT = """(() => { const m = document.querySelector('main').cloneNode(true);
+  m.querySelectorAll('[lang=en], code').forEach((e) => e.remove()); return m.textContent; })()"""
+
+
+def _pages(world: World) -> list[str]:
+    core = world.server.ctx.alerting
+    assert core is not None
+    first = core.incidents.list(limit=1)[0][0].id
+    return ["/", "/incidents", f"/incidents/{first}", "/maintenance", f"/devices/{world.power}",
+            f"/devices/{world.bts_down}", f"/communes/{world.cut}", f"/communes/{world.battery}",
+            "/coordinator", "/reports", "/runbooks", "/runbooks/device_down.md", "/admin"]
+
+
+@in_browser
+async def test_axe_finds_no_serious_or_critical_violation_on_any_page(browser, world: World) -> None:
+    from axe_playwright_python.async_playwright import Axe
+
+    axe = Axe()
+    found: dict[str, list[str]] = {}
+    context, page = await page_for(browser, world, "quantri")
+    try:
+        anonymous = await browser.new_context(locale="vi-VN")
+        login_page = await anonymous.new_page()
+        await login_page.goto(world.server.url + "/login")
+        pages = [("/login", login_page)] + [(path, page) for path in _pages(world)]
+        for path, tab in pages:
+            if tab is page:
+                await page.goto(world.server.url + path)
+            await tab.wait_for_load_state("networkidle")
+            result = await axe.run(tab, options={"runOnly": {"type": "tag", "values": AXE_TAGS}})
+            bad = [f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes'][:5]]} {v['help']}"
+                   for v in result.response["violations"] if v["impact"] in ("serious", "critical")]
+            if bad:
+                found[path] = bad
+            text = await tab.evaluate(VIETNAMESE_TEXT)
+            english = ENGLISH.findall(text)
+            if english:
+                found.setdefault(path, []).append(f"English words in the Vietnamese page: {english}")
+        await anonymous.close()
+        assert not found, json.dumps(found, ensure_ascii=False, indent=1)
+    finally:
+        await context.close()
+
+
+@in_browser
+async def test_everything_reachable_by_keyboard(browser, world: World) -> None:
+    context, page = await page_for(browser, world, "coordinator")
+    try:
+        await page.goto(world.server.url + "/coordinator")
+        await page.wait_for_selector("#coord tbody tr")
+        for _ in range(60):  # Tab until the name header's sort button has focus (no mouse)
+            await page.keyboard.press("Tab")
+            if await page.evaluate("document.activeElement.closest('th[data-sort=\"name\"]') !== null"):
+                break
+        else:
+            raise AssertionError("the sortable header is not reachable by keyboard")
+        await page.keyboard.press("Enter")
+        names = await page.locator("#coord tbody tr td:first-child").all_inner_texts()
+        assert names == sorted(names)
+        assert await page.get_attribute('#coord th[data-sort="name"]', "aria-sort") == "ascending"
+        await page.goto(world.server.url + "/")
+        for _ in range(40):  # the NOC search is reached by Tab too
+            await page.keyboard.press("Tab")
+            if await page.evaluate("document.activeElement.id") == "noc-q":
+                break
+        else:
+            raise AssertionError("the NOC search is not reachable by keyboard")
+        await page.keyboard.type("hong")
+        assert "q=hong" in page.url
+    finally:
+        await context.close()
 
 
 # 4. Names everywhere (last: it cuts the whole lab off, then repairs it) -------------------------------
