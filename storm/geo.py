@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from shapely import affinity
+from shapely.geometry import Point, Polygon
 
 from storm.model import QUADRANTS, WIND_THRESHOLDS_KT, TrackPoint
 
@@ -106,3 +108,14 @@ def distances_km(lat: np.ndarray, lon: np.ndarray, lat2: float, lon2: float) -> 
     dp, dl = p2 - p1, np.radians(lon2 - lon)
     a = np.sin(dp / 2) ** 2 + np.cos(p1) * math.cos(p2) * np.sin(dl / 2) ** 2
     return 2 * EARTH_KM * np.arcsin(np.sqrt(np.minimum(a, 1.0)))
+
+
+def km_circle(lat: float, lon: float, km: float, quad_segs: int = 16) -> Polygon:
+    """A circle of ``km`` around (lat, lon) as a lon/lat polygon: an ellipse in degrees, round on the ground.
+
+    One place for the wind circles of a forecast overlay and the circles of a CAP warning area.
+    """
+    deg_lat = km / (math.pi * EARTH_KM / 180)
+    unit = Point(0, 0).buffer(1.0, quad_segs)
+    scaled = affinity.scale(unit, deg_lat / max(math.cos(math.radians(lat)), 0.01), deg_lat, origin=(0, 0))
+    return affinity.translate(scaled, lon, lat)

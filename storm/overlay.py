@@ -12,16 +12,14 @@ computed from the full track, never from this drawing.
 from __future__ import annotations
 
 import json
-import math
 from datetime import UTC, datetime
 from typing import Any
 
 import shapely
-from shapely import affinity
 from shapely.geometry import LineString, MultiPoint, Point, mapping
 from shapely.geometry.base import BaseGeometry
 
-from storm.geo import EARTH_KM
+from storm.geo import km_circle
 from storm.model import QUADRANTS, WIND_THRESHOLDS_KT, Track, TrackPoint
 
 MAX_VERTICES = 2_000
@@ -95,10 +93,7 @@ def _radius(p: TrackPoint, threshold: int) -> float:
 
 
 def _circle(p: TrackPoint, km: float, quad_segs: int) -> Any:
-    deg_lat = km / (math.pi * EARTH_KM / 180)
-    unit = Point(0, 0).buffer(1.0, quad_segs)
-    scaled = affinity.scale(unit, deg_lat / max(math.cos(math.radians(p.lat)), 0.01), deg_lat, origin=(0, 0))
-    return affinity.translate(scaled, p.lon, p.lat)
+    return km_circle(p.lat, p.lon, km, quad_segs)
 
 
 def _simplified(geometry: BaseGeometry, tolerance: float) -> BaseGeometry:

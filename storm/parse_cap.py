@@ -6,15 +6,13 @@ Each ``info/area`` becomes an :class:`Area` with the info's onset/expires.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 from lxml import etree
-from shapely import affinity
-from shapely.geometry import Point, Polygon
+from shapely.geometry import Polygon
 from shapely.validation import make_valid
 
-from storm.geo import EARTH_KM
+from storm.geo import km_circle
 from storm.limits import MAX_AREAS, Budget, lat_lon, radius
 from storm.limits import text as short_text
 from storm.model import Area, Track, TrackError
@@ -94,8 +92,4 @@ def _circle(path: Path, el: etree._Element, budget: Budget) -> Polygon:
     except ValueError:
         raise TrackError(f"{path}:{el.sourceline}: circle: bán kính không phải số (radius not a number) "
                          f"{parts[1][:40]!r}") from None
-    # Degrees are not km: an ellipse scaled by latitude is round on the ground.
-    deg_lat = km / (math.pi * EARTH_KM / 180)
-    circle = Point(0, 0).buffer(1.0, 64)
-    scaled = affinity.scale(circle, deg_lat / max(math.cos(math.radians(lat)), 0.01), deg_lat, origin=(0, 0))
-    return affinity.translate(scaled, lon, lat)
+    return km_circle(lat, lon, km, 64)
