@@ -9,12 +9,12 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from api.auth.accounts import AccountError, ApiToken, User
 from api.auth.passwords import WeakPassword
 from api.auth.roles import Principal
+from api.auth.schemas import AuditOut, TokenCreatedOut, TokenIn, TokenOut, UserIn, UserOut
 from api.context import Security
 from api.deps import Admin, Ctx, SecurityDep
 from api.errors import responses
 from api.guard import client_ip
 from api.paging import Limit, Offset, RowId, page, set_headers
-from api.schemas import AuditOut, TokenCreatedOut, TokenIn, TokenOut, UserIn, UserOut
 from api.views import local_text, utc_iso
 
 

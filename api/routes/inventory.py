@@ -13,6 +13,7 @@ from alerting.states import Status
 from alerting.summary import CommuneStatus
 from api import views
 from api.auth.roles import Principal
+from api.auth.schemas import MeOut
 from api.deps import Ctx, CurrentPrincipal, PictureDep, Reader
 from api.errors import responses
 from api.guard import commune_visible
@@ -24,7 +25,6 @@ from api.schemas import (
     CommuneOut,
     CoordinatorRow,
     DeviceOut,
-    MeOut,
     OverviewOut,
     PollerOut,
     SiteOut,
