@@ -38,6 +38,7 @@ from api.routes import (
     ipv6,
     live,
     login,
+    maps,
     pages,
     reports,
     runbooks,
@@ -87,7 +88,9 @@ def create_app(ctx: ApiContext, lifespan: Lifespan | None = None) -> FastAPI:
     app.add_middleware(RequestGate, security=ctx.security, limits=limits)
     _security_headers(app, ctx)
     app.mount("/static", StaticFiles(directory=str(package_dir("static"))), name="static")
-    routers = (inventory, incidents, series, admin, storm, ipv6, live, runbooks, login, pages, reports, ioc)
+    routers = (
+        inventory, incidents, series, admin, storm, maps, ipv6, live, runbooks, login, pages, reports, ioc
+    )
     for module in routers:
         app.include_router(module.router)
     ioc.document_webhooks(app)
