@@ -91,7 +91,8 @@ async def test_coordinator_map_and_list_on_a_phone(
     page.on("request", lambda r: requests.append(r.url))
     await log_in(page, running.url, "coord-phone", PASSWORD)
     assert page.url.endswith("/coordinator")
-    await page.wait_for_function(f"document.querySelectorAll('#plain-map circle').length === {len(communes)}")
+    await page.wait_for_selector("#commune-map[data-state=drawn]", state="attached")  # folded on a phone
+    assert await page.locator("#commune-map .leaflet-tb-dots-pane path.tb-dot").count() == len(communes)
     assert await page.locator("#coord tbody tr").count() == len(communes)
     await page.wait_for_selector("#updated:not(:empty)", timeout=15_000)
     await shot(page, "05-coordinator-phone")
