@@ -379,3 +379,26 @@ async def test_noc_map_follows_the_noc_filters(browser, world) -> None:  # type:
         assert not errors, errors
     finally:
         await context.close()
+
+
+async def test_map_turns_with_the_list_when_a_commune_is_cut_off(browser, world) -> None:  # type: ignore[no-untyped-def]
+    server, inventory = world
+    other = inventory.watched_communes[7]
+    context, page, errors = await open_map(browser, server)
+    core = server.ctx.alerting
+    silent = set(behind(inventory, f"c{CUT}-r1"))
+    try:
+        await page.wait_for_selector('body[data-live="on"]', timeout=10_000)
+        await page.evaluate("window.__sameDocument = true")
+        started = time.monotonic()
+        core(results(inventory, int(time.time()), silent=silent | set(behind(inventory, f"c{other}-r1"))))
+        await until(page, f"(document.querySelector('{DOTS}[data-code=\"{other}\"]')"
+                          ".getAttribute('class') || '').includes('st-isolated')", 7)
+        took = time.monotonic() - started
+        assert took <= 5, took
+        assert await page.evaluate("window.__sameDocument === true")
+        assert "st-isolated" in (await page.get_attribute(f'{AREAS}[data-code="{other}"]', "class") or "")
+        assert not errors, errors
+    finally:
+        core(results(inventory, int(time.time()), silent=silent))
+        await context.close()
