@@ -59,6 +59,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "timeline": ("Diễn biến", "Timeline"),
     "deliveries": ("Đã báo cho ai", "Who was told"),
     "stale": ("Mất kết nối tới máy chủ — dữ liệu lúc", "Connection to the server lost — data as of"),
+    "stale_data": ("Số liệu cũ: không có kết quả đo mới — lần đo gần nhất lúc",
+                   "Data is old: the poller sent nothing new — last poll at"),
     "alerts_toggle": ("Chuông báo", "Alert sound"),
     "alerts_help": ("Bật chuông và thông báo trình duyệt khi có sự cố khẩn cấp mới",
                     "Sound and browser notification when a new critical incident opens"),

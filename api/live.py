@@ -46,11 +46,12 @@ class LiveState:
     critical: int  # open (not yet acknowledged) critical incidents in scope: the tab-title count
     active: int  # active incidents in scope
     cycle_ts: int | None  # when the last poll cycle started (epoch s), None before the first
+    poll_s: float | None = None  # that plan's interval: data older than two of them is stale
 
     def message(self, now: float) -> dict[str, object]:
         """The ``state`` event's data."""
         return {"v": self.version, "ts": int(now), "critical": self.critical, "active": self.active,
-                "cycle_ts": self.cycle_ts}
+                "cycle_ts": self.cycle_ts, "poll_s": self.poll_s}
 
 
 class LiveFeed:
@@ -137,6 +138,7 @@ class LiveFeed:
         newest = self.marks.newest() if self.marks is not None else 0
         last = self.ctx.cycle.last
         cycle_ts = int(last.started) if last is not None and getattr(last, "started", None) else None
+        poll_s = float(last.interval_s) if last is not None and cycle_ts and last.interval_s else None
         self._events = {k: v for k, v in self._events.items() if k[1] == newest}
         self._digests = {k: v for k, v in self._digests.items() if k[0] == id(pic)}
         for scope in scopes:
@@ -155,7 +157,7 @@ class LiveFeed:
                 1 for i in active if i.severity >= Severity.CRITICAL and i.status is IncidentStatus.OPEN
             )
             version = f"{digest}.{events}.{cycle_ts or 0}"
-            self.states[scope] = LiveState(version, critical, len(active), cycle_ts)
+            self.states[scope] = LiveState(version, critical, len(active), cycle_ts, poll_s)
 
 
 async def _until(changed: asyncio.Event, stop: anyio.Event | None, timeout: float) -> bool:

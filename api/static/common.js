@@ -44,6 +44,7 @@ window.Trucban = (function () {
     }
   }
 
+  const STALE_SLACK_S = 5;  // a cycle's polls take a few seconds after its start
   const live = (function () {
     const handlers = [swapRegions];
     const listeners = [];
@@ -70,11 +71,23 @@ window.Trucban = (function () {
         new Notification(lang === "en" ? "Trucban" : "Trực ban", { body: text, tag: "trucban-critical" });
       }
     }
+    function why(reason) {  // which of the banner's two texts is true now
+      for (const el of stale.querySelectorAll("[data-why]")) el.hidden = el.dataset.why !== reason;
+    }
     function message(event) {
       const data = JSON.parse(event.data);
       lastAt = Date.now(); lastTs = data.ts;
-      if (stale) stale.hidden = true;
-      document.body.dataset.live = "on";
+      // the server answers, but its newest poll is older than two poll intervals: the data is stale
+      const behind = data.cycle_ts && data.poll_s && data.ts - data.cycle_ts > 2 * data.poll_s + STALE_SLACK_S;
+      if (stale && behind) {
+        why("old");
+        stale.querySelector("time").textContent = localTime(data.cycle_ts);
+        stale.hidden = false;
+        document.body.dataset.live = "old";
+      } else {
+        if (stale) stale.hidden = true;
+        document.body.dataset.live = "on";
+      }
       if (critical !== null && data.critical > critical) announce(data.critical, data.critical - critical);
       critical = data.critical;
       document.title = (critical > 0 ? "(" + critical + ") " : "") + title;
@@ -96,7 +109,8 @@ window.Trucban = (function () {
     }
     function watch() {
       if (!stale || Date.now() - lastAt <= 2 * refresh * 1000) return;
-      if (stale.hidden) {
+      if (stale.hidden || document.body.dataset.live === "old") {
+        why("lost");
         stale.querySelector("time").textContent = lastTs === null ? "—" : localTime(lastTs);
         stale.hidden = false;
         document.body.dataset.live = "stale";

@@ -196,3 +196,30 @@ async def test_stale_banner_within_twice_the_refresh_period_and_clears_on_reconn
         await context.close()
         await relay.stop()
         await asyncio.to_thread(poll, server, inventory, set())
+
+
+async def test_old_data_shows_the_banner_while_the_server_still_answers(
+    browser, world: tuple[LightServer, Inventory]
+) -> None:
+    """The other stale case: the server answers, but its newest poll is older than two intervals."""
+    from poller.cycle import CycleReport
+
+    server, _inventory = world
+    cycle = server.ctx.cycle
+    context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN")
+    try:
+        page = await context.new_page()
+        await log_in(page, server.url, "operator", PASSWORD)
+        await page.wait_for_selector('body[data-live="on"]', timeout=10_000)
+        cycle.last = CycleReport(int(time.time()) - 60, 1.0, 10, 10, plan="snmp-reachability", interval_s=2.0)
+        await page.wait_for_selector('body[data-live="old"]', timeout=(2 * REFRESH_S + 3) * 1000)
+        banner = (await page.inner_text("#stale")).strip()
+        old = r"Số liệu cũ: không có kết quả đo mới — lần đo gần nhất lúc \d\d:\d\d:\d\d"
+        assert re.fullmatch(old, banner), banner
+        await shot(page, "34-noc-old-data-banner")
+        cycle.last = CycleReport(int(time.time()), 1.0, 10, 10, plan="snmp-reachability", interval_s=2.0)
+        await page.wait_for_selector('body[data-live="on"]', timeout=(2 * REFRESH_S + 3) * 1000)
+        assert await page.locator("#stale").is_hidden()
+    finally:
+        cycle.last = None
+        await context.close()
