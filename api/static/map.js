@@ -164,6 +164,11 @@
       communes.set(info.code, c);
     }
   }
+  function radius(c) {  // small on a whole-country view, full size from a province's view in
+    const z = map.getZoom();
+    const base = z < 7 ? 2.5 : z < 8.5 ? 4 : 5;
+    return c.state === "ok" ? base : base + 2;
+  }
   function paint() {
     const visible = [];
     for (const [code, c] of communes) {
@@ -175,7 +180,7 @@
       if (!want && labelLayer.hasLayer(c.label)) labelLayer.removeLayer(c.label);
       if (!want) continue;
       visible.push(c);
-      c.dot.setRadius(c.state === "ok" ? 5 : 7);
+      c.dot.setRadius(radius(c));
       setClass(c.area, classes(c, "area"));
       setClass(c.dot, classes(c, "dot"));
       for (const el of [c.dot.getElement()]) if (el) el.dataset.code = code;
@@ -190,7 +195,9 @@
   function placeLabels() {
     const visible = [...communes.values()].filter((c) => c.shown);
     const zoomedIn = fitZoom === null || map.getZoom() >= fitZoom + 0.75 || visible.length <= LABELS_ALWAYS;
-    const wanted = visible.filter((c) => zoomedIn || c.state === "isolated" || c.state === "down")
+    const view = map.getBounds().pad(0.1);  // names only where the eye is (a national map has 3,321 communes)
+    const wanted = visible.filter((c) => (zoomedIn || c.state === "isolated" || c.state === "down")
+                                         && view.contains([c.info.lat, c.info.lon]))
       .sort((a, b) => PROBLEM[a.state] - PROBLEM[b.state] || a.info.name.localeCompare(b.info.name, "vi"));
     const want = new Set(wanted);
     for (const c of visible) {
@@ -383,6 +390,7 @@
   }
   map.on("movestart zoomstart", () => { box.dataset.moving = "yes"; });
   map.on("zoomend moveend", () => { box.dataset.moving = ""; report(); placeLabels(); });
+  map.on("zoomend", () => { for (const c of communes.values()) if (c.shown) c.dot.setRadius(radius(c)); });
   const fold = box.closest("details");
   if (fold) {
     if (window.matchMedia("(max-width: 700px)").matches && box.dataset.fold === "phone") fold.open = false;
