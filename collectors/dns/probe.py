@@ -57,8 +57,12 @@ async def probe(server: str, port: int, family: str, transport: str, qname: str,
         return outcome(error_kind="unreachable", error="connection refused (nothing listening)")
     except (dns.exception.FormError, dns.message.BadEDNS, dns.message.TrailingJunk) as exc:
         return outcome(error_kind="malformed", error=f"malformed answer: {exc}")
+    except EOFError:  # a TCP server that closes the connection before (all of) its answer
+        return outcome(error_kind="no_reply", error="connection closed before the answer")
     except OSError as exc:
         return outcome(error_kind="unreachable", error=exc.strerror or str(exc))
+    except dns.exception.DNSException as exc:  # any other answer dnspython cannot take
+        return outcome(error_kind="protocol", error=f"{type(exc).__name__}: {exc}")
     rcode = reply.rcode()
     name = dns.rcode.to_text(rcode)
     if rcode not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):

@@ -55,3 +55,28 @@ async def test_icmp_off_for_device_is_not_pinged() -> None:
         result = await IcmpCollector().poll(device, {})
     ping.assert_not_called()
     assert result.error_kind == "disabled"
+
+
+def test_a_tcp_server_closing_mid_answer_is_a_failed_probe_not_a_crash() -> None:
+    """bench.collectors crashed on dnspython's EOFError: a real loopback TCP server that reads the
+    question and closes the connection gives a ``no_reply`` outcome instead."""
+    import asyncio
+
+    from collectors.dns.probe import probe
+
+    async def go() -> ProbeOutcome:
+        async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.read(2)
+            writer.write(b"\x00\x30")  # announces 48 bytes, sends none
+            await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            return await probe("127.0.0.1", port, "ipv4", "tcp", "z.vn.", "SOA", 2.0)
+        finally:
+            server.close()
+
+    outcome = asyncio.run(go())
+    assert not outcome.ok and outcome.error_kind == "no_reply"
