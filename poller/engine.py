@@ -12,6 +12,7 @@ failure is :mod:`poller.confirm`.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import zlib
 from collections.abc import Callable
@@ -20,6 +21,8 @@ from collectors.base import Collector, PollResult
 from inventory.inventory import Inventory
 from inventory.model import Device
 from store.base import REACHABILITY, Sample
+
+log = logging.getLogger(__name__)
 
 # below this interval a cycle is dominated by timeouts, not load: starts are not spread
 MIN_JITTER_INTERVAL_S = 10.0
@@ -75,6 +78,11 @@ class PollEngine:
             if self.clock() - planned > self.late_after_s:
                 self.late += 1
             observed = time.time()
-            result = await self.collector.poll(device, tags)
+            try:
+                result = await self.collector.poll(device, tags)
+            except Exception as exc:  # a collector bug is this device's failure, never the cycle's
+                log.exception("%s: %s collector raised", device.id, getattr(self.collector, "name", "?"))
+                result = PollResult(device.id, False, int(observed),
+                                    error=f"{device.id}: internal error: {exc!r}", error_kind="internal")
         result.observed = observed
         return result

@@ -243,3 +243,21 @@ def test_a_repaired_parent_has_the_devices_behind_it_polled_at_once(inv: Invento
     assert [d for d, _ in collector.polls] == [router, bts.id]  # the BTS polled because its router came back
     assert final(sink, bts.id).ok
     assert not c.downtime.is_down(bts.id) and not c.downtime.is_down(router)
+
+
+def test_a_collector_that_raises_fails_its_device_not_the_cycle(inv: Inventory) -> None:
+    """One result per device, whatever the collector does: a bug is that device's 'internal' failure."""
+    bts = next(d for d in inv.devices if d.endswith("-bts1"))
+
+    class Buggy(Scripted):
+        async def poll(self, device: Device, tags: dict[str, str]) -> PollResult:
+            if device.id == bts:
+                raise EOFError("EOF")
+            return await super().poll(device, tags)
+
+    sink: list[tuple[float, dict[str, PollResult]]] = []
+    c = PollCycle(inv, Buggy(), NullStore(), lambda r: sink.append((0.0, dict(r))),  # type: ignore[arg-type]
+                  interval_s=30, name="t", decides_down=False)
+    asyncio.run(c.run())
+    assert c.last is not None and c.last.devices == len(c.devices())
+    assert c.last.errors == {"internal": 1}
