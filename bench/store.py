@@ -85,8 +85,11 @@ def write_all(store: MetricStore, batches: list[list[Sample]], count: Callable[[
         store.write(b)
     rate = sum(map(len, batches)) / (time.perf_counter() - started)
     expected = sum(1 for b in batches for s in b if s.measurement == "reachability")
-    try:
-        assert count() == expected, f"{count()} reachability points stored, {expected} written"
+    try:  # a TSDB makes fresh points searchable within a moment (VictoriaMetrics: ~1 s); not timed
+        deadline = time.monotonic() + 10
+        while (stored := count()) != expected and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert stored == expected, f"{stored} reachability points stored, {expected} written"
     finally:
         store.close()
     return rate
