@@ -103,6 +103,62 @@ class BatteryFigure:
         return f"{head}, {left}" if left else head
 
 
+@dataclass(frozen=True, slots=True)
+class Fit:
+    """The runtime projection at the time of a reading (before any countdown)."""
+
+    minutes: float | None
+    method: str | None
+    since: int
+
+
+def fit_runtime(
+    store: MetricStore,
+    device: str,
+    fields: Mapping[str, FieldValue] | None,
+    at: int,
+    fit_window_s: int = DEFAULT_FIT_WINDOW_S,
+    fit_min_points: int = DEFAULT_FIT_MIN_POINTS,
+) -> Fit:
+    """Minutes of battery left as of the reading at ``at``: the discharge slope over the current
+    discharge (at most ``fit_window_s``), else the UPS's own estimate."""
+    seconds = _number((fields or {}).get("seconds_on_battery"))
+    since = at - int(seconds) if seconds else at
+    start = max(since, at - fit_window_s)
+    series = store.range(UPS_MEASUREMENT, "charge_pct", start, at, where={"device": device})
+    points = [(p.ts, float(v)) for p in series if (v := _number(p.fields.get("charge_pct"))) is not None]
+    minutes = projected_minutes(points) if len(points) >= fit_min_points else None
+    method: str | None = METHOD_SLOPE if minutes is not None else None
+    estimate = _number((fields or {}).get("minutes_remaining"))
+    if minutes is None and estimate is not None:
+        minutes, method = estimate, METHOD_UPS
+    return Fit(minutes, method, since)
+
+
+def figure_from(
+    fit: Fit | None,
+    device: str,
+    fields: Mapping[str, FieldValue] | None,
+    read_at: int | None,
+    *,
+    observable: bool,
+    now: int,
+) -> BatteryFigure:
+    """The figure at ``now`` from a projection made at the reading (``fit``; None when on mains)."""
+    charge = _number((fields or {}).get("charge_pct"))
+    last_known = not observable
+    if fit is None or not on_battery(fields):
+        return BatteryFigure(device, False, charge, None, None, read_at, last_known)
+    at = read_at if read_at is not None else now
+    minutes = fit.minutes
+    if minutes is not None and last_known:
+        minutes = max(0.0, minutes - max(0, now - at) / 60.0)  # counting down since the last reading
+    return BatteryFigure(
+        device, True, charge, None if minutes is None else round(minutes, 1), fit.method, at, last_known,
+        fit.since,
+    )
+
+
 def battery_figure(
     store: MetricStore,
     device: str,
@@ -120,26 +176,11 @@ def battery_figure(
     ``observable``: it answers now (else the figure is last known and counts down
     from ``read_at``). The charge series is read from ``store`` only while on battery.
     """
-    charge = _number((fields or {}).get("charge_pct"))
-    last_known = not observable
-    if not on_battery(fields):
-        return BatteryFigure(device, False, charge, None, None, read_at, last_known)
-    at = read_at if read_at is not None else now
-    seconds = _number((fields or {}).get("seconds_on_battery"))
-    since = at - int(seconds) if seconds else at
-    start = max(since, at - fit_window_s)
-    series = store.range(UPS_MEASUREMENT, "charge_pct", start, at, where={"device": device})
-    points = [(p.ts, float(v)) for p in series if (v := _number(p.fields.get("charge_pct"))) is not None]
-    minutes = projected_minutes(points) if len(points) >= fit_min_points else None
-    method: str | None = METHOD_SLOPE if minutes is not None else None
-    estimate = _number((fields or {}).get("minutes_remaining"))
-    if minutes is None and estimate is not None:
-        minutes, method = estimate, METHOD_UPS
-    if minutes is not None and last_known:
-        minutes = max(0.0, minutes - max(0, now - at) / 60.0)  # counting down since the last reading
-    return BatteryFigure(
-        device, True, charge, None if minutes is None else round(minutes, 1), method, at, last_known, since
-    )
+    fit = None
+    if on_battery(fields):
+        at = read_at if read_at is not None else now
+        fit = fit_runtime(store, device, fields, at, fit_window_s, fit_min_points)
+    return figure_from(fit, device, fields, read_at, observable=observable, now=now)
 
 
 def hhmm(ts: int, tz: ZoneInfo) -> str:
