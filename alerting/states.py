@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 
 from alerting.flapping import is_flapping
 from alerting.rules.config import FlappingRules, RulesConfig
@@ -204,7 +205,7 @@ class StateTracker:
     @staticmethod
     def _observe(state: DeviceState, good: int, flap: FlappingRules) -> None:
         state.history = (state.history + [good])[-flap.window:]
-        state.flapping = is_flapping(state.history, state.flapping, flap)
+        state.flapping = _is_flapping(tuple(state.history), state.flapping, flap)
 
     def _cut_off_by(self, dev_id: str) -> str | None:
         """The failed parent if every parent is down/unreachable, else None."""
@@ -213,6 +214,13 @@ class StateTracker:
             return None
         bad = [p for p in parents if self.states[p].status in FAILED]
         return bad[0] if len(bad) == len(parents) else None
+
+
+@lru_cache(maxsize=1 << 16)
+def _is_flapping(history: tuple[int, ...], was_flapping: bool, flap: FlappingRules) -> bool:
+    """:func:`is_flapping`, remembered: the verdict depends on these alone, and most devices share a
+    few histories, so a national cycle computes each once instead of once per observation."""
+    return is_flapping(list(history), was_flapping, flap)
 
 
 def _set(state: DeviceState, status: Status, ts: int, reason: str) -> Transition | None:
