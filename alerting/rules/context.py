@@ -11,7 +11,7 @@ from alerting.rules.config import RulesConfig
 from alerting.states import StateTracker
 from common.timefmt import local_time
 from inventory.inventory import Inventory
-from inventory.model import DeviceRole, SiteKind
+from inventory.model import DeviceRole, Link, SiteKind
 from store.base import MetricStore
 
 
@@ -24,6 +24,40 @@ class Where(TypedDict):
     device: str | None
 
 
+@dataclass(frozen=True)
+class InventoryIndex:
+    """What rules look up in the inventory, built once for it rather than at every evaluation.
+
+    A national inventory has ~27k devices; walking them to find the access
+    routers or group the links costs more than a whole incremental evaluation.
+    """
+
+    access_routers: dict[str, str]  # commune code → its access router (router at the commune HQ)
+    commune_of_router: dict[str, str]  # access router → its commune
+    links_by_commune: dict[str, list[Link]]  # commune → its links, in inventory order
+    ancestors: dict[str, frozenset[str]]  # device → every device above it, however far
+
+    @classmethod
+    def of(cls, inventory: Inventory) -> InventoryIndex:
+        """Index ``inventory`` (which is never changed once loaded)."""
+        routers: dict[str, str] = {}
+        for dev in inventory.devices.values():
+            site = inventory.sites[dev.site]
+            if dev.role is DeviceRole.ROUTER and site.kind is SiteKind.COMMUNE_HQ:
+                routers.setdefault(site.commune, dev.id)
+        by_commune: dict[str, list[Link]] = {}
+        for link in inventory.links.values():
+            by_commune.setdefault(link.commune, []).append(link)
+        ancestors: dict[str, frozenset[str]] = {}
+        for dev_id in inventory.parents_first:  # parents are indexed before their children
+            above: set[str] = set()
+            for parent in inventory.devices[dev_id].parents:
+                above.add(parent)
+                above |= ancestors[parent]
+            ancestors[dev_id] = frozenset(above)
+        return cls(routers, {r: c for c, r in routers.items()}, by_commune, ancestors)
+
+
 @dataclass
 class RuleContext:
     """Read-only view for one evaluation."""
@@ -34,20 +68,21 @@ class RuleContext:
     rules: RulesConfig
     now: int
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Ho_Chi_Minh"))
+    index: InventoryIndex | None = None  # the core keeps one; built here when not given
 
     def local_time(self, ts: int) -> str:
         """'HH:MM' of ``ts`` on the people's clock (Asia/Ho_Chi_Minh by default)."""
         return local_time(ts, self.timezone, "time")
 
     @cached_property
+    def lookup(self) -> InventoryIndex:
+        """The inventory index: the one given, or one built for this evaluation."""
+        return self.index if self.index is not None else InventoryIndex.of(self.inventory)
+
+    @property
     def access_routers(self) -> dict[str, str]:
         """Commune code → its access router (router at the commune HQ)."""
-        out: dict[str, str] = {}
-        for dev in self.inventory.devices.values():
-            site = self.inventory.sites[dev.site]
-            if dev.role is DeviceRole.ROUTER and site.kind is SiteKind.COMMUNE_HQ:
-                out.setdefault(site.commune, dev.id)
-        return out
+        return self.lookup.access_routers
 
     def where(self, device_id: str) -> Where:
         """Commune, site and province of a device, for a condition."""

@@ -13,8 +13,11 @@ not "back to normal" — the incident ends only when the primary is seen up.
 
 from __future__ import annotations
 
+from collections.abc import Set
+
 from alerting.incidents import Condition, IncidentKind, Severity
 from alerting.rules.context import RuleContext
+from alerting.rules.scoped import NOTHING, Findings, ScopedRule
 from alerting.states import FAILED, DeviceState, Status
 from common.vocab import MEDIUM_VI
 from inventory.model import Link, LinkKind
@@ -22,20 +25,29 @@ from inventory.model import Link, LinkKind
 
 def failover_conditions(ctx: RuleContext) -> list[Condition]:
     """On-backup, isolated and link-flapping conditions for every commune with links."""
-    by_commune: dict[str, list[Link]] = {}
-    for link in ctx.inventory.links.values():
-        by_commune.setdefault(link.commune, []).append(link)
-    out: list[Condition] = []
-    for commune, links in sorted(by_commune.items()):
-        states = {link.id: ctx.tracker.links[link.id] for link in links}
-        flapping = [link for link in links if states[link.id].flapping]
-        if flapping:
-            out += [_link_flapping(ctx, link, states[link.id]) for link in flapping]
-            continue
-        cond = _commune_condition(ctx, commune, links, states)
-        if cond is not None:
-            out.append(cond)
-    return out
+    return FAILOVER_RULE.whole(ctx)
+
+
+def commune_findings(ctx: RuleContext, commune: str) -> Findings:
+    """One commune's failover conditions: its flapping links, else on backup or isolated, else none."""
+    links = ctx.lookup.links_by_commune[commune]
+    states = {link.id: ctx.tracker.links[link.id] for link in links}
+    flapping = [link for link in links if states[link.id].flapping]
+    if flapping:  # a flapping condition's ``since`` is the evaluation's now
+        return Findings(tuple(_link_flapping(ctx, link, states[link.id]) for link in flapping), exact=True)
+    return _commune_condition(ctx, commune, links, states)
+
+
+def _communes(ctx: RuleContext) -> list[str]:
+    return sorted(ctx.lookup.links_by_commune)
+
+
+def _affected_communes(ctx: RuleContext, devices: Set[str], links: Set[str]) -> set[str]:
+    """The communes of changed links (the rule reads link states only)."""
+    return {ctx.inventory.links[link_id].commune for link_id in links}
+
+
+FAILOVER_RULE = ScopedRule("failover_conditions", _communes, _affected_communes, commune_findings)
 
 
 def commune_connectivity(ctx: RuleContext, commune: str) -> str:
@@ -65,7 +77,7 @@ def _connectivity(links: list[Link], states: dict[str, DeviceState]) -> str:
 
 
 def _commune_condition(ctx: RuleContext, commune: str, links: list[Link],
-                       states: dict[str, DeviceState]) -> Condition | None:
+                       states: dict[str, DeviceState]) -> Findings:
     mode = _connectivity(links, states)
     name = ctx.inventory.commune_ref(commune).name
     primary = [link for link in links if link.kind is LinkKind.PRIMARY]
@@ -76,7 +88,8 @@ def _commune_condition(ctx: RuleContext, commune: str, links: list[Link],
         medium = mode.split(":", 1)[1]
         since = min(_since(states[link.id]) for link in primary) if primary else ctx.now
         long_on_backup = ctx.now - since >= ctx.rules.failover.escalate_after_s
-        return Condition(
+        escalates_at = since + ctx.rules.failover.escalate_after_s  # the severity changes then
+        cond = Condition(
             key=f"link_on_backup:{commune}", kind=IncidentKind.LINK_ON_BACKUP,
             severity=Severity.WARNING if long_on_backup else Severity.INFO,
             title=f"{name} đang chạy đường dự phòng {MEDIUM_VI.get(medium, medium)}",
@@ -86,15 +99,20 @@ def _commune_condition(ctx: RuleContext, commune: str, links: list[Link],
                    "lần cuối" if unseen else ""),
             since=since, details={"medium": medium}, **where,
         )
+        if not primary:  # ``since`` is the evaluation's now
+            return Findings((cond,), exact=True)
+        if long_on_backup:
+            return Findings((cond,), lo=escalates_at)
+        return Findings((cond,), hi=escalates_at)
     if mode == "isolated":
         since = max(_since(states[link.id]) for link in links)
-        return Condition(
+        return Findings((Condition(
             key=f"commune_isolated:{commune}", kind=IncidentKind.COMMUNE_ISOLATED,
             severity=Severity.CRITICAL, title=f"{name} bị cô lập: mất cả đường chính và dự phòng",
             why="tất cả đường truyền của xã đều không hoạt động", since=since,
             affected=tuple(link.id for link in links), **where,
-        )
-    return None
+        ),))
+    return NOTHING
 
 
 def _since(state: DeviceState) -> int:
