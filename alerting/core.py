@@ -5,6 +5,14 @@ rule, drops what maintenance covers, reconciles incidents in one transaction
 and hands the changes to subscribers (notification). Durable state lives in the
 alerting database, so a restart continues where it stopped.
 
+Results come in batches as checks complete, many calls per poll cycle, so by
+default each call evaluates only what changed since the last one, plus timers
+(``alerting.incremental``): the states a batch can change, the rule subjects
+those states affect, the states written, the incidents whose conditions
+changed. The result is the one a whole evaluation would give;
+``incremental=False`` keeps the whole evaluation (the reference the
+equivalence test compares with).
+
 The watch never stops for the disk. When the alerting database cannot be
 written (disk full or read-only), the evaluation still runs to the end: the
 in-memory tracker stays the truth, states and history are written at the next
@@ -21,7 +29,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -30,19 +38,20 @@ from sqlalchemy import Engine
 
 from alerting.history import StateHistory
 from alerting.incidents import Condition
-from alerting.maintenance import MaintenanceRepository, devices_in_maintenance
+from alerting.incremental import IncrementalRules, IncrementalTracker, scoped_form
+from alerting.maintenance import MaintenanceRepository, MaintenanceWindow, devices_in_maintenance
 from alerting.manager import Change, IncidentManager
 from alerting.repository import IncidentRepository
 from alerting.rules.availability import device_conditions
 from alerting.rules.config import RulesConfig
-from alerting.rules.context import RuleContext
+from alerting.rules.context import InventoryIndex, RuleContext
 from alerting.rules.dns import dns_conditions
 from alerting.rules.failover import failover_conditions
 from alerting.rules.ipv6 import ipv6_path_conditions
 from alerting.rules.power import power_conditions
 from alerting.rules.thresholds import Thresholds, fixed
 from alerting.staterepo import WRITE_ERRORS, StateRepository, write_health
-from alerting.states import StateTracker, Status
+from alerting.states import DeviceState, StateTracker, Status
 from collectors.base import PollResult
 from common.errors import StoreUnavailable
 from inventory.inventory import Inventory
@@ -88,13 +97,16 @@ class AlertingCore:
     subscribers: Sequence[Subscriber] = ()  # kept as a tuple: nobody subscribes after construction
     reserve_bytes: int = RESERVE_BYTES  # room kept for the alerting database (SQLite file only)
     thresholds: Thresholds | None = None  # now → rule settings in force (None: ``rules`` at any time)
+    incremental: bool = True  # evaluate what changed since the last call (False: everything, every call)
 
     def __post_init__(self) -> None:
         self.rule_set = tuple(self.rule_set)
         self.subscribers = tuple(self.subscribers)
         self._thresholds: Thresholds = self.thresholds or fixed(self.rules)
         self.in_force = self.rules  # the thresholds of the last evaluation
-        self.tracker = StateTracker(self.inventory, self.rules)
+        self.tracker = (IncrementalTracker if self.incremental else StateTracker)(self.inventory, self.rules)
+        self.index = InventoryIndex.of(self.inventory)
+        self._scoped = IncrementalRules()
         self.incidents = IncidentRepository(self.engine)
         self.maintenance = MaintenanceRepository(self.engine)
         self.manager = IncidentManager(self.incidents)
@@ -107,8 +119,15 @@ class AlertingCore:
         if self.reserve is not None:
             self.reserve.ensure()
         self.unrecorded: list[Condition] = []  # conditions of the last evaluation the database refused
-        self._maintenance: list = []
+        self.current: list[Condition] = []  # conditions of the last evaluation, maintenance removed
+        self._maintenance: list[MaintenanceWindow] = []
+        self._in_force_windows: list[MaintenanceWindow] = []  # the windows ``_maintained`` was computed for
+        self._maintained: set[str] = set()
+        self._reconciled: dict[str, Condition] | None = None  # what the incidents match (None: unknown)
         restored = self.state_repo.restore(self.tracker)
+        if isinstance(self.tracker, IncrementalTracker):
+            self.tracker.reindex()
+        self._save_all = True  # the first save looks at every state (the ones never saved get a row)
         self.last = EvaluationReport()
         log.info("alerting core: %d saved states restored", restored)
 
@@ -120,7 +139,7 @@ class AlertingCore:
     def evaluate(self, results: dict[str, PollResult], now: int) -> list[Change]:
         """States, rules, maintenance and incidents for one cycle at ``now``."""
         started = time.perf_counter()
-        maintained = devices_in_maintenance(self._maintenance_windows(), self.inventory, now, self.timezone)
+        maintained = self._in_maintenance(now)
         self.tracker.in_maintenance = maintained
         transitions = self.tracker.apply(results, now)
         for change in transitions:
@@ -128,11 +147,12 @@ class AlertingCore:
             log.log(level, "%s: %s → %s (%s)", change.device, change.old, change.new, change.reason)
         if not self.history.record(transitions, self._link_ids) and self._free_reserve():
             self.history.record((), self._link_ids)
-        states, links = self.tracker.states.values(), self.tracker.links.values()
+        states, links = self._to_save()
         if not self.state_repo.save(states, links) and self._free_reserve():
-            self.state_repo.save(states, links)
+            self.state_repo.save((), ())  # what the refused save left waits in the repository
         conditions = self.conditions(now)
         kept = [c for c in conditions if c.device not in maintained]
+        self.current = kept
         changes = self._reconcile(kept, now)
         self.last = EvaluationReport(now, time.perf_counter() - started, len(kept), len(changes))
         for c in changes:
@@ -144,21 +164,44 @@ class AlertingCore:
                 log.exception("incident subscriber failed")
         return changes
 
+    def _to_save(self) -> tuple[Iterable[DeviceState], Iterable[DeviceState]]:
+        """The device and link states the last apply may have changed (all of them, evaluated whole)."""
+        if isinstance(self.tracker, IncrementalTracker) and not self._save_all:
+            return self.tracker.touched, self.tracker.touched_links
+        self._save_all = False
+        return self.tracker.states.values(), self.tracker.links.values()
+
     def _reconcile(self, kept: list[Condition], now: int) -> list[Change]:
         """Incidents in step with ``kept``; when the database refuses, nothing changes and the next try is
-        at the next evaluation."""
+        at the next evaluation.
+
+        Incrementally, only the keys whose condition differs from the last reconcile that went
+        through are looked at (none: the database is not touched); after a refusal, at start and
+        evaluated whole, every active incident is.
+        """
+        wanted = {c.key: c for c in kept}
+        only: set[str] | None = None
+        if self.incremental and self._reconciled is not None:
+            before = self._reconciled
+            only = {k for k, c in wanted.items() if before.get(k) is not c and before.get(k) != c}
+            only.update(k for k in before if k not in wanted)
+            if not only:
+                self.unrecorded = []
+                return []
         for attempt in (1, 2):
             try:
-                changes = self.manager.reconcile(kept, now)
+                changes = self.manager.reconcile(kept, now, only=only)
             except WRITE_ERRORS as exc:
                 self.write_health.failed("incidents", exc)
                 if attempt == 1 and self._free_reserve():
                     continue
+                self._reconciled = None
                 self.unrecorded = kept
                 log.warning("%d conditions not recorded as incidents (database refused); retried at the "
                             "next evaluation", len(kept))
                 return []
             self.write_health.ok("incidents")
+            self._reconciled = wanted
             self.unrecorded = []
             if self.reserve is not None and self.reserve.released and not self.write_health.failing:
                 self.reserve.ensure()  # made again only when there is plenty of room
@@ -174,13 +217,21 @@ class AlertingCore:
                   "the outbox — free space on that disk", fault.path, self.reserve.size // 2**20)
         return True
 
-    def _maintenance_windows(self) -> list:
-        """Maintenance windows; the last ones read when the database does not answer."""
+    def _maintenance_windows(self, now: int) -> list[MaintenanceWindow]:
+        """Maintenance windows not over at ``now``; the last ones read when the database does not answer."""
         try:
-            self._maintenance = self.maintenance.all()
+            self._maintenance = self.maintenance.not_over(now)
         except WRITE_ERRORS as exc:
             log.warning("maintenance windows not read, the last ones kept: %s", exc)
         return self._maintenance
+
+    def _in_maintenance(self, now: int) -> set[str]:
+        """Devices a window in force at ``now`` covers; worked out again only when those windows change."""
+        in_force = [w for w in self._maintenance_windows(now) if w.active(now, self.timezone)]
+        if in_force != self._in_force_windows:
+            self._maintained = devices_in_maintenance(in_force, self.inventory, now, self.timezone)
+            self._in_force_windows = in_force
+        return self._maintained
 
     def _rules_at(self, now: int) -> RulesConfig:
         """The thresholds provider's answer; the last one when it fails (it reads typhoon mode's table)."""
@@ -191,10 +242,21 @@ class AlertingCore:
         return self.in_force
 
     def conditions(self, now: int) -> list[Condition]:
-        """Every rule's conditions for the current picture, with the thresholds in force at ``now``."""
-        ctx = RuleContext(self.inventory, self.tracker, self.store, self._rules_at(now), now, self.timezone)
+        """Every rule's conditions for the current picture, with the thresholds in force at ``now``.
+
+        Incrementally, a rule with a per-subject form (``alerting.incremental.scoped_form``) recomputes
+        only the subjects that the state changes since the last call, or the clock, affect.
+        """
+        ctx = RuleContext(self.inventory, self.tracker, self.store, self._rules_at(now), now, self.timezone,
+                          self.index)
+        if isinstance(self.tracker, IncrementalTracker):
+            self._scoped.begin(ctx, *self.tracker.take_changes())
         out: list[Condition] = []
         for rule in self.rule_set:
+            scoped = scoped_form(rule) if self.incremental else None
+            if scoped is not None:
+                out += self._scoped.conditions(scoped, ctx)
+                continue
             try:
                 found = rule(ctx)
             except StoreUnavailable as exc:

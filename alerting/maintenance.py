@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, insert, or_, select, update
 
 from alerting.db import maintenance_windows
 from inventory.inventory import Inventory
@@ -98,6 +98,19 @@ class MaintenanceRepository:
             conn.execute(update(maintenance_windows).where(maintenance_windows.c.id == window_id)
                          .values(cancelled_at=now))
 
+    def not_over(self, now: int) -> list[MaintenanceWindow]:
+        """The windows that may be in force at ``now`` or later (not ended, not cancelled), newest first.
+
+        The evaluation reads these at every call; the windows of years past stay out of it.
+        """
+        c = maintenance_windows.c
+        query = (select(maintenance_windows)
+                 .where(or_(c.ends_at.is_(None), c.ends_at > now),
+                        or_(c.cancelled_at.is_(None), c.cancelled_at > now))
+                 .order_by(c.id.desc()))
+        with self.engine.connect() as conn:
+            return [MaintenanceWindow(**r._asdict()) for r in conn.execute(query)]
+
     def all(self) -> list[MaintenanceWindow]:
         """Every window, newest first."""
         with self.engine.connect() as conn:
@@ -111,4 +124,14 @@ def devices_in_maintenance(windows: list[MaintenanceWindow], inventory: Inventor
     active = [w for w in windows if w.active(now, tz)]
     if not active:
         return set()
-    return {d for d in inventory.devices if any(w.covers(inventory, d) for w in active)}
+    out: set[str] = set()
+    for w in active:  # what ``MaintenanceWindow.covers`` says, through the inventory's indexes
+        if w.scope == "device":
+            out.update({w.target} & inventory.devices.keys())
+        elif w.scope == "site":
+            out.update(d.id for d in inventory.devices.values() if d.site == w.target)
+        elif w.scope == "commune":
+            out.update(inventory.devices_by_commune.get(w.target, ()))
+        else:
+            out.update(d.id for d in inventory.devices.values() if d.role.value == w.target)
+    return out

@@ -7,6 +7,7 @@ transaction, so a crash leaves either the old or the new picture, never half.
 
 from __future__ import annotations
 
+from collections.abc import Set
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -36,10 +37,19 @@ class IncidentManager:
     def __init__(self, repo: IncidentRepository) -> None:
         self.repo = repo
 
-    def reconcile(self, conditions: list[Condition], now: int) -> list[Change]:
-        """Open new, update changed, resolve vanished incidents; return the changes."""
+    def reconcile(self, conditions: list[Condition], now: int, *,
+                  only: Set[str] | None = None) -> list[Change]:
+        """Open new, update changed, resolve vanished incidents; return the changes.
+
+        ``only``: the keys whose condition may differ from the last reconcile that went through
+        (the others' incidents already match, so are neither read nor written); None: every key.
+        """
         wanted = {c.key: c for c in conditions}
-        active = self.repo.active()
+        if only is None:
+            active = self.repo.active()
+        else:
+            wanted = {k: c for k, c in wanted.items() if k in only}
+            active = self.repo.active_among(only)
         changes: list[Change] = []
         with self.repo.engine.begin() as conn:
             new = [c for k, c in wanted.items() if k not in active]

@@ -36,6 +36,18 @@ class IncidentRepository:
             rows = conn.execute(select(incidents).where(incidents.c.status != IncidentStatus.RESOLVED.value))
             return {r.key: incident_from_row(r) for r in rows}
 
+    def active_among(self, keys: Iterable[str]) -> dict[str, Incident]:
+        """The open and acknowledged incidents among ``keys``, by key, in key order (as :meth:`active`)."""
+        wanted = sorted(set(keys))
+        out: dict[str, Incident] = {}
+        with self.engine.connect() as conn:
+            for i in range(0, len(wanted), 500):
+                rows = conn.execute(select(incidents).where(
+                    incidents.c.key.in_(wanted[i:i + 500]),
+                    incidents.c.status != IncidentStatus.RESOLVED.value))
+                out.update((r.key, incident_from_row(r)) for r in rows)
+        return dict(sorted(out.items()))
+
     def get(self, incident_id: int) -> Incident:
         """One incident with its whole timeline."""
         with self.engine.connect() as conn:

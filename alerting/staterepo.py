@@ -2,8 +2,11 @@
 
 Links are stored beside devices under a ``link:`` prefix. A state is written
 when what people see changes (status, since, failure count, reason, flapping);
-the flap-detection history rides along then, and is checkpointed for every
-changed state each ``checkpoint_every`` saves, so national cycles stay cheap.
+the flap-detection history rides along then, and a history that changed
+alone is checkpointed within ``checkpoint_every`` saves — each state on its
+own turn, so a national cycle writes a tenth of them rather than every tenth
+cycle writing all. A save looks only at the states it is given (the ones the
+evaluation may have changed) and those still waiting to be written.
 
 A save that fails (the disk is full or read-only, the database does not
 answer) never stops the evaluation: the in-memory tracker stays the truth, the
@@ -16,6 +19,7 @@ from __future__ import annotations
 import logging
 import time
 import weakref
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,6 +104,8 @@ class StateRepository:
         self.checkpoint_every = checkpoint_every
         self._saves = 0
         self._saved: dict[str, tuple] = {}  # last written (signature, history) per key
+        self._waiting: dict[str, DeviceState] = {}  # given but not written yet (history, or refused)
+        self._turn: dict[str, int] = {}  # key → the save (modulo checkpoint_every) its history is due at
         self.health = write_health(engine)
 
     def restore(self, tracker: StateTracker) -> int:
@@ -123,24 +129,39 @@ class StateRepository:
         return count
 
     def save(self, devices: Iterable[DeviceState], links: Iterable[DeviceState] = ()) -> bool:
-        """Write the states that changed since the last save, in one transaction.
+        """Write the states that changed since they were last written, in one transaction.
 
-        False when the database refused (disk full, read-only…): nothing is
-        raised, and those states count as unsaved, so the next save writes them.
+        ``devices``/``links``: the states that may have changed since the last
+        save (passing all of them is right too, only slower). False when the
+        database refused (disk full, read-only…): nothing is raised, and those
+        states wait, so the next save writes them.
         """
         self._saves += 1
-        checkpoint = self._saves % self.checkpoint_every == 0
-        rows = []
-        written: dict[str, tuple] = {}
+        turn = self._saves % self.checkpoint_every
+        waiting = self._waiting
         for prefix, states in (("", devices), (LINK_PREFIX, links)):
             for state in states:
-                key = prefix + state.device
-                saved = self._saved.get(key)
-                sig = _signature(state)
-                if saved is None or saved[0] != sig or (checkpoint and saved[1] != tuple(state.history)):
-                    rows.append(_row(key, state))
-                    written[key] = (sig, tuple(state.history))
+                waiting[prefix + state.device] = state
+        rows = []
+        written: dict[str, tuple] = {}
+        still: dict[str, DeviceState] = {}
+        for key, state in waiting.items():
+            saved = self._saved.get(key)
+            sig = _signature(state)
+            if saved is not None and saved[0] == sig:
+                history = tuple(state.history)
+                if history == saved[1]:
+                    continue
+                due = self._turn.get(key)
+                if due is None:  # spread evenly, and the same in every process
+                    due = self._turn[key] = zlib.crc32(key.encode()) % self.checkpoint_every
+                if due != turn:
+                    still[key] = state  # only the history changed: written on its turn
+                    continue
+            rows.append(_row(key, state))
+            written[key] = (sig, tuple(state.history))
         if not rows:
+            self._waiting = still
             return True
         try:
             with self.engine.begin() as conn:
@@ -150,8 +171,10 @@ class StateRepository:
                 conn.execute(insert(device_states), rows)
         except WRITE_ERRORS as exc:
             self.health.failed("states", exc)
+            self._waiting = waiting
             return False
         self._saved.update(written)
+        self._waiting = still
         self.health.ok("states")
         return True
 
