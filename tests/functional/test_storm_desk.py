@@ -76,9 +76,11 @@ async def test_overlay_appears_on_the_coordinator_map(browser, running: RunningS
     page = await context.new_page()
     await log_in(page, running.url, "dieuphoi-map", PASSWORD)
     await page.goto(running.url + "/coordinator")
-    await page.wait_for_selector("#storm-overlay polyline.storm-track", state="attached", timeout=15_000)
-    assert await page.locator("#storm-overlay polygon.storm-radius").count() == 2
-    assert await page.locator(f"#p{TAN_HUNG}.exposed").count() == 1
+    # the typhoon map (api/static/map.js): track and wind circles in the storm pane, the commune ringed
+    track = "#commune-map.tb-has-storm path.storm-track"
+    await page.wait_for_selector(track, state="attached", timeout=15_000)
+    assert await page.locator("#commune-map path.storm-radius").count() == 2
+    assert await page.locator(f'#commune-map path.tb-dot.exposed[data-code="{TAN_HUNG}"]').count() == 1
     assert await page.locator("#storm-exposed li").count() == 1
     assert await page.locator("#storm-confirm").is_visible()
     path = await shot(page, "07-coordinator-storm-overlay")
