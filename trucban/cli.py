@@ -94,6 +94,8 @@ def run(
     port: Annotated[int | None, typer.Option(help="HTTP port")] = None,
     interval: Annotated[float | None, typer.Option(help="poll interval, seconds")] = None,
     limit: Annotated[int | None, typer.Option(help="lab: only the first N communes")] = None,
+    lab: Annotated[str | None, typer.Option(help="lab: 'province' (snmpsim, lab_province) or 'national' "
+                                                 "(all 34 provinces, ~26,800 devices)")] = None,
 ) -> None:
     """Run Trucban: poll, evaluate, serve the dashboard (lab network when no inventory).
 
@@ -102,7 +104,7 @@ def run(
     from trucban.runner import serve
 
     settings = _settings(config, inventory=inventory, http_host=host, http_port=port,
-                         poll_interval_s=interval, lab_limit=limit)
+                         poll_interval_s=interval, lab_limit=limit, lab=lab)
     setup_logging(settings.log_level)
     try:
         serve(settings, err)

@@ -35,6 +35,10 @@ def _lab(config: Path | None) -> tuple[Settings, Any]:
     from inventory.loader import load_inventory
 
     settings = _settings(config)
+    if settings.lab == "national":  # no files: the national lab's inventory is built in memory
+        from lab.national_agents import national_lab_inventory
+
+        return settings, national_lab_inventory(settings.lab_port)
     path = settings.lab_dir / "inventory.yaml"
     if not path.exists():
         fail(f"Chưa có mạng mô phỏng ở {settings.lab_dir}: hãy chạy `trucban run` trước "

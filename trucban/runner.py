@@ -155,6 +155,8 @@ def _inventory(settings: Settings, steps: SetupProgress, stack: ExitStack) -> In
     if settings.inventory is not None:
         with steps.phase("Nạp danh mục thiết bị (loading the inventory)"):
             return load_inventory(Path(settings.inventory))
+    if settings.lab == "national":
+        return _national_lab(settings, steps, stack)
     from lab.generator import generate_lab
     from lab.runner import LabAgents
     from lab.services import LabServices
@@ -171,3 +173,15 @@ def _inventory(settings: Settings, steps: SetupProgress, stack: ExitStack) -> In
         stack.callback(services.stop)
         services.start(progress=steps.task("Khởi động máy chủ DNS, router NETCONF, switch SSH mô phỏng"))
     return load_inventory(layout.inventory)
+
+
+def _national_lab(settings: Settings, steps: SetupProgress, stack: ExitStack) -> Inventory:
+    """All 34 provinces (:mod:`lab.national`) answered by :mod:`lab.national_agents` on ``lab_port``."""
+    from lab.national_agents import NationalAgents, national_lab_inventory
+
+    agents = NationalAgents(settings.lab_dir / "state", port=settings.lab_port, tied=True)
+    stack.callback(agents.stop)
+    with steps.phase(f"Khởi động mạng mô phỏng toàn quốc trên udp://127.0.0.1:{settings.lab_port} "
+                     "(national lab)"):
+        agents.start()
+        return national_lab_inventory(agents.port)

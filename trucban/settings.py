@@ -33,6 +33,7 @@ class Settings(BaseModel):
     lab_port: int = Field(default=16100, ge=1024, le=65535)
     lab_limit: int | None = Field(default=None, ge=1)
     lab_services: bool = True  # DNS, NETCONF, SSH CLI devices beside the SNMP agents (ports after lab_port)
+    lab: Literal["province", "national"] = "province"  # national: every province, lab.national_agents
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=1, le=65535)
     poll_interval_s: float = Field(default=30.0, ge=1)
@@ -146,8 +147,8 @@ class Settings(BaseModel):
 
     @property
     def lab_dir(self) -> Path:
-        """Where the simulated lab is generated."""
-        return self.data_dir / "lab" / self.lab_province
+        """Where the simulated lab is generated (the national lab keeps only its state there)."""
+        return self.data_dir / "lab" / ("national" if self.lab == "national" else self.lab_province)
 
 
 def load_settings(
