@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -51,7 +51,7 @@ from alerting.rules.ipv6 import ipv6_path_conditions
 from alerting.rules.power import power_conditions
 from alerting.rules.thresholds import Thresholds, fixed
 from alerting.staterepo import WRITE_ERRORS, StateRepository, write_health
-from alerting.states import DeviceState, StateTracker, Status
+from alerting.states import StateTracker, Status
 from collectors.base import PollResult
 from common.errors import StoreUnavailable
 from inventory.inventory import Inventory
@@ -147,9 +147,8 @@ class AlertingCore:
             log.log(level, "%s: %s → %s (%s)", change.device, change.old, change.new, change.reason)
         if not self.history.record(transitions, self._link_ids) and self._free_reserve():
             self.history.record((), self._link_ids)
-        states, links = self._to_save()
-        if not self.state_repo.save(states, links) and self._free_reserve():
-            self.state_repo.save((), ())  # what the refused save left waits in the repository
+        if not self._save_states() and self._free_reserve():
+            self.state_repo.save(())  # what the refused save left waits in the repository
         conditions = self.conditions(now)
         kept = [c for c in conditions if c.device not in maintained]
         self.current = kept
@@ -164,12 +163,15 @@ class AlertingCore:
                 log.exception("incident subscriber failed")
         return changes
 
-    def _to_save(self) -> tuple[Iterable[DeviceState], Iterable[DeviceState]]:
-        """The device and link states the last apply may have changed (all of them, evaluated whole)."""
-        if isinstance(self.tracker, IncrementalTracker) and not self._save_all:
-            return self.tracker.touched, self.tracker.touched_links
-        self._save_all = False
-        return self.tracker.states.values(), self.tracker.links.values()
+    def _save_states(self) -> bool:
+        """Save the states the last apply may have changed (every state, evaluated whole or at first)."""
+        tracker = self.tracker
+        if not isinstance(tracker, IncrementalTracker):
+            return self.state_repo.save(tracker.states.values(), tracker.links.values())
+        first, self._save_all = self._save_all, False
+        return self.state_repo.save(tracker.states.values() if first else tracker.moved,
+                                    tracker.links.values() if first else tracker.moved_links,
+                                    observed=tracker.observed, observed_links=tracker.observed_links)
 
     def _reconcile(self, kept: list[Condition], now: int) -> list[Change]:
         """Incidents in step with ``kept``; when the database refuses, nothing changes and the next try is
@@ -181,6 +183,7 @@ class AlertingCore:
         """
         wanted = {c.key: c for c in kept}
         only: set[str] | None = None
+        was_active: Set[str] | None = None
         if self.incremental and self._reconciled is not None:
             before = self._reconciled
             only = {k for k, c in wanted.items() if before.get(k) is not c and before.get(k) != c}
@@ -188,9 +191,10 @@ class AlertingCore:
             if not only:
                 self.unrecorded = []
                 return []
+            was_active = before.keys()
         for attempt in (1, 2):
             try:
-                changes = self.manager.reconcile(kept, now, only=only)
+                changes = self.manager.reconcile(kept, now, only=only, was_active=was_active)
             except WRITE_ERRORS as exc:
                 self.write_health.failed("incidents", exc)
                 if attempt == 1 and self._free_reserve():

@@ -25,13 +25,11 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
-    bindparam,
-    insert,
     or_,
     select,
-    update,
 )
 
+from alerting.bulk import execute_many
 from alerting.staterepo import WRITE_ERRORS, write_health
 from alerting.states import Transition
 from common.db import metadata
@@ -50,6 +48,12 @@ state_history = Table(
 )
 
 
+# a subject's open interval ends where the next begins; the next is opened (driver SQL: alerting.bulk)
+CLOSE = "UPDATE state_history SET ended_at = {} WHERE subject = {} AND ended_at IS NULL"
+OPEN = ("INSERT INTO state_history (subject, status, started_at, ended_at, reason) "
+        "VALUES ({}, {}, {}, NULL, {})")
+
+
 @dataclass(frozen=True, slots=True)
 class Interval:
     """One status interval of a subject, clipped to the period asked for."""
@@ -66,7 +70,7 @@ class StateHistory:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.health = write_health(engine)
-        self._pending: list[list[dict]] = []  # cycles not written yet, oldest first
+        self._pending: list[list[tuple]] = []  # cycles not written yet, oldest first (OPEN's rows)
         self.given_up = 0  # transitions dropped because too many waited
 
     @property
@@ -80,21 +84,17 @@ class StateHistory:
         Transitions of earlier cycles that could not be written go first. False
         when the database refused: nothing is raised, the rows wait for the next call.
         """
-        rows = [{"subject": f"link:{t.device}" if t.device in links else t.device, "status": t.new.value,
-                 "started_at": t.ts, "ended_at": None, "reason": t.reason[:500]} for t in transitions]
+        rows = [(f"link:{t.device}" if t.device in links else t.device, t.new.value, t.ts, t.reason[:500])
+                for t in transitions]
         if rows:
             self._pending.append(rows)
         if not self._pending:
             return True
-        c = state_history.c
         try:
             with self.engine.begin() as conn:
                 for batch in self._pending:  # one cycle after the other: each closes what the last opened
-                    conn.execute(update(state_history)
-                                 .where(and_(c.subject == bindparam("s"), c.ended_at.is_(None)))
-                                 .values(ended_at=bindparam("t")),
-                                 [{"s": r["subject"], "t": r["started_at"]} for r in batch])
-                    conn.execute(insert(state_history), batch)
+                    execute_many(conn, CLOSE, [(ts, subject) for subject, _s, ts, _r in batch])
+                    execute_many(conn, OPEN, batch)
         except WRITE_ERRORS as exc:
             self.health.failed("history", exc)
             while len(self._pending) > 1 and self.pending > MAX_PENDING:

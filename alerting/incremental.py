@@ -60,8 +60,12 @@ class IncrementalTracker(StateTracker):
 
     changed_devices: set[str] = field(default_factory=set)  # rule-visible changes not yet taken
     changed_links: set[str] = field(default_factory=set)
-    touched: list[DeviceState] = field(default_factory=list)  # device states the last apply visited
-    touched_links: list[DeviceState] = field(default_factory=list)
+    # for saving, of the last apply: states whose saved fields may have changed, and those observed
+    # (whose flap history may have changed)
+    moved: list[DeviceState] = field(default_factory=list)
+    moved_links: list[DeviceState] = field(default_factory=list)
+    observed: list[DeviceState] = field(default_factory=list)
+    observed_links: list[DeviceState] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -105,52 +109,77 @@ class IncrementalTracker(StateTracker):
         walk_all = len(visit) * 8 > len(order)
         queue = [] if walk_all else sorted((order[dev_id], dev_id) for dev_id in visit)  # sorted: a heap
 
-        def parents_first() -> Iterator[str]:
-            if walk_all:
-                yield from (dev_id for dev_id in self.inventory.parents_first if dev_id in visit)
+        def from_queue() -> Iterator[str]:
             while queue:
                 yield heapq.heappop(queue)[1]
 
         transitions: list[Transition] = []
-        touched: list[DeviceState] = []
-        moved: list[str] = []  # devices whose status changed
-        for dev_id in parents_first():
+        recheck: set[str] = set()  # devices whose exposure may have changed
+        moved: list[DeviceState] = []
+        observed: list[DeviceState] = []
+        changed = self.changed_devices
+        stale_at, stale_instants, stale_after = self._stale_at, self._stale_instants, self.rules.stale_after_s
+        sift = walk_all and len(visit) < len(order)  # walking the order past devices not to visit
+        at: int | None = None
+        waiting: list[str] = []
+        for dev_id in self.inventory.parents_first if walk_all else from_queue():
+            if sift and dev_id not in visit:
+                continue
             state = states[dev_id]
-            reason, flapping = state.reason, state.flapping
+            reason, flapping, failures, history = state.reason, state.flapping, state.failures, state.history
             result = fresh.get(dev_id)
             change = self._apply_one(dev_id, result) if result else self._unobserved(dev_id, now)
-            touched.append(state)
             if change is not None:
                 transitions.append(change)
-                moved.append(dev_id)
+                changed.add(dev_id)
+                moved.append(state)
+                if (change.old is Status.UNREACHABLE) != (change.new is Status.UNREACHABLE):
+                    recheck.add(dev_id)
+                if (change.old in FAILED) != (change.new in FAILED):
+                    recheck.update(children[dev_id])
                 for child in children[dev_id]:  # may be cut off now (or no longer)
                     if child not in visit:
                         visit.add(child)
                         if not walk_all:
                             heapq.heappush(queue, (order[child], child))
             elif state.reason != reason or state.flapping != flapping:
-                self.changed_devices.add(dev_id)
+                changed.add(dev_id)
+                moved.append(state)
+            elif state.failures != failures:
+                moved.append(state)
             if result is not None:
-                self._arm(dev_id, state.last_poll)
-        self.changed_devices.update(moved)
-        for dev_id in {d for m in moved for d in (m, *children[m])}:  # own or a parent's status moved
+                if state.history != history:
+                    observed.append(state)
+                if state.last_poll:  # look again once this observation is no longer news
+                    if state.last_poll + stale_after != at:  # a batch's results mostly share their ts
+                        at = state.last_poll + stale_after
+                        if at not in stale_at:
+                            stale_at[at] = []
+                            heapq.heappush(stale_instants, at)
+                        waiting = stale_at[at]
+                    waiting.append(dev_id)
+        for dev_id in recheck:
             if self._is_exposed(dev_id):
                 self._exposed.add(dev_id)
             else:
                 self._exposed.discard(dev_id)
-        self.touched = touched
-        self.touched_links = []
+        self.moved, self.observed = moved, observed
+        self.moved_links, self.observed_links = [], []
         link_ids = sorted((link_id for dev_id in fresh for link_id in self._links_of.get(dev_id, ())),
                           key=self._link_order.__getitem__)
         for link_id in link_ids:
             state = self.links[link_id]
-            reason, flapping = state.reason, state.flapping
+            reason, flapping, failures, history = state.reason, state.flapping, state.failures, state.history
             change = self._apply_link(link_id, fresh)
-            self.touched_links.append(state)
+            if state.history != history:
+                self.observed_links.append(state)
             if change is not None:
                 transitions.append(change)
             if change is not None or state.reason != reason or state.flapping != flapping:
                 self.changed_links.add(link_id)
+                self.moved_links.append(state)
+            elif state.failures != failures:
+                self.moved_links.append(state)
         return transitions
 
     def _is_exposed(self, dev_id: str) -> bool:

@@ -37,19 +37,21 @@ class IncidentManager:
     def __init__(self, repo: IncidentRepository) -> None:
         self.repo = repo
 
-    def reconcile(self, conditions: list[Condition], now: int, *,
-                  only: Set[str] | None = None) -> list[Change]:
+    def reconcile(self, conditions: list[Condition], now: int, *, only: Set[str] | None = None,
+                  was_active: Set[str] | None = None) -> list[Change]:
         """Open new, update changed, resolve vanished incidents; return the changes.
 
         ``only``: the keys whose condition may differ from the last reconcile that went through
         (the others' incidents already match, so are neither read nor written); None: every key.
+        ``was_active``: with ``only``, the keys that reconcile left active (the others have no
+        active incident, so are not looked up).
         """
         wanted = {c.key: c for c in conditions}
         if only is None:
             active = self.repo.active()
         else:
             wanted = {k: c for k, c in wanted.items() if k in only}
-            active = self.repo.active_among(only)
+            active = self.repo.active_among(only if was_active is None else only & was_active)
         changes: list[Change] = []
         with self.repo.engine.begin() as conn:
             new = [c for k, c in wanted.items() if k not in active]

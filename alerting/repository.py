@@ -6,9 +6,10 @@ import builtins
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, func, insert, or_, select, update
+from sqlalchemy import Engine, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Row
 
+from alerting.bulk import execute_many
 from alerting.db import incident_events, incidents
 from alerting.incidents import (
     Condition,
@@ -18,6 +19,11 @@ from alerting.incidents import (
     IncidentStatus,
     Severity,
 )
+
+# what a national reconcile writes by the thousand, as driver SQL (alerting.bulk)
+ADD_EVENT = ("INSERT INTO incident_events (incident_id, ts, kind, text, actor, data) "
+             "VALUES ({}, {}, {}, {}, {}, {})")
+RESOLVE = "UPDATE incidents SET status = {}, resolved_at = {}, updated_at = {} WHERE id = {}"
 
 
 class IncidentNotFound(LookupError):
@@ -154,13 +160,7 @@ class IncidentRepository:
                 rows,
             )
         }
-        conn.execute(
-            insert(incident_events),
-            [
-                dict(incident_id=ids[c.key], ts=now, kind="opened", text=c.why, actor="trucban", data={})
-                for c in conds
-            ],
-        )
+        execute_many(conn, ADD_EVENT, [(ids[c.key], now, "opened", c.why, "trucban", "{}") for c in conds])
         return [_incident_from(dict(row, id=ids[row["key"]])) for row in rows]
 
     def resolve_many(
@@ -169,19 +169,8 @@ class IncidentRepository:
         """Mark incidents resolved (one round trip each for rows and events)."""
         if not active:
             return []
-        conn.execute(
-            update(incidents)
-            .where(incidents.c.id == bindparam("_id"))
-            .values(status=IncidentStatus.RESOLVED.value, resolved_at=now, updated_at=now),
-            [{"_id": inc.id} for inc in active],
-        )
-        conn.execute(
-            insert(incident_events),
-            [
-                dict(incident_id=inc.id, ts=now, kind="resolved", text=text, actor="trucban", data={})
-                for inc in active
-            ],
-        )
+        execute_many(conn, RESOLVE, [(IncidentStatus.RESOLVED.value, now, now, inc.id) for inc in active])
+        execute_many(conn, ADD_EVENT, [(inc.id, now, "resolved", text, "trucban", "{}") for inc in active])
         for inc in active:
             inc.status, inc.resolved_at, inc.updated_at = IncidentStatus.RESOLVED, now, now
         return active

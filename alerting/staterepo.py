@@ -1,12 +1,13 @@
 """Durable device and link states, so a restart neither forgets nor re-opens anything.
 
 Links are stored beside devices under a ``link:`` prefix. A state is written
-when what people see changes (status, since, failure count, reason, flapping);
-the flap-detection history rides along then, and a history that changed
-alone is checkpointed within ``checkpoint_every`` saves — each state on its
-own turn, so a national cycle writes a tenth of them rather than every tenth
-cycle writing all. A save looks only at the states it is given (the ones the
-evaluation may have changed) and those still waiting to be written.
+when what people see changes (status, since, reason, flapping, and the failure
+count while it still confirms a failure); the flap-detection history rides
+along then, and a history that changed alone is checkpointed within
+``checkpoint_every`` saves — each state on its own turn, so a national cycle
+writes a tenth of them rather than every tenth cycle writing all. A save
+looks only at the states it is told may have changed (and those a refused
+save left), not at the whole inventory.
 
 A save that fails (the disk is full or read-only, the database does not
 answer) never stops the evaluation: the in-memory tracker stays the truth, the
@@ -16,19 +17,22 @@ the states not written are written at the next save.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import weakref
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from alerting.bulk import upsert_many
 from alerting.db import device_states
-from alerting.states import DeviceState, StateTracker, Status
+from alerting.states import FAILED, DeviceState, StateTracker, Status
 from store.disk import DiskFault, disk_fault
 
 log = logging.getLogger(__name__)
@@ -104,7 +108,8 @@ class StateRepository:
         self.checkpoint_every = checkpoint_every
         self._saves = 0
         self._saved: dict[str, tuple] = {}  # last written (signature, history) per key
-        self._waiting: dict[str, DeviceState] = {}  # given but not written yet (history, or refused)
+        self._retry: dict[str, DeviceState] = {}  # given to a save the database refused
+        self._by_turn: list[dict[str, DeviceState]] = [{} for _ in range(checkpoint_every)]  # observed
         self._turn: dict[str, int] = {}  # key → the save (modulo checkpoint_every) its history is due at
         self.health = write_health(engine)
 
@@ -128,63 +133,94 @@ class StateRepository:
                     count += 1
         return count
 
-    def save(self, devices: Iterable[DeviceState], links: Iterable[DeviceState] = ()) -> bool:
+    def save(self, devices: Iterable[DeviceState], links: Iterable[DeviceState] = (), *,
+             observed: Iterable[DeviceState] = (), observed_links: Iterable[DeviceState] = ()) -> bool:
         """Write the states that changed since they were last written, in one transaction.
 
-        ``devices``/``links``: the states that may have changed since the last
-        save (passing all of them is right too, only slower). False when the
-        database refused (disk full, read-only…): nothing is raised, and those
-        states wait, so the next save writes them.
+        ``devices``/``links``: the states whose fields may have changed since the
+        last save (all of them is right too, only slower); each is looked at now.
+        ``observed``/``observed_links``: states whose flap history alone may have
+        changed; each is looked at on its checkpoint turn. False when the
+        database refused (disk full, read-only…): nothing is raised, and what
+        was not written waits, so a later save writes it.
         """
         self._saves += 1
         turn = self._saves % self.checkpoint_every
-        waiting = self._waiting
+        check, self._retry = self._retry, {}
         for prefix, states in (("", devices), (LINK_PREFIX, links)):
             for state in states:
-                waiting[prefix + state.device] = state
+                check[prefix + state.device] = state
+        by_turn, turns = self._by_turn, self._turn
+        for prefix, states in (("", observed), (LINK_PREFIX, observed_links)):
+            for state in states:
+                key = prefix + state.device if prefix else state.device
+                t = turns.get(key)
+                by_turn[self._turn_of(key) if t is None else t][key] = state
+        due, by_turn[turn] = by_turn[turn], {}
         rows = []
         written: dict[str, tuple] = {}
-        still: dict[str, DeviceState] = {}
-        for key, state in waiting.items():
-            saved = self._saved.get(key)
+        saved_of = self._saved.get
+        for key, state in check.items():
+            saved = saved_of(key)
             sig = _signature(state)
             if saved is not None and saved[0] == sig:
                 history = tuple(state.history)
-                if history == saved[1]:
-                    continue
-                due = self._turn.get(key)
-                if due is None:  # spread evenly, and the same in every process
-                    due = self._turn[key] = zlib.crc32(key.encode()) % self.checkpoint_every
-                if due != turn:
-                    still[key] = state  # only the history changed: written on its turn
-                    continue
-            rows.append(_row(key, state))
-            written[key] = (sig, tuple(state.history))
+                if history == saved[1] or self._turn_of(key) != turn:
+                    continue  # unchanged, or only the history changed: written on its turn
+            history = tuple(state.history)
+            rows.append(_row(key, state, history))
+            written[key] = (sig, history)
+        for key, state in due.items():
+            if key in check:
+                continue
+            saved = saved_of(key)
+            sig = _signature(state)
+            history = tuple(state.history)
+            if saved is None or saved[0] != sig or saved[1] != history:
+                rows.append(_row(key, state, history))
+                written[key] = (sig, history)
         if not rows:
-            self._waiting = still
             return True
         try:
             with self.engine.begin() as conn:
-                keys = [r["device"] for r in rows]
-                for i in range(0, len(keys), 500):
-                    conn.execute(delete(device_states).where(device_states.c.device.in_(keys[i:i + 500])))
-                conn.execute(insert(device_states), rows)
+                upsert_many(conn, device_states, "device", COLUMNS, rows)
         except WRITE_ERRORS as exc:
             self.health.failed("states", exc)
-            self._waiting = waiting
+            self._retry = check  # looked at again at the next save
+            for key, state in due.items():
+                by_turn[turn].setdefault(key, state)  # and these on their next turn
             return False
         self._saved.update(written)
-        self._waiting = still
         self.health.ok("states")
         return True
 
+    def _turn_of(self, key: str) -> int:
+        """The saves (modulo ``checkpoint_every``) at which a changed history of ``key`` is written:
+        spread evenly, and the same in every process."""
+        turn = self._turn.get(key)
+        if turn is None:
+            turn = self._turn[key] = zlib.crc32(key.encode()) % self.checkpoint_every
+        return turn
 
-def _row(key: str, s: DeviceState) -> dict:
-    return {"device": key, "status": s.status.value, "since": s.since, "last_poll": s.last_poll,
-            "failures": s.failures, "reason": s.reason, "history": list(s.history),
-            "flapping": int(s.flapping), "observed": s.observed, "known": s.known.value,
-            "known_since": s.known_since}
+
+COLUMNS = ("device", "status", "since", "last_poll", "failures", "reason", "history", "flapping", "observed",
+           "known", "known_since")
+
+
+def _row(key: str, s: DeviceState, history: tuple[int, ...]) -> tuple:
+    """The ``COLUMNS`` of ``s`` (whose history is ``history``) stored under ``key``."""
+    return (key, s.status.value, s.since, s.last_poll, s.failures, s.reason, _history_json(history),
+            int(s.flapping), s.observed, s.known.value, s.known_since)
+
+
+@lru_cache(maxsize=1 << 14)
+def _history_json(history: tuple[int, ...]) -> str:
+    """A flap history as stored (JSON); most states share a few histories."""
+    return json.dumps(list(history))
 
 
 def _signature(s: DeviceState) -> tuple:
-    return (s.status, s.since, s.failures, s.reason, s.flapping, s.known)
+    """What a save compares. The failure count matters only until a device is down or
+    unreachable (it confirms the failure), so a device that stays down is not rewritten at
+    every failed poll; its row is rewritten, with the count, when its status moves on."""
+    return (s.status, s.since, s.failures if s.status not in FAILED else -1, s.reason, s.flapping, s.known)
