@@ -27,6 +27,7 @@ from inventory.inventory import Inventory
 from lab.national import national_inventory
 from store.base import Sample
 from store.sqlite import SqliteMetricStore
+from trucban.heap import freeze_startup_heap
 
 T0 = 1_790_000_000
 
@@ -64,6 +65,7 @@ def run(cycles: int, change: float, pg: str | None, seed: int = 7) -> tuple[int,
         store = SqliteMetricStore(Path(tmp) / "metrics.sqlite")
         engine = open_database(pg or f"sqlite:///{tmp}/alerting.sqlite")
         core = AlertingCore(inv, store, engine)
+        freeze_startup_heap()  # as every Trucban process does once it has started
         devices = list(inv.devices)
         routers = [d for d in devices if d.endswith("-r1")]
         silent: set[str] = set()

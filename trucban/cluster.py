@@ -17,6 +17,7 @@ from inventory.loader import load_inventory
 from poller.cluster.config import ClusterConfig
 from poller.cluster.partitions import merge_inventories
 from poller.scheduler import PollPlan, protocol_plans, snmp_plans
+from trucban.heap import freeze_startup_heap
 from trucban.settings import Settings
 
 
@@ -93,6 +94,7 @@ def run_ingest(settings: Settings, inventories: Sequence[Path]) -> None:
     async def main(stop: asyncio.Event) -> None:
         if parts.notify is not None:
             await parts.notify.start()
+        freeze_startup_heap()  # everything built so far lives as long as the process
         try:
             await Ingest(store, parts.core, config).run(stop)
         finally:
@@ -128,6 +130,7 @@ def run_edge(settings: Settings, inventories: Sequence[Path]) -> None:
     async def main(stop: asyncio.Event) -> None:
         if parts.notify is not None:
             await parts.notify.start()
+        freeze_startup_heap()
         try:
             await edge.run(stop)
         finally:

@@ -41,6 +41,7 @@ from store.factory import open_store
 from store.spool.spooling import SpoolingStore
 from storm.desk import StormDesk
 from trucban.alerting_parts import build_alerting
+from trucban.heap import freeze_startup_heap, thaw_heap
 from trucban.reporting import ReportingParts, reporting_parts
 from trucban.settings import Settings
 from trucban.web import typhoon_banner, web_options, web_security
@@ -98,9 +99,11 @@ class Service:
         traps = await start_traps(self) if self.settings.trap_port else None
         if self.reporting is not None:
             self.reporting.schedule(scheduler, self.alerting, self.settings.poll_interval_s)
+        freeze_startup_heap()  # everything built so far lives as long as the process
         try:
             yield
         finally:
+            thaw_heap()
             scheduler.shutdown(wait=False)
             if traps is not None:
                 traps.stop()
