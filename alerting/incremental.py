@@ -70,6 +70,7 @@ class IncrementalTracker(StateTracker):
     def __post_init__(self) -> None:
         super().__post_init__()
         self._order = {dev_id: i for i, dev_id in enumerate(self.inventory.parents_first)}
+        self._children = self.inventory.children  # built now, with everything else built at start
         self._link_order = {link_id: i for i, link_id in enumerate(self.inventory.links)}
         self._links_of: dict[str, list[str]] = {}
         for link_id, link in self.inventory.links.items():
@@ -102,7 +103,7 @@ class IncrementalTracker(StateTracker):
         through a heap when they are few.
         """
         fresh = {dev_id: r for dev_id, r in results.items() if self._is_fresh(dev_id, r)}
-        order, children, states = self._order, self.inventory.children, self.states
+        order, children, states = self._order, self._children, self.states
         visit = set(fresh) | self._exposed
         if now is not None:
             visit |= self._due(now)
