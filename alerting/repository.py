@@ -156,7 +156,8 @@ class IncidentRepository:
         ids = {
             r.key: r.id
             for r in conn.execute(
-                insert(incidents).returning(incidents.c.id, incidents.c.key, sort_by_parameter_order=True),
+                # ids are matched by key: no row order needed, so the rows go in batches, not one by one
+                insert(incidents).returning(incidents.c.id, incidents.c.key),
                 rows,
             )
         }
@@ -179,10 +180,11 @@ class IncidentRepository:
         self, conn: Connection, incident_id: int, values: dict[str, Any], events: builtins.list[IncidentEvent]
     ) -> Incident:
         """Update columns and append timeline events in the caller's transaction."""
-        conn.execute(update(incidents).where(incidents.c.id == incident_id).values(**values))
+        row = conn.execute(update(incidents).where(incidents.c.id == incident_id).values(**values)
+                           .returning(*incidents.c)).one()
         for event in events:
             self.add_event(conn, incident_id, event)
-        return incident_from_row(conn.execute(select(incidents).where(incidents.c.id == incident_id)).one())
+        return incident_from_row(row)
 
     def acknowledge(self, incident_id: int, who: str, comment: str, now: int) -> Incident:
         """Record an acknowledgement (stops escalation); resolved incidents cannot be acked."""
