@@ -50,6 +50,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,6 +99,90 @@ def first_mails(log_path: Path) -> dict[str, float]:
         for rcpt in rcpts:
             first.setdefault(rcpt, float(ts))
     return first
+
+
+# ---------------------------------------------------------------- API load (child process)
+
+
+def api_load(url: str, cookies: dict[str, str], rate: float, duration: float, live: int, grace: float,
+             out: Any) -> None:
+    """Separate process: bench.api's open-loop load, but bounded in time.
+
+    bench.api waits for every request; on a node that falls behind, that wait
+    outlasts the run. Here a request still unanswered ``grace`` s after the last
+    one was sent counts as answered then (a lower bound of its latency, so it
+    stays in the percentile) and in ``unanswered``.
+    """
+    import asyncio
+
+    out.put(asyncio.run(_api_load(url, cookies, rate, duration, live, grace, out)))
+
+
+async def _api_load(url: str, cookies: dict[str, str], rate: float, duration: float, live: int,
+                    grace: float, out: Any) -> dict[str, Any]:
+    import asyncio
+    import re
+
+    from bench.api import PROVINCE, _live_channel
+
+    host, port_s = url.removeprefix("http://").split(":")
+    port = int(port_s)
+    cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    opened = [asyncio.Event() for _ in range(live)]
+    live_events = [0]
+    channels = [asyncio.create_task(_live_channel(host, port, cookie, o, live_events)) for o in opened]
+    if channels:
+        await asyncio.wait_for(asyncio.gather(*(o.wait() for o in opened)), timeout=120)
+    out.put("ready")
+    paths = (f"/api/coordinator?province={PROVINCE}", f"/coordinator?province={PROVINCE}")
+    requests = [(f"GET {p} HTTP/1.1\r\nHost: {host}\r\nCookie: {cookie}\r\nAccept-Encoding: gzip\r\n\r\n"
+                 ).encode() for p in paths]
+    pool: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
+    for _ in range(64):
+        pool.put_nowait(await asyncio.open_connection(host, port))
+    latencies: list[float] = []
+    errors = 0
+
+    async def one(request: bytes, started: float) -> None:
+        nonlocal errors
+        reader, writer = await pool.get()
+        try:
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            match = re.search(rb"(?i)content-length: *([0-9]+)", head)
+            if match:
+                await reader.readexactly(int(match.group(1)))
+            else:  # chunked
+                while size := int((await reader.readuntil(b"\r\n")).strip(), 16):
+                    await reader.readexactly(size + 2)
+                await reader.readexactly(2)
+            if int(head.split(b" ", 2)[1]) == 200:
+                latencies.append((time.perf_counter() - started) * 1000)
+            else:
+                errors += 1
+            pool.put_nowait((reader, writer))
+        except (OSError, asyncio.IncompleteReadError, ValueError):
+            errors += 1
+            pool.put_nowait(await asyncio.open_connection(host, port))
+
+    t0 = time.perf_counter()
+    tasks: list[tuple[float, asyncio.Task[None]]] = []
+    for i in range(int(rate * duration)):
+        delay = t0 + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        started = time.perf_counter()
+        tasks.append((started, asyncio.create_task(one(requests[i % 2], started))))
+    await asyncio.wait([t for _, t in tasks], timeout=grace)
+    now = time.perf_counter()
+    unanswered = [started for started, t in tasks if not t.done()]
+    latencies += [(now - started) * 1000 for started in unanswered]
+    for _, t in tasks:
+        t.cancel()
+    for c in channels:
+        c.cancel()
+    return {"latencies": latencies, "errors": errors, "unanswered": len(unanswered), "sent": len(tasks),
+            "elapsed": now - t0, "live_events": live_events[0]}
 
 
 # ---------------------------------------------------------------- outages
@@ -198,8 +283,11 @@ def poll_figures(watch: Watch, plans: dict[str, tuple[float, int]], t0: float, t
         late += sum(r.late_polls for r in reports)
         late_cycles += sum(1 for r in reports if r.late)
         worst = max((r.duration_s for r in reports), default=0.0)
+        every = watch.cycles.get(plan, [])
+        newest = (f"; newest report seen: started {every[-1].started - t0:+.0f} s from the window's start, "
+                  f"took {every[-1].duration_s:.0f} s") if every else "; no report seen"
         summary[plan] = (f"{len(reports)}/{due} cycles, {devices} devices, longest {worst:.1f} s, "
-                         f"timeouts {sum(r.timeouts for r in reports)}")
+                         f"timeouts {sum(r.timeouts for r in reports)}{newest}")
     return missed, late, late_cycles, summary
 
 
@@ -211,6 +299,7 @@ def run(opts: argparse.Namespace) -> int:
     from api.auth.accounts import AccountStore
     from api.auth.roles import Role
     from bench import api as bench_api
+    from bench.snmp_poll import proc_cpu_s
     from lab.national_agents import NationalAgents, national_lab_inventory
     from lab.ports import free_udp_port
     from trucban.service import build_service
@@ -260,13 +349,13 @@ def run(opts: argparse.Namespace) -> int:
             while time.monotonic() < deadline and not all(service.cycle.reports()[n] for n in warm):
                 time.sleep(0.5)
             client = bench_api.login(url)
-            t0, cpu0 = time.time(), cpu_self()
+            t0, cpu0, lab_cpu0 = time.time(), cpu_self(), proc_cpu_s(lab.pid or 0)
             print(f"# warm: first cycles done ({cpu0 - cpu0_setup:.1f} CPU s); measuring {minutes} min",
                   flush=True)
             ctx = mp.get_context("spawn")
             queue: mp.Queue = ctx.Queue()
-            load = ctx.Process(target=bench_api.load,
-                               args=(url, dict(client.cookies), opts.rate, wall - 30, opts.live, queue))
+            load = ctx.Process(target=api_load, daemon=True,
+                               args=(url, dict(client.cookies), opts.rate, wall - 30, opts.live, 25.0, queue))
             load.start()
             outages: list[Outage] = []
             stop = threading.Event()
@@ -283,7 +372,7 @@ def run(opts: argparse.Namespace) -> int:
                     got = queue.get()
                     result = got if isinstance(got, dict) else None
                 time.sleep(0.5)
-            t1, cpu1 = time.time(), cpu_self()
+            t1, cpu1, lab_cpu1 = time.time(), cpu_self(), proc_cpu_s(lab.pid or 0)
             stop.set()
             if result is None:
                 result = _result(queue, 120)
@@ -316,9 +405,12 @@ def run(opts: argparse.Namespace) -> int:
     print(f"# outages staged {len(outages)} ({kinds}), "
           f"notified {len(delays)}, median {statistics.median(delays) if delays else 0:.1f} s, "
           f"max {max(delays, default=0):.1f} s; e-mails accepted {len(mails)} recipients")
-    print(f"# api: {len(lat)} ok, {result.get('errors') if result else 'no result'} errors; "
+    api = (f"{result['sent']} sent, {result['unanswered']} unanswered (counted at 25 s after the last "
+           f"send), {result['errors']} errors" if result else "no result")
+    print(f"# api: {api}; "
           f"rules: {len(watch.rules_ms)} evaluations, max {max(watch.rules_ms, default=0):.0f} ms; "
-          f"late cycles {late_cycles}; node log {log_lines} lines")
+          f"late cycles {late_cycles}; node log {log_lines} lines; "
+          f"lab responder {(lab_cpu1 - lab_cpu0) / (t1 - t0):.2f} cores")
     print(f"national devices={len(inventory.devices)} interval_s={opts.interval:g} minutes={minutes:g} "
           f"cores_used={cores:.2f} missed_polls={missed} late_polls={late} "
           f"p95_notify_s={percentile(delays, 0.95):.1f} api_p99_ms={percentile(lat, 0.99):.1f} "
@@ -330,7 +422,10 @@ def _result(queue: mp.Queue, timeout: float) -> dict[str, Any] | None:
     """The load generator's result (skipping its "ready")."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        got = queue.get(timeout=max(0.1, deadline - time.monotonic()))
+        try:
+            got = queue.get(timeout=max(0.1, deadline - time.monotonic()))
+        except Empty:
+            return None
         if isinstance(got, dict):
             return got
     return None
