@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import builtins
+import json
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, or_, select, update
+from sqlalchemy import Engine, Update, bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Row
 
 from alerting.bulk import execute_many
@@ -180,10 +182,11 @@ class IncidentRepository:
         self, conn: Connection, incident_id: int, values: dict[str, Any], events: builtins.list[IncidentEvent]
     ) -> Incident:
         """Update columns and append timeline events in the caller's transaction."""
-        row = conn.execute(update(incidents).where(incidents.c.id == incident_id).values(**values)
-                           .returning(*incidents.c)).one()
-        for event in events:
-            self.add_event(conn, incident_id, event)
+        columns = tuple(sorted(values))
+        row = conn.execute(_update_returning(columns),
+                           {"_id": incident_id, **{f"v_{c}": values[c] for c in columns}}).one()
+        execute_many(conn, ADD_EVENT, [(incident_id, e.ts, e.kind, e.text, e.actor,
+                                        json.dumps(_jsonable(e.data))) for e in events])
         return incident_from_row(row)
 
     def acknowledge(self, incident_id: int, who: str, comment: str, now: int) -> Incident:
@@ -221,6 +224,14 @@ class IncidentRepository:
                 data=_jsonable(event.data),
             )
         )
+
+
+@lru_cache(maxsize=64)
+def _update_returning(columns: tuple[str, ...]) -> Update:
+    """``UPDATE incidents SET <columns> WHERE id = :_id RETURNING *``, built once per column set
+    (SQLAlchemy then reuses its compiled form instead of building it again for every update)."""
+    return (update(incidents).where(incidents.c.id == bindparam("_id"))
+            .values({c: bindparam(f"v_{c}") for c in columns}).returning(*incidents.c))
 
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:

@@ -36,6 +36,8 @@ class InventoryIndex:
     commune_of_router: dict[str, str]  # access router → its commune
     links_by_commune: dict[str, list[Link]]  # commune → its links, in inventory order
     ancestors: dict[str, frozenset[str]]  # device → every device above it, however far
+    power_systems: list[str]  # devices of role power, in inventory order
+    dns_servers: list[str]  # devices with a DNS configuration, in inventory order
 
     @classmethod
     def of(cls, inventory: Inventory) -> InventoryIndex:
@@ -55,7 +57,10 @@ class InventoryIndex:
                 above.add(parent)
                 above |= ancestors[parent]
             ancestors[dev_id] = frozenset(above)
-        return cls(routers, {r: c for c, r in routers.items()}, by_commune, ancestors)
+        devices = inventory.devices.values()
+        return cls(routers, {r: c for c, r in routers.items()}, by_commune, ancestors,
+                   [d.id for d in devices if d.role is DeviceRole.POWER],
+                   [d.id for d in devices if d.dns is not None])
 
 
 @dataclass

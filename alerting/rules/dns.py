@@ -21,7 +21,7 @@ ERROR_VI = {"servfail": "SERVFAIL", "refused": "REFUSED (từ chối)", "timeout
 
 def dns_conditions(ctx: RuleContext) -> list[Condition]:
     """Not-answering, stale-serial and no-IPv6 conditions per DNS server."""
-    dns_devices = {d.id for d in ctx.inventory.devices.values() if d.dns is not None}
+    dns_devices = ctx.lookup.dns_servers
     if not dns_devices:
         return []
     fresh = ctx.now - FRESH_S

@@ -21,7 +21,6 @@ from alerting.battery import METHOD_SLOPE, battery_figure, on_battery, projected
 from alerting.incidents import Condition, IncidentKind, Severity
 from alerting.rules.context import RuleContext
 from alerting.states import ANSWERING, Status
-from inventory.model import DeviceRole
 from store.base import FieldValue
 
 UPS_MEASUREMENT = "ups"
@@ -32,7 +31,7 @@ __all__ = ["power_conditions", "projected_minutes"]  # upsBatteryStatus batteryL
 def power_conditions(ctx: RuleContext) -> list[Condition]:
     """One condition per power system on battery or with a failing battery."""
     out: list[Condition] = []
-    power_ids = [d.id for d in ctx.inventory.devices.values() if d.role is DeviceRole.POWER]
+    power_ids = ctx.lookup.power_systems
     if not power_ids:
         return out
     latest = {p.tags.get("device"): p for p in ctx.store.latest(UPS_MEASUREMENT)}
