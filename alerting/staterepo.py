@@ -30,7 +30,7 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from alerting.bulk import upsert_many
+from alerting.bulk import execute_many, upsert_many
 from alerting.db import device_states
 from alerting.states import FAILED, DeviceState, StateTracker, Status
 from store.disk import DiskFault, disk_fault
@@ -157,18 +157,20 @@ class StateRepository:
                 t = turns.get(key)
                 by_turn[self._turn_of(key) if t is None else t][key] = state
         due, by_turn[turn] = by_turn[turn], {}
-        rows = []
+        rows = []  # whole rows (new, or what people see changed)
+        histories = []  # only the flap history (and when it was observed) changed: a narrower update
         written: dict[str, tuple] = {}
         saved_of = self._saved.get
         for key, state in check.items():
             saved = saved_of(key)
             sig = _signature(state)
+            history = tuple(state.history)
             if saved is not None and saved[0] == sig:
-                history = tuple(state.history)
                 if history == saved[1] or self._turn_of(key) != turn:
                     continue  # unchanged, or only the history changed: written on its turn
-            history = tuple(state.history)
-            rows.append(_row(key, state, history))
+                histories.append((_history_json(history), state.last_poll, state.observed, key))
+            else:
+                rows.append(_row(key, state, history))
             written[key] = (sig, history)
         for key, state in due.items():
             if key in check:
@@ -176,14 +178,19 @@ class StateRepository:
             saved = saved_of(key)
             sig = _signature(state)
             history = tuple(state.history)
-            if saved is None or saved[0] != sig or saved[1] != history:
+            if saved is None or saved[0] != sig:
                 rows.append(_row(key, state, history))
-                written[key] = (sig, history)
-        if not rows:
+            elif saved[1] != history:
+                histories.append((_history_json(history), state.last_poll, state.observed, key))
+            else:
+                continue
+            written[key] = (sig, history)
+        if not rows and not histories:
             return True
         try:
             with self.engine.begin() as conn:
                 upsert_many(conn, device_states, "device", COLUMNS, rows)
+                execute_many(conn, CHECKPOINT, histories)
         except WRITE_ERRORS as exc:
             self.health.failed("states", exc)
             self._retry = check  # looked at again at the next save
@@ -203,6 +210,7 @@ class StateRepository:
         return turn
 
 
+CHECKPOINT = "UPDATE device_states SET history = {}, last_poll = {}, observed = {} WHERE device = {}"
 COLUMNS = ("device", "status", "since", "last_poll", "failures", "reason", "history", "flapping", "observed",
            "known", "known_since")
 
