@@ -300,7 +300,8 @@ def run(opts: argparse.Namespace) -> int:
     from api.auth.roles import Role
     from bench import api as bench_api
     from bench.snmp_poll import proc_cpu_s
-    from lab.national_agents import NationalAgents, national_lab_inventory
+    from lab.national import national_lab_inventory
+    from lab.national_agents import NationalAgents
     from lab.ports import free_udp_port
     from trucban.service import build_service
     from trucban.settings import Settings

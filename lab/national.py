@@ -10,6 +10,9 @@ No files, no SNMP agents: only the model.
 from __future__ import annotations
 
 from ipaddress import IPv4Address
+from typing import Any
+
+from pydantic import SecretStr
 
 from inventory.credentials import SnmpCommunity
 from inventory.inventory import Inventory
@@ -73,3 +76,40 @@ def national_inventory(province: str | None = None) -> Inventory:
 
 def _site(ident: str, kind: SiteKind, c: CommuneRef) -> Site:
     return Site.model_construct(id=ident, name=ident, kind=kind, commune=c.code, lat=c.lat, lon=c.lon)
+
+
+def national_lab_inventory(port: int, province: str | None = None, host: str = "127.0.0.1",
+                           timeout_s: float = 2.0, retries: int = 1) -> Inventory:
+    """:func:`lab.national.national_inventory` pointed at the responder: ``host:port``, community = device id.
+
+    Every commune also gets a command-post entry with one contact (an e-mail at
+    ``lab.invalid``) so incidents have someone to notify.
+    """
+    from inventory.model import CommuneEntry, Contact
+
+    inv = national_inventory(province)
+    creds: dict[str, object] = {}
+    devices = {}
+    for dev_id, d in inv.devices.items():
+        cred = f"snmp-{dev_id}"
+        creds[cred] = SnmpCommunity.model_construct(kind="snmp_v2c", community=SecretStr(dev_id),
+                                                    community_env=None)
+        snmp = SnmpAccess.model_construct(credential=cred, port=port, profile=None, timeout_s=timeout_s,
+                                          retries=retries)
+        devices[dev_id] = d.model_copy(update={"address": _ip(host), "snmp": snmp})
+    codes = sorted({s.commune for s in inv.sites.values()})
+    communes = {}
+    for n, code in enumerate(codes):
+        name = inv.reference.communes[code].name
+        communes[code] = CommuneEntry(code=code, command_post=f"Ban Chỉ huy phòng thủ dân sự {name}",
+                                      contacts=(Contact(name=f"Trực ban {name}", role="trực ban",
+                                                        phone=f"+8490{n:07d}",
+                                                        email=f"trucban.{code}@lab.invalid"),))
+    return Inventory(province=inv.province, reference=inv.reference, communes=communes, sites=inv.sites,
+                     devices=devices, links=inv.links, credentials=creds)
+
+
+def _ip(host: str) -> Any:
+    from ipaddress import ip_address
+
+    return ip_address(host)

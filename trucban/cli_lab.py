@@ -36,7 +36,7 @@ def _lab(config: Path | None) -> tuple[Settings, Any]:
 
     settings = _settings(config)
     if settings.lab == "national":  # no files: the national lab's inventory is built in memory
-        from lab.national_agents import national_lab_inventory
+        from lab.national import national_lab_inventory
 
         return settings, national_lab_inventory(settings.lab_port)
     path = settings.lab_dir / "inventory.yaml"

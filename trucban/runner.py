@@ -177,7 +177,8 @@ def _inventory(settings: Settings, steps: SetupProgress, stack: ExitStack) -> In
 
 def _national_lab(settings: Settings, steps: SetupProgress, stack: ExitStack) -> Inventory:
     """All 34 provinces (:mod:`lab.national`) answered by :mod:`lab.national_agents` on ``lab_port``."""
-    from lab.national_agents import NationalAgents, national_lab_inventory
+    from lab.national import national_lab_inventory
+    from lab.national_agents import NationalAgents
 
     agents = NationalAgents(settings.lab_dir / "state", port=settings.lab_port, tied=True)
     stack.callback(agents.stop)

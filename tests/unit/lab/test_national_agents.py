@@ -16,8 +16,8 @@ from collectors.base import PollResult
 from collectors.snmp import ber
 from collectors.snmp.collector import SnmpCollector
 from collectors.snmp.values import END_OF_MIB_VIEW, NO_SUCH_OBJECT
-from lab.national import national_inventory
-from lab.national_agents import NationalAgents, Responder, device_roles, national_lab_inventory
+from lab.national import national_inventory, national_lab_inventory
+from lab.national_agents import NationalAgents, Responder, device_roles
 from lab.outages import cut, restore
 from lab.runner import stage
 
