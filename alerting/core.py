@@ -141,7 +141,11 @@ class AlertingCore:
         started = time.perf_counter()
         maintained = self._in_maintenance(now)
         self.tracker.in_maintenance = maintained
-        transitions = self.tracker.apply(results, now)
+        try:
+            transitions = self.tracker.apply(results, now)
+        except Exception:
+            self._save_all = True  # what the failed apply changed is not known: look at every state
+            raise
         for change in transitions:
             level = logging.INFO if change.new in (Status.UP, Status.UNKNOWN) else logging.WARNING
             log.log(level, "%s: %s → %s (%s)", change.device, change.old, change.new, change.reason)

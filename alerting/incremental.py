@@ -96,12 +96,20 @@ class IncrementalTracker(StateTracker):
     def apply(self, results: dict[str, PollResult], now: int | None = None) -> list[Transition]:
         """What :meth:`StateTracker.apply` does, visiting only the devices it would change.
 
-        Those are the devices with a fresh result, the devices behind one whose
-        status changed, the devices cut off although they last answered, and
-        (with ``now``) the devices whose news went stale. They are taken parents
-        first, as the whole pass does: by walking the order when they are many,
-        through a heap when they are few.
+        If it fails half-way, every watch list is rebuilt and every state counts as changed, so
+        the next call starts from the whole picture again.
         """
+        try:
+            return self._apply(results, now)
+        except Exception:
+            self.reindex()
+            raise
+
+    def _apply(self, results: dict[str, PollResult], now: int | None) -> list[Transition]:
+        """Visit the devices with a fresh result, the devices behind one whose status changed,
+        the devices cut off although they last answered, and (with ``now``) the devices whose
+        news went stale — parents first, as the whole pass does: by walking the order when they
+        are many, through a heap when they are few."""
         fresh = {dev_id: r for dev_id, r in results.items() if self._is_fresh(dev_id, r)}
         order, children, states = self._order, self._children, self.states
         visit = set(fresh) | self._exposed
@@ -254,8 +262,12 @@ class IncrementalRules:
             expired = [s for s, (found, made_at) in kept.timed.items() if not found.holds_at(made_at, now)]
             if expired:
                 dirty = set(dirty).union(expired)
-        for subject in dirty:
-            self._refresh(kept, rule, ctx, subject)
+        try:
+            for subject in dirty:
+                self._refresh(kept, rule, ctx, subject)
+        except Exception:
+            del self._kept[rule]  # half refreshed: start again from everything at the next call
+            raise
         if kept.flat is None:
             kept.flat = [c for s in sorted(kept.found, key=kept.order.__getitem__) for c in kept.found[s]]
         return kept.flat
