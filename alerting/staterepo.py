@@ -227,9 +227,6 @@ def _history_json(history: tuple[int, ...]) -> str:
     return json.dumps(list(history))
 
 
-_CODE = {status: status.value for status in Status}  # plain strings: the kept signatures stay out of GC
-
-
 def _signature(s: DeviceState) -> tuple:
     """What a save compares. The failure count matters only until a device is down or
     unreachable (it confirms the failure), so a device that stays down is not rewritten at
@@ -237,5 +234,5 @@ def _signature(s: DeviceState) -> tuple:
 
     Made of plain values only, so the collector stops tracking the ~30k kept per national
     inventory (tuples of atomic values are untracked)."""
-    return (_CODE[s.status], s.since, s.failures if s.status not in FAILED else -1, s.reason, s.flapping,
-            _CODE[s.known])
+    return (s.status._value_, s.since, s.failures if s.status not in FAILED else -1, s.reason, s.flapping,
+            s.known._value_)  # ``_value_``: the plain string, without Enum's hash or property on the way
