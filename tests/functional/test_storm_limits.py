@@ -207,7 +207,10 @@ def test_big_bulletin_imports_in_bounded_time_and_memory_and_the_loop_stays_resp
           f"overlay {len(overlay.content) / 1024:.1f} KiB / {points} points, "
           f"list {list_before} B → {len(listing.content)} B")
     assert took < 20
-    assert len(watch.latencies) >= 3 and max(watch.latencies) < 0.5, watch.latencies
+    # a blocked loop would hold /healthz for the whole import (seconds); a busy 2-core machine adds
+    # scheduling delays of a few hundred ms to single polls, so the bound is on the typical one and the worst
+    ordered = sorted(watch.latencies)
+    assert len(ordered) >= 3 and ordered[len(ordered) // 2] < 0.25 and ordered[-1] < 1.5, watch.latencies
     assert watch.peak - rss_before < 400 * 2**20
     assert grown < 2 * 2**20
     assert len(overlay.content) <= 200_000 and points <= 2_000

@@ -66,7 +66,8 @@ async def test_collector_polls_the_lab_and_a_staged_outage_times_out(tmp_path: P
     lab = NationalAgents(state, province="31")
     await asyncio.to_thread(lab.start)
     try:
-        inv = national_lab_inventory(lab.port, province="31", timeout_s=0.5, retries=0)
+        # a loaded machine (the full suite, other benches) can hold the first answers past half a second
+        inv = national_lab_inventory(lab.port, province="31", timeout_s=2.0, retries=1)
         collector = SnmpCollector(inv.credentials)
         try:
             results = await _poll_all(collector, list(inv.devices.values()))
