@@ -58,6 +58,7 @@ def runbook(
         title, body = render_runbook_html(kind, inc, ctx.inventory, ctx.timezone)
     except KeyError:
         raise HTTPException(404, f"không có hướng dẫn xử lý {kind!r} (no such runbook)") from None
+    # the summary for English readers is marked as English
     body = body.replace("<blockquote>\n<p><strong>English:</strong>",
-                        '<blockquote lang="en">\n<p><strong>English:</strong>')  # the summary for English readers
+                        '<blockquote lang="en">\n<p><strong>English:</strong>')
     return render.page(request, "runbook.html", who, runbook_title=title, runbook_html=body, incident=inc)
