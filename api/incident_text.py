@@ -2,7 +2,7 @@
 
 A resolved incident keeps the title it had while live ("… còn khoảng 64 phút"),
 which beside "Đã khắc phục" says two things at once. :func:`final_title` drops
-the live part and says how it ended and when; :func:`duration_text` says how
+the live part and says how it ended and when; :func:`common.timefmt.duration_vi` says how
 long it lasted. :func:`touched` names the communes and devices an incident
 lists as codes (a cut-off incident's communes, a router's devices behind it).
 """
@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from api.auth.roles import Principal
 from api.schemas import IncidentOut
+from common.timefmt import local_time
 from inventory.inventory import Inventory
 
 LIVE_PART = re.compile(
@@ -38,22 +38,7 @@ def final_title(kind: str, title: str, resolved_at: int, tz: ZoneInfo) -> str:
     if kind == "bts_on_battery":
         base = base.replace(", đang chạy ắc quy", "")
     ended = ENDED.get(kind, "đã khắc phục")
-    return f"{base} — {ended} lúc {datetime.fromtimestamp(resolved_at, tz).strftime('%H:%M %d/%m')}"
-
-
-def duration_text(seconds: int) -> str:
-    """'2 giờ 5 phút', '45 phút', '3 ngày 4 giờ', '40 giây'."""
-    seconds = max(0, int(seconds))
-    if seconds < 60:
-        return f"{seconds} giây"
-    minutes = seconds // 60
-    days, rest = divmod(minutes, 1440)
-    hours, mins = divmod(rest, 60)
-    if days:
-        return f"{days} ngày {hours} giờ"
-    if hours:
-        return f"{hours} giờ {mins} phút"
-    return f"{mins} phút"
+    return f"{base} — {ended} lúc {local_time(resolved_at, tz, 'day_time')}"
 
 
 @dataclass(frozen=True)

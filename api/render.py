@@ -15,7 +15,7 @@ from api.auth.roles import ROLE_VI, Permission, Principal
 from api.auth.secrets import new_secret
 from api.context import ApiContext
 from api.guard import CSRF_COOKIE
-from api.incident_text import duration_text
+from common.timefmt import duration_vi as duration_text
 
 
 def package_dir(name: str) -> Path:

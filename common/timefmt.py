@@ -13,10 +13,11 @@ from typing import Literal
 
 from babel.dates import format_datetime
 
-Style = Literal["time", "time_s", "datetime", "datetime_s", "date", "month"]
+Style = Literal["time", "time_s", "day_time", "datetime", "datetime_s", "date", "month"]
 PATTERNS: dict[str, str] = {
     "time": "HH:mm",                   # 14:05
     "time_s": "HH:mm:ss",              # 14:05:09
+    "day_time": "HH:mm dd/MM",         # 14:05 26/11 (within the year on screen)
     "datetime": "HH:mm dd/MM/yyyy",    # 14:05 26/11/2026
     "datetime_s": "HH:mm:ss dd/MM/yyyy",
     "date": "dd/MM/yyyy",
@@ -27,3 +28,17 @@ PATTERNS: dict[str, str] = {
 def local_time(ts: float, tz: tzinfo, style: Style = "datetime", locale: str = "vi") -> str:
     """``ts`` (epoch seconds, UTC) as a person in ``tz`` reads it, in the named ``style``."""
     return format_datetime(datetime.fromtimestamp(ts, tz), PATTERNS[style], tzinfo=tz, locale=locale)
+
+
+def duration_vi(seconds: float) -> str:
+    """A duration as a person says it: '40 giây', '45 phút', '2 giờ 5 phút', '3 ngày 4 giờ'."""
+    whole = max(0, int(seconds))
+    if whole < 60:
+        return f"{whole} giây"
+    days, rest = divmod(whole // 60, 1440)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days} ngày {hours} giờ"
+    if hours:
+        return f"{hours} giờ {mins} phút"
+    return f"{mins} phút"

@@ -18,6 +18,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from markdown_it import MarkdownIt
 
 from alerting.incidents import SEVERITY_VI, Incident
+from common.timefmt import duration_vi
 from common.timefmt import local_time as format_time
 from common.vocab import MEDIUM_VI
 from inventory.inventory import Inventory
@@ -171,15 +172,3 @@ def local_time(ts: int | None, tz: ZoneInfo) -> str:
         return UNKNOWN
     zone = "giờ Việt Nam" if tz.key == "Asia/Ho_Chi_Minh" else tz.key
     return f"{format_time(ts, tz, 'time')} ngày {format_time(ts, tz, 'date')} ({zone})"
-
-
-def duration_vi(seconds: int) -> str:
-    """'2 giờ 5 phút', '45 phút', '3 ngày 1 giờ'."""
-    minutes = max(seconds, 0) // 60
-    days, rest = divmod(minutes, 1440)
-    hours, mins = divmod(rest, 60)
-    if days:
-        return f"{days} ngày {hours} giờ"
-    if hours:
-        return f"{hours} giờ {mins} phút"
-    return f"{mins} phút"

@@ -11,8 +11,9 @@ from alerting.battery import battery_figure, on_battery
 from alerting.bts_status import BtsState
 from alerting.maintenance import MaintenanceWindow
 from api.bands import window_slots
-from api.incident_text import duration_text, final_title
+from api.incident_text import final_title
 from api.noc import SHOWN_ORDER, NocFilters, NocRow, _shown, fold
+from common.timefmt import duration_vi as duration_text
 from store.base import Sample
 from store.sqlite import SqliteMetricStore
 
