@@ -6,10 +6,10 @@ Data from the domain (incident titles, reasons) stays in Vietnamese, as written.
 
 from __future__ import annotations
 
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from api.i18n_ux import UX_TEXT
+from common.timefmt import local_time as format_local
 
 LANG_COOKIE = "tb_lang"
 LANGS = ("vi", "en")
@@ -200,4 +200,4 @@ def local_time(ts: int | None, tz: ZoneInfo) -> str:
     """Epoch seconds → 'HH:MM dd/mm/yyyy' local time (both languages write dates day first)."""
     if not ts:
         return "—"
-    return datetime.fromtimestamp(ts, tz).strftime("%H:%M:%S %d/%m/%Y")
+    return format_local(ts, tz, "datetime_s")

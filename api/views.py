@@ -27,11 +27,12 @@ from api.schemas import (
     SiteOut,
     TyphoonOut,
 )
+from common.timefmt import local_time
 
 
 def local_text(ts: int, tz: ZoneInfo) -> str:
-    """Epoch seconds → 'dd/mm/yyyy HH:MM:SS' in local time (people read local time)."""
-    return datetime.fromtimestamp(ts, tz).strftime("%d/%m/%Y %H:%M:%S")
+    """Epoch seconds → 'HH:MM:SS dd/mm/yyyy' in local time (people read local time)."""
+    return local_time(ts, tz, "datetime_s")
 
 
 def utc_iso(ts: int) -> str:

@@ -22,6 +22,7 @@ from api.context import ApiContext
 from api.deps import CoreDep, Ctx, GroupBy, PageReader, Reader, RenderDep, ReportsDep, Window
 from api.errors import responses
 from api.report_access import availability_items
+from common.timefmt import local_time
 from reports.export import report_csv
 from reports.render import PdfError, html_to_pdf, render_html
 from reports.series import daily_availability
@@ -170,4 +171,4 @@ def run_file(label: str, name: str, who: Reader, ctx: Ctx) -> FileResponse:
 
 
 def _local(ctx: ApiContext, ts: int) -> str:
-    return datetime.fromtimestamp(ts, ctx.timezone).strftime("%H:%M %d/%m/%Y")
+    return local_time(ts, ctx.timezone)
