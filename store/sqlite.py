@@ -134,6 +134,9 @@ class SqliteMetricStore:
         self._ids: dict[tuple, int] = {}  # (measurement, *tag items as given) → series id
         self._series: dict[tuple[str, str], int] = {}  # (measurement, canonical tags JSON) → id
         self._meta: dict[int, tuple[str, dict[str, str]]] = {}  # id → (measurement, tags)
+        # lookups by measurement, and by measurement and device (the rules' and pages' usual ``where``)
+        self._by_measurement: dict[str, list[int]] = {}
+        self._by_device: dict[tuple[str, str], list[int]] = {}
         self._latest: dict[int, tuple[int, dict]] = {}  # id → (newest ts, fields at it)
         self._unsaved: set[int] = set()  # series whose newest point is not in series_latest yet
         with self._lock:
@@ -318,14 +321,28 @@ class SqliteMetricStore:
         self._ids.clear()
         self._series.clear()
         self._meta.clear()
+        self._by_measurement.clear()
+        self._by_device.clear()
         for sid, measurement, tags in self._db.execute("SELECT id, measurement, tags FROM series"):
             self._series[(measurement, tags)] = sid
-            self._meta[sid] = (measurement, json.loads(tags))
+            self._index(sid, measurement, json.loads(tags))
+
+    def _index(self, sid: int, measurement: str, tags: dict[str, str]) -> None:
+        self._meta[sid] = (measurement, tags)
+        self._by_measurement.setdefault(measurement, []).append(sid)
+        if "device" in tags:
+            self._by_device.setdefault((measurement, tags["device"]), []).append(sid)
 
     def _matching(self, measurement: str, where: Mapping[str, str] | None) -> list[int]:
-        items = list((where or {}).items())
-        return [sid for sid, (m, tags) in list(self._meta.items())
-                if m == measurement and all(tags.get(k) == v for k, v in items)]
+        where = dict(where or {})
+        device = where.pop("device", None)
+        # a copy (atomic under the GIL): a write may add a series meanwhile
+        found = list(self._by_measurement.get(measurement, ()) if device is None
+                     else self._by_device.get((measurement, device), ()))
+        if not where:
+            return found
+        meta = self._meta
+        return [sid for sid in found if all(meta[sid][1].get(k) == v for k, v in where.items())]
 
     def _series_id(self, measurement: str, tags: Mapping[str, str]) -> int:
         canonical = dict(sorted(tags.items()))
@@ -335,6 +352,6 @@ class SqliteMetricStore:
             cur = self._db.execute("INSERT INTO series (measurement, tags) VALUES (?, ?)", key)
             sid = int(cur.lastrowid or 0)
             self._series[key] = sid
-            self._meta[sid] = (measurement, canonical)
+            self._index(sid, measurement, canonical)
         self._ids[(measurement, *tags.items())] = sid
         return sid
