@@ -8,7 +8,8 @@ backoff in the background, never holding up the cycle. Reachability samples
 are written for every device a reachability plan polls, answered or not.
 
 Results reach the store and the evaluator as each device's check completes
-(gathered for at most ``FLUSH_S``), not at the end of the cycle, so a slow plan
+(through the poller's one :class:`poller.delivery.Delivery`, which gathers every
+plan's results for a short while), not at the end of the cycle, so a slow plan
 never sits on stale observations. Each result carries the instant its poll
 started (``observed``); the evaluator applies results in that order only. A
 failed state-deciding poll of a device not yet known down is confirmed first
@@ -28,6 +29,7 @@ from collectors.base import Collector, PollResult
 from inventory.inventory import Inventory
 from inventory.model import Device
 from poller.confirm import Checker, Confirmation
+from poller.delivery import Delivery, ResultSink
 from poller.downtime import Downtime
 from poller.engine import (
     MIN_JITTER_INTERVAL_S,
@@ -40,12 +42,8 @@ from poller.engine import (
 from store.base import MetricStore, Sample
 
 log = logging.getLogger(__name__)
-ResultSink = Callable[[dict[str, PollResult]], object]  # the return value is ignored
 DeviceSelector = Callable[[Device], bool]
-# results completed within this many seconds are handed to the evaluator together; the wait
-# grows with the evaluator's own time (× SINK_SHARE⁻¹) so evaluating never takes over a core
-FLUSH_S = 0.25
-SINK_SHARE = 0.25
+__all__ = ["CycleReport", "DeviceSelector", "PollCycle", "ResultSink", "has_snmp"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,12 +78,14 @@ class PollCycle:
                  reachability: bool = True, selector: DeviceSelector = has_snmp,
                  feeds_state: DeviceSelector | None = None, decides_down: bool = True,
                  semaphore: asyncio.Semaphore | None = None,
-                 confirmation: Confirmation | None = None) -> None:
-        """``jitter`` is the share of the interval over which poll starts are spread (0–0.9)."""
+                 confirmation: Confirmation | None = None, delivery: Delivery | None = None) -> None:
+        """``jitter`` is the share of the interval over which poll starts are spread (0–0.9);
+        ``delivery`` is the poller's hand-over shared by its plans (default: this cycle's own, to
+        ``store`` and ``sink``)."""
         self.inventory = inventory
         self.collector = collector
         self.store = store
-        self.sink = sink
+        self.delivery = delivery if delivery is not None else Delivery(store, sink, name=name)
         self.interval_s = interval_s
         self.name = name
         self.jitter = min(max(jitter, 0.0), 0.9)
@@ -103,9 +103,6 @@ class PollCycle:
         self._background: set[asyncio.Task[None]] = set()
         self._inflight: set[str] = set()
         self.confirmation = confirmation if confirmation is not None else Confirmation()
-        self._pending: list[PollResult] = []
-        self._flush_handle: asyncio.TimerHandle | None = None
-        self._sink_s = 0.0  # how long the last hand-over to the evaluator took
         self.checker = Checker(inventory, self.engine.poll, self.confirmation, now=time.monotonic,
                                can_poll=lambda d: self.selector(d) and self.feeds_state(d),
                                decides=self._decides, known_down=self.downtime.is_down,
@@ -138,7 +135,7 @@ class PollCycle:
         spread = self.jitter * self.interval_s if self.interval_s >= MIN_JITTER_INTERVAL_S else 0.0
         checked = await asyncio.gather(*(self._check_and_queue(d, t0 + spread * jitter_fraction(d.id))
                                          for d in up))
-        await self._flush()
+        await self.delivery.flush()
         results = [own[-1] for own in checked]
         duration = time.monotonic() - t0
         errors = Counter(r.error_kind or "unknown" for r in results if not r.ok)
@@ -156,15 +153,15 @@ class PollCycle:
         """Poll ``devices`` at once, whatever their backoff (a trap asked for it), and deliver."""
         checked = await asyncio.gather(*(self._check(d, time.monotonic()) for d in devices))
         results = [r for own in checked for r in own]
-        self._pending += results
-        await self._flush()
+        self._queue(results)
+        await self.delivery.flush()
         return results
 
     async def drain(self) -> None:
         """Wait for background (backoff) polls and pending deliveries to finish."""
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
-        await self._flush()
+        await self.delivery.drain()
 
     async def _check_and_queue(self, device: Device, planned: float) -> list[PollResult]:
         """The first poll holds the cycle; a confirmation goes on in the background.
@@ -220,42 +217,13 @@ class PollCycle:
             task.add_done_callback(self._background.discard)
 
     def _queue(self, results: list[PollResult]) -> None:
-        """Hand results on soon (``FLUSH_S``, longer if evaluating is slow), with whatever else completed."""
-        self._pending += results
-        if self._flush_handle is None:
-            loop = asyncio.get_running_loop()
-            self._flush_handle = loop.call_later(max(FLUSH_S, self._sink_s / SINK_SHARE), self._flush_later)
-
-    def _flush_later(self) -> None:
-        task = asyncio.ensure_future(self._flush())
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def _flush(self) -> None:
-        """Write the pending results' samples and give the state-deciding ones to the sink."""
-        if self._flush_handle is not None:
-            self._flush_handle.cancel()
-            self._flush_handle = None
-        results, self._pending = self._pending, []
-        if not results:
-            return
-        samples = [s for r in results for s in r.samples]
+        """Hand results on: their samples (and reachability samples) and the state-deciding ones."""
         devices = self.inventory.devices
+        samples = [s for r in results for s in r.samples]
+        decided = [r for r in results if self._decides(devices[r.device], r)]
         if self.reachability:
-            samples += [reachability_sample(r, self._tags[r.device]) for r in results
-                        if self._decides(devices[r.device], r)]
-        await asyncio.to_thread(self.store.write, samples)
-        decided: dict[str, PollResult] = {}
-        for r in sorted(results, key=lambda r: r.observed_at):
-            if self._decides(devices[r.device], r):
-                decided[r.device] = r  # the newest observation of each device
-        if decided:
-            started = time.perf_counter()
-            try:
-                self.sink(decided)
-            except Exception:  # an evaluator bug must not stop polling
-                log.exception("%s: result sink failed", self.name)
-            self._sink_s = time.perf_counter() - started
+            samples += [reachability_sample(r, self._tags[r.device]) for r in decided]
+        self.delivery.queue(samples, decided)
 
     def _decides(self, device: Device, result: PollResult) -> bool:
         """Whether ``result`` may change ``device``'s state (a failure only on a deciding plan)."""

@@ -26,7 +26,8 @@ from collectors.base import CollectorRegistry, PollResult
 from inventory.inventory import Inventory
 from inventory.model import Device
 from poller.confirm import Confirmation
-from poller.cycle import CycleReport, DeviceSelector, PollCycle, ResultSink, has_snmp
+from poller.cycle import CycleReport, DeviceSelector, PollCycle, has_snmp
+from poller.delivery import Delivery, ResultSink
 from poller.downtime import DEFAULT_MODEL, Downtime
 from store.base import MetricStore
 
@@ -114,14 +115,15 @@ class Poller:
         self._sem = asyncio.Semaphore(concurrency)
         self._repolls: dict[str, asyncio.Task[list[PollResult]]] = {}
         self.cycles: dict[str, PollCycle] = {}
+        # one hand-over for every plan: one store write and one evaluation per batch, whatever the plans
+        self.delivery = Delivery(store, sink)
         for plan in plans:
             collector = registry.create(plan.collector, **dict(plan.options))
             self.cycles[plan.name] = PollCycle(
                 inventory, collector, store, sink, concurrency, plan.interval_s, name=plan.name,
                 jitter=jitter, downtime=self.downtime, reachability=plan.reachability,
                 selector=plan.selector, feeds_state=plan.feeds_state, decides_down=plan.decides_down,
-                semaphore=self._sem,
-                confirmation=confirmation)
+                semaphore=self._sem, confirmation=confirmation, delivery=self.delivery)
         self.primary = plans[0].name
 
     @property
