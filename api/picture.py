@@ -9,6 +9,7 @@ request would be the bottleneck; a one-second-old picture is as good as new
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import Counter
@@ -34,6 +35,7 @@ from store.base import Point
 
 UPS_MEASUREMENT = "ups"
 UPS_TTL_S = 10.0
+BUILD_SHARE = 0.2  # at most this share of the time goes to rebuilding the picture for new evaluations
 T = TypeVar("T")
 ISOLATED_VI = "Xã bị cô lập"
 # the coordinator row's code for each site state (the row also says "isolated" for a cut-off commune)
@@ -118,6 +120,7 @@ class PictureCache:
         self.index = Index(ctx.inventory)
         self.base_ttl = ttl
         self._picture: Picture | None = None
+        self._build_s = 0.0  # how long the last build took
         self._lock = threading.Lock()
         self._ups_at = -1e9
         self._ups_version: tuple[object, object] | None = None
@@ -149,10 +152,21 @@ class PictureCache:
         return (core.last if core is not None else None, self.ctx.cycle.last)
 
     def fresh(self, pic: Picture | None) -> bool:
-        """Whether ``pic`` still shows the current cycle and is younger than the time limit."""
-        if pic is None or time.monotonic() - pic.ts >= self.ttl:
+        """Whether ``pic`` may still be served: younger than the time limit, and showing the current
+        evaluation or built less than ``BUILD_SHARE``⁻¹ × its build time ago.
+
+        The spacing matters at national size, where the poller hands results over several times a
+        second and each evaluation would otherwise start a rebuild: building then keeps to
+        ``BUILD_SHARE`` of a core and a screen is at most a few seconds behind. For a city, where a
+        build takes milliseconds, every evaluation is still shown at once.
+        """
+        if pic is None:
             return False
-        return all(a is b for a, b in zip(pic.version, self.version(), strict=True))
+        age = time.monotonic() - pic.ts
+        if age >= self.ttl:
+            return False
+        return age < self._build_s / BUILD_SHARE or all(
+            a is b for a, b in zip(pic.version, self.version(), strict=True))
 
     def get(self) -> Picture:
         """The current picture. Only the very first call waits for a build; later, a stale picture
@@ -183,14 +197,16 @@ class PictureCache:
         pic.version = version
         self._picture = pic
         self.memo.clear()
+        self._build_s = time.monotonic() - started
         # without a new cycle, rebuild only now and then (UPS readings, typhoon banner)
-        self.ttl = max(self.base_ttl, 20 * (time.monotonic() - started))
+        self.ttl = max(self.base_ttl, 20 * self._build_s)
 
     def invalidate(self) -> None:
         """Mark the picture stale (after a write that changes it); the next read starts a rebuild."""
         pic = self._picture
         if pic is not None:
             pic.version = (object(), object())
+            pic.ts = -math.inf  # a person's own change shows at once, however recent the picture
 
 
 def connectivity(links: list[Link], ctx: ApiContext) -> str:
