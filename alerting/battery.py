@@ -16,7 +16,8 @@ counts down from the last reading, and the label says when it was estimated
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -135,6 +136,34 @@ def fit_runtime(
     return Fit(minutes, method, since)
 
 
+class FitMemo:
+    """Projections already made, one per reading (bounded, least recently used first out).
+
+    Why: a reading's projection is fitted over the readings up to it, which do not
+    change afterwards; the power rule runs at every evaluation — several a second on
+    a national inventory — and would otherwise query the store for every power
+    system on battery each time.
+    """
+
+    def __init__(self, size: int = 20_000) -> None:
+        """Keep at most ``size`` projections."""
+        self.size = size
+        self._fits: OrderedDict[Hashable, Fit] = OrderedDict()
+
+    def fit(self, store: MetricStore, device: str, fields: Mapping[str, FieldValue] | None, at: int,
+            fit_window_s: int = DEFAULT_FIT_WINDOW_S, fit_min_points: int = DEFAULT_FIT_MIN_POINTS) -> Fit:
+        """:func:`fit_runtime`, made once per reading."""
+        key = (device, at, tuple(sorted((fields or {}).items())), fit_window_s, fit_min_points)
+        found = self._fits.get(key)
+        if found is not None:
+            self._fits.move_to_end(key)
+            return found
+        made = self._fits[key] = fit_runtime(store, device, fields, at, fit_window_s, fit_min_points)
+        if len(self._fits) > self.size:
+            self._fits.popitem(last=False)
+        return made
+
+
 def figure_from(
     fit: Fit | None,
     device: str,
@@ -169,17 +198,20 @@ def battery_figure(
     now: int,
     fit_window_s: int = DEFAULT_FIT_WINDOW_S,
     fit_min_points: int = DEFAULT_FIT_MIN_POINTS,
+    memo: FitMemo | None = None,
 ) -> BatteryFigure:
     """The one battery figure of power system ``device`` at ``now``.
 
     ``fields``/``read_at``: its latest UPS-MIB reading and when it was taken;
     ``observable``: it answers now (else the figure is last known and counts down
-    from ``read_at``). The charge series is read from ``store`` only while on battery.
+    from ``read_at``). The charge series is read from ``store`` only while on battery,
+    once per reading when a ``memo`` is given.
     """
     fit = None
     if on_battery(fields):
         at = read_at if read_at is not None else now
-        fit = fit_runtime(store, device, fields, at, fit_window_s, fit_min_points)
+        make = memo.fit if memo is not None else fit_runtime
+        fit = make(store, device, fields, at, fit_window_s, fit_min_points)
     return figure_from(fit, device, fields, read_at, observable=observable, now=now)
 
 

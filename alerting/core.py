@@ -36,6 +36,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
+from alerting.battery import FitMemo
 from alerting.history import StateHistory
 from alerting.incidents import Condition
 from alerting.incremental import IncrementalRules, IncrementalTracker, scoped_form
@@ -106,6 +107,7 @@ class AlertingCore:
         self.in_force = self.rules  # the thresholds of the last evaluation
         self.tracker = (IncrementalTracker if self.incremental else StateTracker)(self.inventory, self.rules)
         self.index = InventoryIndex.of(self.inventory)
+        self.fits = FitMemo()  # battery projections, made once per UPS reading
         self._scoped = IncrementalRules()
         self.incidents = IncidentRepository(self.engine)
         self.maintenance = MaintenanceRepository(self.engine)
@@ -256,7 +258,7 @@ class AlertingCore:
         only the subjects that the state changes since the last call, or the clock, affect.
         """
         ctx = RuleContext(self.inventory, self.tracker, self.store, self._rules_at(now), now, self.timezone,
-                          self.index)
+                          self.index, self.fits)
         if isinstance(self.tracker, IncrementalTracker):
             self._scoped.begin(ctx, *self.tracker.take_changes())
         out: list[Condition] = []

@@ -7,6 +7,7 @@ from functools import cached_property
 from typing import TypedDict
 from zoneinfo import ZoneInfo
 
+from alerting.battery import FitMemo
 from alerting.rules.config import RulesConfig
 from alerting.states import StateTracker
 from common.timefmt import local_time
@@ -74,6 +75,7 @@ class RuleContext:
     now: int
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Ho_Chi_Minh"))
     index: InventoryIndex | None = None  # the core keeps one; built here when not given
+    fits: FitMemo | None = None  # battery projections already made (the core keeps one)
 
     def local_time(self, ts: int) -> str:
         """'HH:MM' of ``ts`` on the people's clock (Asia/Ho_Chi_Minh by default)."""

@@ -64,7 +64,8 @@ def _on_battery_condition(ctx: RuleContext, dev_id: str, fields: Mapping[str, Fi
     rules = ctx.rules.battery
     hardening = ctx.inventory.devices[dev_id].hardening_level
     figure = battery_figure(ctx.store, dev_id, fields, read_at, observable=seen is None, now=ctx.now,
-                            fit_window_s=rules.fit_window_s, fit_min_points=rules.fit_min_points)
+                            fit_window_s=rules.fit_window_s, fit_min_points=rules.fit_min_points,
+                            memo=ctx.fits)
     minutes, method = figure.minutes_left, figure.method or METHOD_SLOPE
     at = ctx.now if seen is None else seen
     since = figure.since if figure.since is not None else read_at
