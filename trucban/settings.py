@@ -37,7 +37,9 @@ class Settings(BaseModel):
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=1, le=65535)
     poll_interval_s: float = Field(default=30.0, ge=1)
-    poll_concurrency: int = Field(default=200, ge=1, le=10000)
+    # polls in flight at once, every plan together; a ping holds its slot for its whole count
+    # (3 × 0.2 s), so pinging a national inventory every minute alone keeps ~180 slots busy
+    poll_concurrency: int = Field(default=1000, ge=1, le=10000)
     health_interval_s: float = Field(default=60.0, ge=1)  # interfaces, CPU, battery
     inventory_interval_s: float = Field(default=300.0, ge=1)  # names, descriptions, types
     poll_jitter: float = Field(default=0.5, ge=0, le=0.9)  # share of the interval poll starts spread over
