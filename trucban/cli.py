@@ -116,6 +116,12 @@ def run(
 
 InventoriesOpt = Annotated[list[Path] | None, typer.Option("--inventory", help="inventory YAML (repeatable)")]
 ClusterOpt = Annotated[str | None, typer.Option("--cluster", help="NATS hub, e.g. nats://127.0.0.1:4222")]
+LabOpt = Annotated[str | None, typer.Option(
+    "--lab", help="'national': the national lab's inventory (built in memory, ~26,800 devices) instead of "
+                  "--inventory; its responder must already run on --lab-port")]
+LabPortOpt = Annotated[int | None, typer.Option("--lab-port", help="national lab: the responder's UDP port")]
+LabProvinceOpt = Annotated[str | None, typer.Option(
+    "--lab-province", help="national lab: one province only (e.g. 31; default every province)")]
 
 
 def _cluster_main(run: object, settings: Settings, *args: object) -> None:
@@ -138,12 +144,16 @@ def poller(
     partitions: Annotated[int | None, typer.Option(help="work partitions (same on every poller)")] = None,
     interval: Annotated[float | None, typer.Option(help="poll interval, seconds")] = None,
     exclude_commune: Annotated[list[str] | None, typer.Option(help="communes an edge post polls")] = None,
+    lab: LabOpt = None,
+    lab_port: LabPortOpt = None,
+    lab_province: LabProvinceOpt = None,
 ) -> None:
     """Scale-out poller: take partitions by lease on NATS JetStream, poll them, publish the results."""
     from trucban.cluster import run_poller
 
-    settings = _settings(config, cluster_url=cluster, cluster_partitions=partitions, poll_interval_s=interval)
-    _cluster_main(run_poller, settings, inventory or [], poller_id, exclude_commune or [])
+    settings = _settings(config, cluster_url=cluster, cluster_partitions=partitions, poll_interval_s=interval,
+                         lab=lab, lab_port=lab_port)
+    _cluster_main(run_poller, settings, inventory or [], poller_id, exclude_commune or [], lab_province)
 
 
 @app.command()
@@ -152,13 +162,16 @@ def ingest(
     cluster: ClusterOpt = None,
     inventory: InventoriesOpt = None,
     edge: Annotated[list[str] | None, typer.Option(help="edge post to source (repeatable)")] = None,
+    lab: LabOpt = None,
+    lab_port: LabPortOpt = None,
+    lab_province: LabProvinceOpt = None,
 ) -> None:
     """Central ingest: results stream → metric store → alerting core and notifications."""
     from trucban.cluster import run_ingest
 
     edges = ",".join(edge) if edge else None
-    settings = _settings(config, cluster_url=cluster, cluster_edges=edges)
-    _cluster_main(run_ingest, settings, inventory or [])
+    settings = _settings(config, cluster_url=cluster, cluster_edges=edges, lab=lab, lab_port=lab_port)
+    _cluster_main(run_ingest, settings, inventory or [], lab_province)
 
 
 @app.command("edge")
@@ -169,14 +182,17 @@ def edge_post(
     local: Annotated[str | None, typer.Option(help="the post's NATS leaf node URL")] = None,
     inventory: InventoriesOpt = None,
     interval: Annotated[float | None, typer.Option(help="poll interval, seconds")] = None,
+    lab: LabOpt = None,
+    lab_port: LabPortOpt = None,
+    lab_province: LabProvinceOpt = None,
 ) -> None:
     """Edge command post: poll its communes, alert locally, buffer results for the centre on disk."""
     from trucban.cluster import run_edge
 
     communes = ",".join(commune) if commune else None
     settings = _settings(config, edge_post=post, edge_communes=communes, edge_nats_url=local,
-                         poll_interval_s=interval)
-    _cluster_main(run_edge, settings, inventory or [])
+                         poll_interval_s=interval, lab=lab, lab_port=lab_port)
+    _cluster_main(run_edge, settings, inventory or [], lab_province)
 
 
 @inventory_app.command("check")

@@ -1,7 +1,12 @@
 """Wiring from settings for the three scale-out processes: poller, edge post and ingest.
 
 Each runs until SIGINT/SIGTERM (a clean stop hands leases back at once; a
-kill -9 lets them expire after one TTL).
+kill -9 lets them expire after one TTL). The inventory comes from
+``--inventory`` files or, with ``lab: national`` (``--lab national``), from
+the national lab's model (:func:`lab.national.national_lab_inventory`) pointed
+at a responder already listening on ``lab_port``: built in memory the same way
+in every process, so pollers, ingest and edge posts agree without a 27k-device
+YAML file to write and parse.
 """
 
 from __future__ import annotations
@@ -39,8 +44,32 @@ def cluster_config(settings: Settings) -> ClusterConfig:
 def load_inventories(paths: Sequence[Path]) -> Inventory:
     """One inventory from one or more files."""
     if not paths:
-        raise ValueError("give at least one --inventory (scale-out does not generate a lab)")
+        raise ValueError("give at least one --inventory, or --lab national "
+                         "(scale-out does not generate a lab)")
     return merge_inventories([load_inventory(Path(p)) for p in paths])
+
+
+def cluster_inventory(settings: Settings, paths: Sequence[Path], lab_province: str | None = None
+                      ) -> Inventory:
+    """The inventory of a scale-out process: the ``--inventory`` files, or the national lab's.
+
+    With ``settings.lab == "national"`` the national lab (every province, or only
+    ``lab_province``) is built for the responder on ``settings.lab_port``; the
+    responder (:class:`lab.national_agents.NationalAgents`) is started by
+    whoever runs the lab, never by a cluster process.
+    """
+    if settings.lab != "national":
+        if lab_province:
+            raise ValueError("--lab-province chooses a province of the national lab: add --lab national")
+        return load_inventories(paths)
+    if paths:
+        raise ValueError("give --inventory files or --lab national, not both")
+    from lab.national import national_lab_inventory
+
+    inventory = national_lab_inventory(settings.lab_port, province=lab_province)
+    if not inventory.devices:
+        raise ValueError(f"--lab-province {lab_province!r}: no such province in the national lab")
+    return inventory
 
 
 def plans_for(settings: Settings, inventory: Inventory) -> list[PollPlan]:
@@ -65,12 +94,12 @@ def run_until_signalled(main: Callable[[asyncio.Event], Awaitable[None]]) -> Non
 
 
 def run_poller(settings: Settings, inventories: Sequence[Path], poller_id: str | None,
-               exclude: Sequence[str] = ()) -> None:
+               exclude: Sequence[str] = (), lab_province: str | None = None) -> None:
     """``trucban poller``: hold leases, poll, publish."""
     from poller.cluster.worker import ClusterPoller
     from trucban.service import confirmation, default_collectors
 
-    inventory = load_inventories(inventories)
+    inventory = cluster_inventory(settings, inventories, lab_province)
     config = cluster_config(settings)
     excluded = tuple(exclude) or split(settings.edge_communes)
     poller = ClusterPoller(inventory, default_collectors(), plans_for(settings, inventory), config,
@@ -80,13 +109,13 @@ def run_poller(settings: Settings, inventories: Sequence[Path], poller_id: str |
     run_until_signalled(poller.run)
 
 
-def run_ingest(settings: Settings, inventories: Sequence[Path]) -> None:
+def run_ingest(settings: Settings, inventories: Sequence[Path], lab_province: str | None = None) -> None:
     """``trucban ingest``: results stream → metric store → alerting core (+ notifications)."""
     from poller.cluster.ingest import Ingest
     from store.factory import open_store
     from trucban.alerting_parts import build_alerting
 
-    inventory = load_inventories(inventories)
+    inventory = cluster_inventory(settings, inventories, lab_province)
     config = cluster_config(settings)
     store = open_store(settings.store)
     parts = build_alerting(settings, inventory, store)
@@ -106,7 +135,7 @@ def run_ingest(settings: Settings, inventories: Sequence[Path]) -> None:
     run_until_signalled(main)
 
 
-def run_edge(settings: Settings, inventories: Sequence[Path]) -> None:
+def run_edge(settings: Settings, inventories: Sequence[Path], lab_province: str | None = None) -> None:
     """``trucban edge``: poll the post's communes, alert locally, buffer towards the centre.
 
     The post's notify_routes give its local channel(s).
@@ -118,7 +147,7 @@ def run_edge(settings: Settings, inventories: Sequence[Path]) -> None:
 
     if not settings.edge_post or not split(settings.edge_communes):
         raise ValueError("an edge post needs edge_post and edge_communes (or --post and --commune)")
-    inventory = load_inventories(inventories)
+    inventory = cluster_inventory(settings, inventories, lab_province)
     store = open_store(settings.store)  # the post's own store (embedded SQLite in data_dir by default)
     parts = build_alerting(settings, inventory, store)
     edge = EdgePoller(inventory, default_collectors(), plans_for(settings, inventory), settings.edge_post,
