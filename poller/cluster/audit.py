@@ -23,7 +23,7 @@ from inventory.model import Device
 from poller.cluster.messages import PollBatch, decode
 from poller.cluster.slots import planned_time
 from poller.scheduler import PollPlan
-from store.base import MetricStore
+from store.base import MetricStore, storable
 
 
 async def read_stream(url: str, stream: str, *, batch: int = 1000) -> list[PollBatch]:
@@ -107,27 +107,34 @@ def sample_identities(batches: Iterable[PollBatch]) -> set[tuple[str, tuple[tupl
 
 
 def lost_samples(batches: Sequence[PollBatch], store: MetricStore) -> int:
-    """Samples delivered but absent from the store (read back through the MetricStore interface)."""
-    wanted = sample_identities(batches)
-    if not wanted:
-        return 0
-    field_of: dict[str, str] = {}
+    """Samples delivered but absent from the store (read back through the MetricStore interface).
+
+    Each sample is looked for by the first of its own fields a store keeps
+    (:func:`store.base.storable`): samples of one measurement do not all carry
+    the same fields (an ICMP probe with every packet lost has ``loss`` but no
+    ``jitter_ms``), so one field per measurement would count those as lost.
+    A sample with no storable field is nowhere to be read and not counted.
+    """
+    by_field: dict[tuple[str, str], set[tuple[tuple[tuple[str, str], ...], int]]] = {}
+    placed: set[tuple[str, tuple[tuple[str, str], ...], int]] = set()
     for b in batches:
         for s in b.samples():
-            if s.measurement not in field_of and s.fields:
-                field_of[s.measurement] = sorted(s.fields)[0]
-    start = min(ts for _m, _t, ts in wanted)
-    end = max(ts for _m, _t, ts in wanted)
-    stored: set[tuple[str, tuple[tuple[str, str], ...], int]] = set()
-    for measurement in {m for m, _t, _ts in wanted}:
-        name = field_of.get(measurement)
-        if name is None:
-            continue
-        for point in store.range(measurement, name, start, end):
-            stored.add((measurement, tuple(sorted(point.tags.items())), point.ts))
-    # samples whose first field was left out (NaN…) are not readable by that field: compare per key
-    checkable = {w for w in wanted if w[0] in field_of}
-    return len(checkable - stored)
+            identity = (s.measurement, tuple(sorted(s.tags.items())), s.ts)
+            name = next((f for f in sorted(s.fields) if storable(s.fields[f])), None)
+            if name is None or identity in placed:
+                continue
+            placed.add(identity)
+            by_field.setdefault((s.measurement, name), set()).add(identity[1:])
+    if not placed:
+        return 0
+    start = min(ts for _m, _t, ts in placed)
+    end = max(ts for _m, _t, ts in placed)
+    lost = 0
+    for (measurement, name), wanted in by_field.items():
+        stored = {(tuple(sorted(point.tags.items())), point.ts)
+                  for point in store.range(measurement, name, start, end)}
+        lost += len(wanted - stored)
+    return lost
 
 
 @dataclass

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from collectors.base import PollResult
 from inventory.inventory import Inventory
 from lab.national import national_inventory
-from poller.cluster.audit import audit_polls, sample_identities
+from poller.cluster.audit import audit_polls, lost_samples, sample_identities
 from poller.cluster.config import ClusterConfig, edge_domain, edge_stream, edge_subject
 from poller.cluster.messages import PollBatch, PolledDevice, decode, encode
 from poller.cluster.partitions import Partitioner, merge_inventories, partition_index
 from poller.cluster.slots import planned_time, slot_of
 from poller.scheduler import PollPlan
 from store.base import Sample
+from store.sqlite import SqliteMetricStore
 
 
 @pytest.fixture(scope="module")
@@ -98,3 +101,23 @@ def test_audit_counts_missed_late_and_duplicate_polls(hai_phong: Inventory) -> N
     assert (report.missed, report.late, report.duplicates) == (1, 1, 1)
     assert report.missed_polls == 2
     assert sample_identities(batches) == set()
+
+
+def test_lost_samples_reads_each_sample_by_a_field_it_carries(tmp_path: Path) -> None:
+    """An ICMP sample with every packet lost has no ``jitter_ms``: stored, not lost; a dropped one is."""
+    tags = {"device": "d1"}
+    answered = Sample("icmp", tags, {"jitter_ms": 1.5, "loss": 0.0}, 100)
+    unanswered = Sample("icmp", tags, {"loss": 1.0, "sent": 3}, 110)
+    only_nan = Sample("icmp", tags, {"jitter_ms": float("nan")}, 115)
+    dropped = Sample("icmp", {"device": "d2"}, {"loss": 1.0}, 120)
+    items = [PolledDevice(PollResult("d1", True, 100, [answered, unanswered, only_nan]), 100.0),
+             PolledDevice(PollResult("d2", False, 120, [dropped]), 120.0)]
+    batches = [PollBatch("p", "icmp", 10, 10.0, 0, "x", items)]
+    store = SqliteMetricStore(tmp_path / "m.sqlite")
+    try:
+        store.write([answered, unanswered, only_nan])
+        assert lost_samples(batches, store) == 1
+        store.write([dropped])
+        assert lost_samples(batches, store) == 0
+    finally:
+        store.close()
