@@ -3,7 +3,8 @@
 ``NatsServer`` runs ``/usr/sbin/nats-server`` as a child process on a free
 loopback port with its config and JetStream store in a temp dir: a *hub*
 (JetStream domain ``hub``, a leaf-node listener) or an *edge* leaf node (its
-own JetStream domain, connecting to the hub). The shared server on 4222 is
+own JetStream domain, connecting to the hub); :meth:`NatsServer.restart`
+kills it and starts it again on the same store. The shared server on 4222 is
 never touched. ``TcpProxy`` sits between an edge and the hub so a test can cut
 the WAN (close every connection, refuse new ones) and heal it again.
 """
@@ -104,6 +105,22 @@ class NatsServer:
         """Terminate the server (kill after 5 s)."""
         proc, self.proc = self.proc, None
         stop_process(proc)
+
+    def restart(self, *, kill: bool = True, timeout: float = 60) -> float:
+        """Stop the server (SIGKILL by default: no clean shutdown), start it again; seconds until it listens.
+
+        Same ports, same config, same JetStream store dir: streams, consumers and
+        key-value buckets come back from disk; clients reconnect on their own.
+        """
+        started = time.monotonic()
+        proc, self.proc = self.proc, None
+        if kill and proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+        else:
+            stop_process(proc)
+        self.start(timeout=timeout)
+        return time.monotonic() - started
 
 
 class TcpProxy:
