@@ -35,7 +35,7 @@ from store.base import Point
 
 UPS_MEASUREMENT = "ups"
 UPS_TTL_S = 10.0
-BUILD_SHARE = 0.2  # at most this share of the time goes to rebuilding the picture for new evaluations
+BUILD_SHARE = 0.1  # at most this share of the time goes to rebuilding the picture for new evaluations
 T = TypeVar("T")
 ISOLATED_VI = "Xã bị cô lập"
 # the coordinator row's code for each site state (the row also says "isolated" for a cut-off commune)
