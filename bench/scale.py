@@ -23,7 +23,7 @@ Defaults are sized for a few minutes on a small shared machine (2 provinces,
 ~1,000 devices, 30 s interval, 4 min measured); ``--provinces`` with more codes
 and ``--minutes 10`` is the full-size run; the nation is::
 
-    .venv/bin/python -m bench.scale --national --interval 60 --minutes 10 --partitions 64
+    .venv/bin/python -m bench.scale --national --interval 60 --minutes 10
 
 Besides the poll and incident counts it prints the ingest's samples/s over the
 window and its CPU share (CPU seconds ÷ wall seconds, of one core: the ingest
@@ -301,6 +301,9 @@ def main() -> None:  # noqa: C901 - a scripted scenario reads best top to bottom
                 t0 = time.monotonic()
                 alive = {p.name for p in pollers[1:]}
                 while set(asyncio.run(lease_owners(hub.url)).values()) != alive:
+                    if time.monotonic() - t0 > 10 * args.lease_ttl + args.interval:
+                        raise SystemExit(f"no takeover of {victim.name}'s partitions in "
+                                         f"{time.monotonic() - t0:.0f} s\n{pollers[1].log_tail()}")
                     time.sleep(0.2)
                 log(f"kill -9 {victim.name}: partitions taken over in {time.monotonic() - t0:.1f} s")
             elif what == "cut":
