@@ -46,7 +46,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -215,16 +214,19 @@ def stage_outage(state_dir: Path, inventory: Any, commune: str, kind: str) -> Ou
     return Outage(commune, kind, at, devices)
 
 
-def stager(state_dir: Path, inventory: Any, communes: list[str], start: float, span: float,
-           seed: int, out: list[Outage], stop: threading.Event) -> None:
-    """Thread: stage one outage per commune, evenly over ``span`` seconds from ``start``."""
+def stager(state_dir: Path, province: str | None, communes: list[str], start: float, span: float,
+           seed: int, out: Any) -> None:
+    """Separate process (its CPU is the lab's, not the node's): stage one outage per commune,
+    evenly over ``span`` seconds from ``start``; each goes to ``out`` as it is staged."""
+    from lab.national import national_inventory
+
+    inventory = national_inventory(province)  # the same ids as the node's
     rng = random.Random(seed)
     for i, code in enumerate(communes):
-        due = start + span * i / max(1, len(communes))
-        if stop.wait(max(0.0, due - time.time())):
-            return
+        time.sleep(max(0.0, start + span * i / max(1, len(communes)) - time.time()))
         kind = "aggregation" if i % 10 == 9 else rng.choice(("bts_site", "mains"))
-        out.append(stage_outage(state_dir, inventory, code, kind))
+        o = stage_outage(state_dir, inventory, code, kind)
+        out.put((o.commune, o.kind, o.at, o.devices))
 
 
 # ---------------------------------------------------------------- measurement
@@ -359,22 +361,24 @@ def run(opts: argparse.Namespace) -> int:
                                args=(url, dict(client.cookies), opts.rate, wall - 30, opts.live, 25.0, queue))
             load.start()
             outages: list[Outage] = []
-            stop = threading.Event()
             rng = random.Random(opts.seed)
             communes = rng.sample(sorted({inventory.commune_of(d) for d in inventory.devices
                                           if d.endswith("-r1")}), opts.outages)
-            thread = threading.Thread(target=stager, daemon=True, args=(
-                state_dir, inventory, communes, t0 + 5, wall / 2, opts.seed, outages, stop))
-            thread.start()
+            staged: mp.Queue = ctx.Queue()
+            staging = ctx.Process(target=stager, daemon=True, args=(
+                state_dir, opts.province, communes, t0 + 5, wall / 2, opts.seed, staged))
+            staging.start()
             result: dict[str, Any] | None = None
             while time.time() < t0 + wall:
                 watch.sample(service.cycle.reports())
                 if result is None and not queue.empty():
                     got = queue.get()
                     result = got if isinstance(got, dict) else None
+                while not staged.empty():
+                    outages.append(Outage(*staged.get()))
                 time.sleep(0.5)
             t1, cpu1, lab_cpu1 = time.time(), cpu_self(), proc_cpu_s(lab.pid or 0)
-            stop.set()
+            staging.terminate()
             if result is None:
                 result = _result(queue, 120)
             load.join(timeout=10)
