@@ -543,7 +543,7 @@ class Checker:
 
     def _judge_flapping(self, mail: Mail, inc: IncidentRow) -> None:
         """A flapping incident is true when its device failed often enough within the flap window."""
-        truth, device = self.truth, inc.device
+        truth, device = self.truth, inc.device or ""  # a flapping incident always names its device
         lo = inc.opened_at - (FLAP_WINDOW + 1) * self.timing.poll_s - SLACK_S
         hi = inc.opened_at + 1.0
         failed = [truth.failing(device, (a + b) / 2) and truth.observable(device, (a + b) / 2)
