@@ -13,6 +13,9 @@ from inventory.model import Device
 from store.base import Sample
 
 log = logging.getLogger(__name__)
+# One fixed 56-byte payload (as ping and fping send): icmplib otherwise draws a random one per
+# packet, which was a tenth of a poller's CPU when pinging a national inventory.
+PAYLOAD = bytes(range(56))
 
 
 class IcmpCollector:
@@ -62,7 +65,7 @@ class IcmpCollector:
         return result
 
     async def _ping(self, address: str):  # type: ignore[no-untyped-def]
-        kwargs = dict(count=self.count, interval=self.interval_s, timeout=self.timeout_s)
+        kwargs = dict(count=self.count, interval=self.interval_s, timeout=self.timeout_s, payload=PAYLOAD)
         if self.privileged is None:
             try:
                 host = await async_ping(address, privileged=False, **kwargs)
