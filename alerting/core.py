@@ -28,6 +28,7 @@ self-monitoring turns into a ``store_unreachable`` problem naming the disk.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass, field
@@ -131,6 +132,8 @@ class AlertingCore:
             self.tracker.reindex()
         self._save_all = True  # the first save looks at every state (the ones never saved get a row)
         self.last = EvaluationReport()
+        # one evaluation at a time: the poller evaluates off its event loop, the watchdog on it
+        self._evaluating = threading.Lock()
         log.info("alerting core: %d saved states restored", restored)
 
     def __call__(self, results: dict[str, PollResult]) -> list[Change]:
@@ -139,7 +142,12 @@ class AlertingCore:
         return self.evaluate(results, now)
 
     def evaluate(self, results: dict[str, PollResult], now: int) -> list[Change]:
-        """States, rules, maintenance and incidents for one cycle at ``now``."""
+        """States, rules, maintenance and incidents for one cycle at ``now`` (one call at a time,
+        from whichever thread)."""
+        with self._evaluating:
+            return self._evaluate(results, now)
+
+    def _evaluate(self, results: dict[str, PollResult], now: int) -> list[Change]:
         started = time.perf_counter()
         maintained = self._in_maintenance(now)
         self.tracker.in_maintenance = maintained

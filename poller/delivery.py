@@ -8,6 +8,10 @@ core. One :class:`Delivery` per poller gathers whatever any plan completed
 within ``FLUSH_S`` (longer while evaluating is slow, so evaluation keeps to
 ``SINK_SHARE`` of the wall time) and hands it on in one store write and one
 evaluation.
+
+The evaluation runs in a worker thread, one hand-over at a time and in order:
+a national evaluation takes a few hundred milliseconds, and on the event loop
+it held up every poll's answer and every page for that long.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ class Delivery:
         self._decided: list[PollResult] = []
         self._handle: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._in_order = asyncio.Lock()  # hand-overs one at a time, oldest first
         self.sink_s = 0.0  # how long the last hand-over to the evaluator took
 
     def queue(self, samples: Iterable[Sample], decided: Iterable[PollResult]) -> None:
@@ -60,21 +65,22 @@ class Delivery:
         if self._handle is not None:
             self._handle.cancel()
             self._handle = None
-        samples, self._samples = self._samples, []
-        results, self._decided = self._decided, []
-        if samples:
-            await asyncio.to_thread(self.store.write, samples)
-        if not results:
-            return
-        decided: dict[str, PollResult] = {}
-        for r in sorted(results, key=lambda r: r.observed_at):
-            decided[r.device] = r  # the newest observation of each device
-        started = time.perf_counter()
-        try:
-            self.sink(decided)
-        except Exception:  # an evaluator bug must not stop polling
-            log.exception("%s: result sink failed", self.name)
-        self.sink_s = time.perf_counter() - started
+        async with self._in_order:
+            samples, self._samples = self._samples, []
+            results, self._decided = self._decided, []
+            if samples:
+                await asyncio.to_thread(self.store.write, samples)
+            if not results:
+                return
+            decided: dict[str, PollResult] = {}
+            for r in sorted(results, key=lambda r: r.observed_at):
+                decided[r.device] = r  # the newest observation of each device
+            started = time.perf_counter()
+            try:
+                await asyncio.to_thread(self.sink, decided)
+            except Exception:  # an evaluator bug must not stop polling
+                log.exception("%s: result sink failed", self.name)
+            self.sink_s = time.perf_counter() - started
 
     async def drain(self) -> None:
         """Flush now and wait for hand-overs already under way."""
