@@ -1,4 +1,9 @@
-"""Ping one device (IPv4 or IPv6) a few times with icmplib; RTT and loss become an ``icmp`` sample."""
+"""Ping one device (IPv4 or IPv6) a few times; RTT and loss become an ``icmp`` sample.
+
+Two engines give the same statistics: fping (:mod:`collectors.icmp.fping`), which
+pings a batch of devices from one process, where it is installed; else icmplib,
+a socket per ping.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from icmplib import async_ping
 from icmplib.exceptions import ICMPLibError, SocketPermissionError
 
 from collectors.base import PollResult
+from collectors.icmp.fping import FpingBatcher, FpingOptions, FpingUnavailable, fping_binary
 from inventory.model import Device
 from store.base import Sample
 
@@ -19,16 +25,34 @@ PAYLOAD = bytes(range(56))
 
 
 class IcmpCollector:
-    """Echo requests to ``device.address``; ``privileged=None`` tries unprivileged sockets first."""
+    """Echo requests to ``device.address``.
+
+    ``engine``: ``auto`` (fping when installed, else icmplib), ``fping`` or ``icmplib``;
+    icmplib's ``privileged=None`` tries unprivileged sockets first. fping that cannot
+    ping here (no permission) hands over to icmplib for good, saying so once.
+    """
 
     name = "icmp"
 
     def __init__(self, count: int = 3, interval_s: float = 0.2, timeout_s: float = 1.0,
-                 privileged: bool | None = None, **_: object) -> None:
+                 privileged: bool | None = None, engine: str = "auto", **_: object) -> None:
+        """Raises ValueError for an unknown engine or ``fping`` when it is not installed."""
+        if engine not in ("auto", "fping", "icmplib"):
+            raise ValueError(f"ICMP engine {engine!r}: choose auto, fping or icmplib")
         self.count = count
         self.interval_s = interval_s
         self.timeout_s = timeout_s
         self.privileged = privileged
+        binary = fping_binary() if engine != "icmplib" else None
+        if engine == "fping" and binary is None:
+            raise ValueError("ICMP engine 'fping': the fping program is not installed (apt install fping)")
+        self._fping = (FpingBatcher(binary, FpingOptions(count, interval_s, timeout_s))
+                       if binary is not None else None)
+
+    @property
+    def engine(self) -> str:
+        """The engine in use now."""
+        return "fping" if self._fping is not None else "icmplib"
 
     async def poll(self, device: Device, tags: dict[str, str]) -> PollResult:
         """Ping the device; no reply at all is ``error_kind="no_reply"``, never an exception."""
@@ -65,6 +89,12 @@ class IcmpCollector:
         return result
 
     async def _ping(self, address: str):  # type: ignore[no-untyped-def]
+        if self._fping is not None:
+            try:
+                return await self._fping.ping(address)
+            except FpingUnavailable as exc:
+                log.warning("fping cannot ping here (%s); ICMP goes through icmplib from now on", exc)
+                self._fping = None
         kwargs = dict(count=self.count, interval=self.interval_s, timeout=self.timeout_s, payload=PAYLOAD)
         if self.privileged is None:
             try:
@@ -77,4 +107,6 @@ class IcmpCollector:
         return await async_ping(address, privileged=self.privileged, **kwargs)
 
     async def close(self) -> None:
-        """Nothing to release: icmplib opens a socket per ping."""
+        """Let fping runs under way finish (icmplib opens a socket per ping: nothing to release)."""
+        if self._fping is not None:
+            await self._fping.close()

@@ -43,7 +43,7 @@ async def test_no_echo_reply_is_a_named_state() -> None:
     silent = Host("10.9.9.9", 3, [])
     device = Device(id="bts9", name="BTS", site="s", role="bts", address="10.9.9.9")  # type: ignore[arg-type]
     with mock.patch("collectors.icmp.collector.async_ping", return_value=silent) as ping:
-        result = await IcmpCollector(privileged=True).poll(device, {"device": "bts9"})
+        result = await IcmpCollector(privileged=True, engine="icmplib").poll(device, {"device": "bts9"})
     ping.assert_called_once()
     assert not result.ok and result.error_kind == "no_reply"
     assert result.samples[0].fields == {"sent": 3, "received": 0, "loss": 1.0}
