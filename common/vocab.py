@@ -32,5 +32,6 @@ ERROR_KIND_VI: dict[str, str] = {
     "servfail": "máy chủ DNS báo lỗi (SERVFAIL)",
     "family_unreachable": "một họ địa chỉ (IPv4/IPv6) không trả lời",
     "internal": "lỗi nội bộ của Trucban",
+    "overloaded": "Trucban quá tải, chưa kết luận về thiết bị",
 }
 """What each poll failure kind (``collectors.base.PollResult.error_kind``) means, for people."""

@@ -39,6 +39,7 @@ from poller.engine import (
     may_decide,
     reachability_sample,
 )
+from poller.lag import LoopLag
 from store.base import MetricStore, Sample
 
 log = logging.getLogger(__name__)
@@ -78,10 +79,12 @@ class PollCycle:
                  reachability: bool = True, selector: DeviceSelector = has_snmp,
                  feeds_state: DeviceSelector | None = None, decides_down: bool = True,
                  semaphore: asyncio.Semaphore | None = None,
-                 confirmation: Confirmation | None = None, delivery: Delivery | None = None) -> None:
+                 confirmation: Confirmation | None = None, delivery: Delivery | None = None,
+                 lag: LoopLag | None = None) -> None:
         """``jitter`` is the share of the interval over which poll starts are spread (0–0.9);
         ``delivery`` is the poller's hand-over shared by its plans (default: this cycle's own, to
-        ``store`` and ``sink``)."""
+        ``store`` and ``sink``); ``lag``, the poller's loop-lateness monitor, turns a timeout the
+        overloaded poller cannot vouch for into ``overloaded`` (:mod:`poller.lag`)."""
         self.inventory = inventory
         self.collector = collector
         self.store = store
@@ -99,7 +102,7 @@ class PollCycle:
         self._tags = {d.id: device_tags(inventory, d) for d in inventory.devices.values()}
         self.engine = PollEngine(collector, semaphore or asyncio.Semaphore(concurrency),
                                  lambda d: self._tags[d.id], time.monotonic,
-                                 late_after_s=max(1.0, 0.1 * interval_s))
+                                 late_after_s=max(1.0, 0.1 * interval_s), lag=lag)
         self._background: set[asyncio.Task[None]] = set()
         self._inflight: set[str] = set()
         self.confirmation = confirmation if confirmation is not None else Confirmation()

@@ -20,12 +20,14 @@ from collections.abc import Callable
 from collectors.base import Collector, PollResult
 from inventory.inventory import Inventory
 from inventory.model import Device
+from poller.lag import OVERLOAD_LAG_S, LoopLag
 from store.base import REACHABILITY, Sample
 
 log = logging.getLogger(__name__)
 
 # below this interval a cycle is dominated by timeouts, not load: starts are not spread
 MIN_JITTER_INTERVAL_S = 10.0
+OVERLOADED = "overloaded"  # error kind: no answer while the poller itself ran far behind
 
 
 def device_tags(inventory: Inventory, device: Device) -> dict[str, str]:
@@ -42,8 +44,9 @@ def jitter_fraction(device_id: str) -> float:
 
 def may_decide(feeds_state: bool, decides_down: bool, result: PollResult) -> bool:
     """Whether ``result`` may change its device's state: an answer always, a failure only on a
-    plan that decides down (health and inventory answers are observations, their silences not)."""
-    return feeds_state and (result.ok or decides_down)
+    plan that decides down (health and inventory answers are observations, their silences not),
+    and never a silence the overloaded poller cannot vouch for (:mod:`poller.lag`)."""
+    return feeds_state and (result.ok or (decides_down and result.error_kind != OVERLOADED))
 
 
 def reachability_sample(result: PollResult, tags: dict[str, str]) -> Sample:
@@ -60,8 +63,9 @@ class PollEngine:
 
     def __init__(self, collector: Collector, semaphore: asyncio.Semaphore,
                  tags: Callable[[Device], dict[str, str]], clock: Callable[[], float], *,
-                 late_after_s: float = float("inf")) -> None:
+                 late_after_s: float = float("inf"), lag: LoopLag | None = None) -> None:
         self.collector = collector
+        self.lag = lag  # the loop's lateness: a timeout while it ran far behind is the poller's
         self.semaphore = semaphore
         self.tags = tags
         self.clock = clock
@@ -77,7 +81,7 @@ class PollEngine:
         async with self.semaphore:
             if self.clock() - planned > self.late_after_s:
                 self.late += 1
-            observed = time.time()
+            observed, started = time.time(), time.monotonic()
             try:
                 result = await self.collector.poll(device, tags)
             except Exception as exc:  # a collector bug is this device's failure, never the cycle's
@@ -85,4 +89,10 @@ class PollEngine:
                 result = PollResult(device.id, False, int(observed),
                                     error=f"{device.id}: internal error: {exc!r}", error_kind="internal")
         result.observed = observed
+        if self.lag is not None and result.error_kind in ("timeout", "no_reply"):
+            behind = self.lag.worst_since(started)
+            if behind >= OVERLOAD_LAG_S:
+                result.error_kind = OVERLOADED
+                result.error = (f"{device.id}: no answer while this poller ran {behind:.1f} s behind "
+                                f"(overloaded); not counted against the device")
         return result

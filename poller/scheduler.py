@@ -29,6 +29,7 @@ from poller.confirm import Confirmation
 from poller.cycle import CycleReport, DeviceSelector, PollCycle, has_snmp
 from poller.delivery import Delivery, ResultSink
 from poller.downtime import DEFAULT_MODEL, Downtime
+from poller.lag import LoopLag
 from store.base import MetricStore
 
 log = logging.getLogger(__name__)
@@ -117,13 +118,14 @@ class Poller:
         self.cycles: dict[str, PollCycle] = {}
         # one hand-over for every plan: one store write and one evaluation per batch, whatever the plans
         self.delivery = Delivery(store, sink)
+        self.lag = LoopLag()  # started with the schedule: how far behind the loop runs
         for plan in plans:
             collector = registry.create(plan.collector, **dict(plan.options))
             self.cycles[plan.name] = PollCycle(
                 inventory, collector, store, sink, concurrency, plan.interval_s, name=plan.name,
                 jitter=jitter, downtime=self.downtime, reachability=plan.reachability,
                 selector=plan.selector, feeds_state=plan.feeds_state, decides_down=plan.decides_down,
-                semaphore=self._sem, confirmation=confirmation, delivery=self.delivery)
+                semaphore=self._sem, confirmation=confirmation, delivery=self.delivery, lag=self.lag)
         self.primary = plans[0].name
 
     @property
@@ -138,6 +140,7 @@ class Poller:
     def schedule(self, scheduler: AsyncIOScheduler) -> None:
         """Add one interval job per plan; the first runs start now, a second apart."""
         now = datetime.now(UTC)
+        self.lag.start()
         for offset, (name, cycle) in enumerate(self.cycles.items()):
             scheduler.add_job(cycle.run, "interval", seconds=cycle.interval_s, id=f"poll:{name}",
                               next_run_time=now + timedelta(seconds=offset), max_instances=1,
@@ -177,6 +180,7 @@ class Poller:
 
     async def close(self) -> None:
         """Wait briefly for background polls, then close every collector."""
+        await self.lag.stop()
         for cycle in self.cycles.values():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(cycle.drain(), timeout=5)
