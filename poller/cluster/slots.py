@@ -31,6 +31,7 @@ from poller.engine import (
     may_decide,
     reachability_sample,
 )
+from poller.lag import LoopLag
 from poller.scheduler import PollPlan
 
 log = logging.getLogger(__name__)
@@ -65,8 +66,10 @@ class SlotRunner:
 
     def __init__(self, inventory: Inventory, plan: PollPlan, collector: Collector,
                  semaphore: asyncio.Semaphore, deliver: Deliver, poller_id: str, *, jitter: float = 0.5,
-                 chunk_size: int = CHUNK_SIZE, confirmation: Confirmation | None = None) -> None:
-        """``deliver`` receives every chunk once the slot's polls are done."""
+                 chunk_size: int = CHUNK_SIZE, confirmation: Confirmation | None = None,
+                 lag: LoopLag | None = None) -> None:
+        """``deliver`` receives every chunk once the slot's polls are done; ``lag`` is the poller's
+        loop-lateness monitor (a timeout while it ran far behind decides nothing)."""
         self.inventory = inventory
         self.plan = plan
         self.collector = collector
@@ -77,7 +80,7 @@ class SlotRunner:
         self.stats = SlotStats()
         self._tags: dict[str, dict[str, str]] = {}
         self._down: set[str] = set()  # devices whose last deciding poll timed out
-        self.engine = PollEngine(collector, semaphore, self.tags, time.time)
+        self.engine = PollEngine(collector, semaphore, self.tags, time.time, lag=lag)
         self.checker = Checker(inventory, self._poll_once, confirmation or Confirmation(), now=time.time,
                                can_poll=self._feeds_state, decides=self._decides,
                                known_down=self._down.__contains__, settle=self._settle)

@@ -20,6 +20,7 @@ from poller.cluster.partitions import Partitioner
 from poller.cluster.slots import SlotRunner, slot_of
 from poller.cluster.streams import Publisher, ensure_results_stream
 from poller.confirm import Confirmation
+from poller.lag import LoopLag
 from poller.scheduler import PollPlan
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ class ClusterPoller:
         self._jitter = jitter
         self._confirmation = confirmation
         self._tasks: dict[str, list[asyncio.Task[None]]] = {}
+        self.lag = LoopLag()  # how far behind this poller's loop runs (poller.lag)
         self.runners: list[SlotRunner] = []
         self.keeper: LeaseKeeper | None = None
         self.publisher: Publisher | None = None
@@ -64,8 +66,10 @@ class ClusterPoller:
             leases, members = await lease_buckets(js, self.config)
             subjects = {name: self.config.subject(name) for name in self.partitioner.names()}
             self.publisher = Publisher(js, subjects)
+            self.lag.start()
             self.runners = [SlotRunner(self.inventory, plan, collector, self._sem, self._deliver,
-                                       self.poller_id, jitter=self._jitter, confirmation=self._confirmation)
+                                       self.poller_id, jitter=self._jitter, confirmation=self._confirmation,
+                                       lag=self.lag)
                             for plan, collector in zip(self.plans, self._collectors, strict=True)]
             self.keeper = LeaseKeeper(leases, members, self.partitioner.names(), self.poller_id,
                                       self.config.lease_ttl_s, self._acquired, self._released)
@@ -73,6 +77,7 @@ class ClusterPoller:
                      sum(self.partitioner.sizes().values()), self.config.partitions, len(self.plans))
             await self.keeper.run(stop)
         finally:
+            await self.lag.stop()
             for partition in list(self._tasks):
                 await self._released(partition)
             for collector in self._collectors:
