@@ -127,6 +127,9 @@ class FastEngine:
     def __init__(self) -> None:
         self._pending: dict[int, _Waiter] = {}
         self._transports: dict[int, asyncio.DatagramTransport] = {}
+        # one socket per family: without it, every poll of a cycle's first burst opened its own
+        # (850 sockets on a national inventory, each left open, two of them never read again)
+        self._opening = asyncio.Lock()
         self._templates: dict[tuple, ber.RequestTemplate] = {}
         self._hosts: dict[str, str] = {}
         #: datagrams dropped, by reason: unknown_request_id, late, wrong_source, malformed,
@@ -159,12 +162,13 @@ class FastEngine:
 
     async def _transport(self, host: str) -> asyncio.DatagramTransport:
         family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
-        transport = self._transports.get(family)
-        if transport is None or transport.is_closing():
-            loop = asyncio.get_running_loop()
-            transport, _ = await loop.create_datagram_endpoint(
-                lambda: _Protocol(self._pending, self.ignored), sock=make_socket(family))
-            self._transports[family] = transport
+        async with self._opening:
+            transport = self._transports.get(family)
+            if transport is None or transport.is_closing():
+                loop = asyncio.get_running_loop()
+                transport, _ = await loop.create_datagram_endpoint(
+                    lambda: _Protocol(self._pending, self.ignored), sock=make_socket(family))
+                self._transports[family] = transport
         return transport
 
     def _new_id(self) -> int:
