@@ -26,6 +26,7 @@ from typing import Any
 
 from collectors.snmp import ber
 from collectors.snmp.engine import Response, Target
+from collectors.snmp.udp import DrainingEndpoint
 from collectors.snmp.values import Oid
 from common.errors import DeviceProtocolError, PollTimeout
 
@@ -107,13 +108,14 @@ def _expire(fut: asyncio.Future[ber.Pdu | None]) -> None:
 
 
 def make_socket(family: int, rcvbuf: int = RCVBUF_BYTES) -> socket.socket:
-    """A non-blocking UDP client socket with a large receive buffer."""
+    """A non-blocking UDP client socket with large receive and send buffers."""
     sock = socket.socket(family, socket.SOCK_DGRAM)
-    force = getattr(socket, "SO_RCVBUFFORCE", None)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, force or socket.SO_RCVBUF, rcvbuf)
-    except OSError:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    for name, force in (("SO_RCVBUF", "SO_RCVBUFFORCE"), ("SO_SNDBUF", "SO_SNDBUFFORCE")):
+        option = getattr(socket, name)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, getattr(socket, force, option), rcvbuf)
+        except OSError:  # not privileged: as much as the system allows
+            sock.setsockopt(socket.SOL_SOCKET, option, rcvbuf)
     sock.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", 0))
     sock.setblocking(False)
     return sock
@@ -126,10 +128,7 @@ class FastEngine:
 
     def __init__(self) -> None:
         self._pending: dict[int, _Waiter] = {}
-        self._transports: dict[int, asyncio.DatagramTransport] = {}
-        # one socket per family: without it, every poll of a cycle's first burst opened its own
-        # (850 sockets on a national inventory, each left open, two of them never read again)
-        self._opening = asyncio.Lock()
+        self._transports: dict[int, DrainingEndpoint] = {}
         self._templates: dict[tuple, ber.RequestTemplate] = {}
         self._hosts: dict[str, str] = {}
         #: datagrams dropped, by reason: unknown_request_id, late, wrong_source, malformed,
@@ -160,15 +159,15 @@ class FastEngine:
             transport.close()
         self._transports.clear()
 
-    async def _transport(self, host: str) -> asyncio.DatagramTransport:
+    def _transport(self, host: str) -> DrainingEndpoint:
+        """The family's socket, opened on first use. Synchronous on purpose: when opening awaited,
+        every poll of a cycle's first burst opened its own (1,000 sockets, left open)."""
         family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
-        async with self._opening:
-            transport = self._transports.get(family)
-            if transport is None or transport.is_closing():
-                loop = asyncio.get_running_loop()
-                transport, _ = await loop.create_datagram_endpoint(
-                    lambda: _Protocol(self._pending, self.ignored), sock=make_socket(family))
-                self._transports[family] = transport
+        transport = self._transports.get(family)
+        if transport is None or transport.is_closing():
+            transport = DrainingEndpoint(make_socket(family), _Protocol(self._pending, self.ignored),
+                                         asyncio.get_running_loop())
+            self._transports[family] = transport
         return transport
 
     def _new_id(self) -> int:
@@ -198,7 +197,7 @@ class FastEngine:
             self._templates[key] = template
         transport = self._transports.get(socket.AF_INET) if ":" not in target.host else None
         if transport is None or transport.is_closing():
-            transport = await self._transport(target.host)
+            transport = self._transport(target.host)
         rid = self._new_id()
         msg = template.message(rid)
         loop = asyncio.get_running_loop()
