@@ -111,7 +111,7 @@ class FpingBatcher:
         return hosts
 
     async def close(self) -> None:
-        """Answer nothing more: cancel a pending batch and wait for runs under way."""
+        """Ping the batch still gathering now and wait for every run under way (no waiter is left)."""
         if self._flush is not None:
             self._flush.cancel()
             self._start()
